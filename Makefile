@@ -1,0 +1,35 @@
+# AI Studio: the two entry points and a few conveniences. The work is in scripts/.
+.PHONY: run dev test check db db-stop sqlx-prepare fmt setup clean-dev
+
+## Install what is missing, start a local Postgres, build (release) and serve on :3000.
+run:
+	@scripts/run.sh
+
+## Like run, but a debug build that rebuilds and reloads on every change.
+dev:
+	@scripts/run.sh watch
+
+## Everything CI runs: format, lints, WASM purity, unit/database tests, site build, browser tests.
+test:
+	@scripts/test.sh
+
+## Start the embedded Postgres and print its DATABASE_URL.
+db:
+	@scripts/postgres.sh start
+
+db-stop:
+	@scripts/postgres.sh stop
+
+## Refresh .sqlx/ after changing a query or a migration.
+sqlx-prepare:
+	@bash -c 'source scripts/env.sh && RUSTFLAGS="--cfg erase_components" scripts/sqlx-prepare.sh'
+
+fmt:
+	@cargo fmt --all
+
+setup:
+	@scripts/setup.sh test
+
+## Stop and delete the local database and caches under .dev/.
+clean-dev: db-stop
+	rm -rf .dev

@@ -1,0 +1,81 @@
+//! The root component, the HTML shell around it, and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    home::HomePage,
+    ui::{ErrorView, Layout, NotFoundPage, theme},
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_page_policy(&options);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <meta name="theme-color" content="#f7f7fb" media="(prefers-color-scheme: light)" />
+                <meta name="theme-color" content="#14141b" media="(prefers-color-scheme: dark)" />
+                <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: global contexts, head tags, layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    theme::provide_theme();
+    mark_hydrated();
+
+    view! {
+        <theme::ThemeAttribute />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "AI Studio".to_owned() } else { format!("{page} · AI Studio") }
+        } />
+        <Meta name="description" content="AI Studio: chat, assistants and knowledge for your organisation." />
+        <Link rel="manifest" href="/manifest.webmanifest" />
+        <Link rel="icon" href="/icons/icon.svg" type_="image/svg+xml" />
+        <Link rel="apple-touch-icon" href="/icons/icon-192.png" />
+        <Router>
+            <Layout>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    <Routes fallback=|| view! { <NotFoundPage /> }>
+                        <Route path=path!("/") view=HomePage />
+                    </Routes>
+                </ErrorBoundary>
+            </Layout>
+        </Router>
+    }
+}
+
+/// Marks `<body data-hydrated>` once the client has taken over, and registers the service
+/// worker. Effects run only in the browser, so the server-rendered HTML never carries the mark.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "");
+            }
+            let container = window().navigator().service_worker();
+            // A failed registration only costs offline support; the page keeps working.
+            let _ = container.register("/sw.js");
+        }
+    });
+}

@@ -1,0 +1,5 @@
+//! The home page.
+
+mod page;
+
+pub use page::HomePage;

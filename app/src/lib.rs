@@ -1,0 +1,13 @@
+//! The AI Studio user interface: the app shell, pages, components and server functions.
+//!
+//! Compiled twice: with `ssr` into the server (rendering HTML, running server functions) and
+//! with `hydrate` into the browser bundle (making that HTML interactive).
+
+mod app;
+pub mod error;
+mod home;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+mod ui;
+
+pub use app::{App, shell};

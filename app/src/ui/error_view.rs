@@ -1,0 +1,31 @@
+//! The one view for failed data loads: what happened and what the user can do.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Shows the errors an `ErrorBoundary` caught. `AppError`s speak for themselves; anything else
+/// gets a generic line (its detail may not be fit to show).
+#[component]
+pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    let messages = move || {
+        errors
+            .get()
+            .into_iter()
+            .map(|(_, error)| match error.downcast_ref::<AppError>() {
+                Some(AppError::Unauthenticated) => view! {
+                    <li>"Please " <a href="/">"sign in"</a> " to see this."</li>
+                }
+                .into_any(),
+                Some(app_error) => view! { <li>{app_error.to_string()}</li> }.into_any(),
+                None => view! { <li>"Something went wrong. Please try again."</li> }.into_any(),
+            })
+            .collect_view()
+    };
+    view! {
+        <div class="error-view" role="alert">
+            <h2>"This could not be shown"</h2>
+            <ul>{messages}</ul>
+        </div>
+    }
+}

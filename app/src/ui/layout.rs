@@ -1,0 +1,138 @@
+//! The page frame: header, navigation (a sidebar on wide screens, a drawer on narrow ones) and
+//! the main region.
+//!
+//! The drawer is a modal region while open: the rest of the page is `inert`, focus moves into
+//! the drawer and returns to the menu button when it closes (Escape, the close button, the
+//! backdrop, or following a link).
+
+use leptos::{ev, html, prelude::*};
+use leptos_router::{components::A, hooks::use_location};
+
+use super::theme::ThemePicker;
+
+/// Wider than this, the navigation is a fixed sidebar (keep in step with `style/main.css`).
+#[cfg(feature = "hydrate")]
+const DESKTOP_QUERY: &str = "(min-width: 56rem)";
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let (is_open, set_open) = signal(false);
+    let menu_button = NodeRef::<html::Button>::new();
+    let close_button = NodeRef::<html::Button>::new();
+
+    let open = move |_| set_open.set(true);
+    let close = move || {
+        if is_open.get_untracked() {
+            set_open.set(false);
+            // After the DOM update: until then the header is still inert and refuses focus.
+            request_animation_frame(move || {
+                if let Some(button) = menu_button.get_untracked() {
+                    let _ = button.focus();
+                }
+            });
+        }
+    };
+
+    // Focus the first control of the drawer when it opens.
+    Effect::new(move |_| {
+        if is_open.get()
+            && let Some(button) = close_button.get_untracked()
+        {
+            let _ = button.focus();
+        }
+    });
+
+    // Following a link closes the drawer.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_open.set(false);
+    });
+
+    let on_keydown = move |ev: ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            close();
+        }
+    };
+
+    // Growing past the breakpoint turns the drawer into the sidebar: nothing stays inert.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(ev::resize, move |_| {
+            let wide = window()
+                .match_media(DESKTOP_QUERY)
+                .ok()
+                .flatten()
+                .is_some_and(|query| query.matches());
+            if wide {
+                set_open.set(false);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    view! {
+        <a class="skip-link" href="#main">
+            "Skip to content"
+        </a>
+        <div class="frame" class:drawer-open=is_open>
+            <header class="topbar" inert=is_open>
+                <button
+                    node_ref=menu_button
+                    class="icon-button menu-button"
+                    aria-label="Open navigation"
+                    aria-controls="sidebar"
+                    aria-expanded=move || is_open.get().to_string()
+                    on:click=open
+                >
+                    <svg aria-hidden="true" viewBox="0 0 24 24" width="24" height="24">
+                        <path d="M3 6h18M3 12h18M3 18h18" />
+                    </svg>
+                </button>
+                <A href="/" attr:class="brand">
+                    <img src="/icons/icon.svg" alt="" width="28" height="28" />
+                    <span>"AI Studio"</span>
+                </A>
+            </header>
+            <nav
+                id="sidebar"
+                class="sidebar"
+                aria-label="Main"
+                on:keydown=on_keydown
+            >
+                <div class="sidebar-head">
+                    <span class="sidebar-title">"Menu"</span>
+                    <button
+                        node_ref=close_button
+                        class="icon-button close-button"
+                        aria-label="Close navigation"
+                        on:click=move |_| close()
+                    >
+                        <svg aria-hidden="true" viewBox="0 0 24 24" width="24" height="24">
+                            <path d="M6 6l12 12M18 6L6 18" />
+                        </svg>
+                    </button>
+                </div>
+                // The list holds only links: a tap on one closes the drawer, even when it
+                // leads to the page already shown.
+                <ul class="nav-list" on:click=move |_| set_open.set(false)>
+                    <li>
+                        <A href="/" exact=true>
+                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                                <path d="M3 11l9-8 9 8v10h-6v-6H9v6H3z" />
+                            </svg>
+                            <span>"Home"</span>
+                        </A>
+                    </li>
+                </ul>
+                <div class="sidebar-foot">
+                    <ThemePicker />
+                </div>
+            </nav>
+            <div class="backdrop" aria-hidden="true" on:click=move |_| close()></div>
+            <main id="main" tabindex="-1" inert=is_open>
+                {children()}
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,11 @@
+//! The server-only backend of AI Studio: configuration shared by the binaries, the database
+//! pool and migrations, and the job queue every pipeline runs on.
+//!
+//! Nothing here is compiled into the browser bundle; `app` reaches it only with `ssr`.
+
+pub mod db;
+pub mod shutdown;
+pub mod telemetry;
+
+/// The schema migrations in `core/migrations`, applied by the server at start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

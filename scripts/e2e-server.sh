@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts the built server for the browser tests on a fresh database. Playwright runs this
+# (see end2end/playwright.config.ts) and waits for /healthz.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+PROFILE=${E2E_PROFILE:-debug}
+
+if [ -n "${E2E_DATABASE_URL:-}" ]; then
+  export DATABASE_URL=$E2E_DATABASE_URL
+else
+  DATABASE_URL=$(scripts/postgres.sh fresh aistudio_e2e)
+  export DATABASE_URL
+fi
+export LEPTOS_OUTPUT_NAME=aistudio
+export LEPTOS_SITE_ROOT=$ROOT/target/site
+export LEPTOS_SITE_PKG_DIR=pkg
+export LEPTOS_SITE_ADDR=127.0.0.1:${E2E_PORT:-3100}
+export LEPTOS_HASH_FILES=true
+export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
+exec "$TARGET/$PROFILE/server"

@@ -1,0 +1,13 @@
+# Sourced by the scripts: the build environment every cargo command here shares.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${STUDIO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/aistudio}
+export PATH="$CACHE/node-tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# Queries are checked against the committed .sqlx/ data, so builds need no database.
+export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
+unset RUSTFLAGS
+
+# cargo-leptos adds `--cfg erase_components` to debug builds. Every other debug cargo command
+# passes exactly the same flags, so checks, tests and the site build share their artifacts
+# instead of each rebuilding hundreds of crates.
+dev_cargo() { RUSTFLAGS="--cfg erase_components" cargo "$@"; }

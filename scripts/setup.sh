@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what building and testing AI Studio needs, skipping whatever is already there.
+#
+#   scripts/setup.sh run    toolchain, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/setup.sh test   the same, plus Chromium and the browser-test packages
+#
+# Everything comes from the package registries (crates.io, npm, Debian); nothing downloads a
+# prebuilt binary of its own.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PURPOSE=${1:-run}
+CACHE=${STUDIO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/aistudio}
+CARGO_LEPTOS_VERSION=0.3.11
+BINARYEN_VERSION=132.0.0
+mkdir -p "$CACHE"
+export PATH="$CACHE/node-tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+# The machines do not install toolchains on first use: install the pinned one explicitly.
+if ! rustup run "$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)" rustc --version >/dev/null 2>&1 ||
+   ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+  log "installing the Rust toolchain from rust-toolchain.toml"
+  rustup toolchain install
+fi
+
+install_crate() { # name version [cargo install flags...]
+  local name=$1 version=$2
+  shift 2
+  log "installing $name $version (one-time; takes minutes)"
+  cargo install "$name" --version "$version" --target-dir "$CACHE/cargo-install" "$@"
+  rm -rf "$CACHE/cargo-install"
+}
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  # no_downloads: cargo-leptos must use the tools installed here, never fetch its own.
+  install_crate cargo-leptos "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  # Its own lock file names a crate version missing from the registry, so resolve afresh.
+  install_crate wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+fi
+
+# wasm-opt from npm's binaryen (Debian's is too old: its output fails to hydrate).
+TOOLS=$CACHE/node-tools
+if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ] ||
+   ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$TOOLS/node_modules/binaryen/package.json" 2>/dev/null; then
+  log "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
+  mkdir -p "$TOOLS"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "$PURPOSE" = test ]; then
+  if ! command -v cargo-nextest >/dev/null; then
+    log "installing cargo-nextest"
+    install_crate cargo-nextest 0.9.143 --locked
+  fi
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    log "installing Chromium (Debian package)"
+    if [ "$(id -u)" = 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
+    "${apt[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium fonts-dejavu-core >/dev/null
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ] ||
+     [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    log "installing the browser-test packages"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+  fi
+fi
+log "ready"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints on both sides, the WASM purity
+# check, unit and database tests, the site build, and the browser tests.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+scripts/setup.sh test
+source scripts/env.sh
+
+started=$SECONDS
+step() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  printf '\n\033[1m== %s\033[0m\n' "$name"
+  "$@"
+  printf '\033[1m== %s: %ss\033[0m\n' "$name" $((SECONDS - t0))
+}
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(scripts/postgres.sh start)
+  export DATABASE_URL
+fi
+
+wasm_is_pure() {
+  # The browser bundle must not pull in the server: no database, runtime or backend crates.
+  local tree forbidden
+  tree=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none --format '{p}')
+  forbidden=$(grep -E '^(sqlx|sqlx-[a-z-]+|tokio|mio|studio-core|workers|axum|hyper) v' <<<"$tree" | sort -u || true)
+  if [ -n "$forbidden" ]; then
+    echo "the WASM build depends on server crates:" >&2
+    echo "$forbidden" >&2
+    return 1
+  fi
+  echo "frontend (wasm32): $(wc -l <<<"$tree") dependency entries, none of them server-only"
+}
+
+step "format" cargo fmt --all --check
+step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr --all-targets -- -D warnings
+step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+step "wasm purity" wasm_is_pure
+step "unit and database tests" dev_cargo nextest run -p server -p workers -p studio-core -p app --features app/ssr --no-fail-fast
+step "site build" cargo leptos build
+step "browser tests" bash -c "cd end2end && npx playwright test"
+printf '\n\033[1mall checks passed in %ss\033[0m\n' $((SECONDS - started))

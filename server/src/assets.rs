@@ -1,0 +1,143 @@
+//! The static site's asset names and the service worker built from them.
+//!
+//! cargo-leptos names the JS, WASM and CSS bundles with a content hash (`hash-files`), listed
+//! in `hash.txt` beside the server binary. Hashed files never change, so the service worker
+//! may serve them from its cache; everything else goes to the network first.
+
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    path::PathBuf,
+};
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use leptos::config::LeptosOptions;
+
+/// Files under `public/` the offline experience needs.
+const STATIC_PRECACHE: &[&str] = &[
+    "/offline.html",
+    "/offline.css",
+    "/manifest.webmanifest",
+    "/icons/icon.svg",
+    "/icons/icon-192.png",
+    "/icons/icon-512.png",
+    "/icons/icon-maskable-192.png",
+    "/icons/icon-maskable-512.png",
+];
+
+const SERVICE_WORKER: &str = include_str!("sw.js");
+
+/// The site's bundles and the cache version derived from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteAssets {
+    /// `/pkg/...` paths of the hashed bundles (empty when files are not hashed).
+    pub bundles: Vec<String>,
+    /// Changes whenever a bundle or the server version changes.
+    pub version: String,
+}
+
+impl SiteAssets {
+    /// Reads `hash.txt` as written by cargo-leptos beside the running binary.
+    pub fn discover(options: &LeptosOptions) -> Self {
+        let hashes = options
+            .hash_files
+            .then(|| hash_file_path(options))
+            .flatten()
+            .and_then(|path| std::fs::read_to_string(path).ok());
+        Self::from_hash_file(options, hashes.as_deref())
+    }
+
+    /// Builds the asset list from the contents of a hash file (`kind: hash` lines).
+    pub fn from_hash_file(options: &LeptosOptions, hashes: Option<&str>) -> Self {
+        let name = &options.output_name;
+        let pkg = &options.site_pkg_dir;
+        let mut bundles = Vec::new();
+        for line in hashes.unwrap_or_default().lines() {
+            if let Some((kind, hash)) = line.split_once(':') {
+                let (kind, hash) = (kind.trim(), hash.trim());
+                if matches!(kind, "js" | "wasm" | "css") && !hash.is_empty() {
+                    bundles.push(format!("/{pkg}/{name}.{hash}.{kind}"));
+                }
+            }
+        }
+        let mut hasher = DefaultHasher::new();
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        bundles.hash(&mut hasher);
+        if bundles.is_empty() {
+            // Unhashed (development) bundles: a new cache per server start.
+            std::time::SystemTime::now().hash(&mut hasher);
+        }
+        Self {
+            bundles,
+            version: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    /// The service worker script for these assets.
+    pub fn service_worker(&self) -> String {
+        let precache: Vec<&str> = STATIC_PRECACHE
+            .iter()
+            .copied()
+            .chain(self.bundles.iter().map(String::as_str))
+            .collect();
+        let precache = serde_json::to_string(&precache).unwrap_or_else(|_| "[]".to_owned());
+        SERVICE_WORKER
+            .replace("__VERSION__", &self.version)
+            .replace("__PRECACHE__", &precache)
+    }
+}
+
+fn hash_file_path(options: &LeptosOptions) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(options.hash_file.as_ref()))
+}
+
+/// `GET /sw.js`: always revalidated, so a new release reaches clients on their next visit.
+pub async fn service_worker(State(script): State<std::sync::Arc<str>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        script.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> LeptosOptions {
+        LeptosOptions::builder().output_name("aistudio").build()
+    }
+
+    #[test]
+    fn hashed_bundles_are_precached_under_pkg() {
+        let assets = SiteAssets::from_hash_file(&options(), Some("js: abc\nwasm: def\ncss: 123\n"));
+        assert_eq!(
+            assets.bundles,
+            vec![
+                "/pkg/aistudio.abc.js",
+                "/pkg/aistudio.def.wasm",
+                "/pkg/aistudio.123.css"
+            ]
+        );
+        let script = assets.service_worker();
+        assert!(script.contains("\"/pkg/aistudio.def.wasm\""));
+        assert!(script.contains(&assets.version));
+        assert!(!script.contains("__"), "every placeholder is filled");
+    }
+
+    #[test]
+    fn a_new_build_gets_a_new_cache_version() {
+        let old = SiteAssets::from_hash_file(&options(), Some("js: a\nwasm: b\ncss: c"));
+        let new = SiteAssets::from_hash_file(&options(), Some("js: a\nwasm: z\ncss: c"));
+        let same = SiteAssets::from_hash_file(&options(), Some("js: a\nwasm: b\ncss: c"));
+        assert_ne!(old.version, new.version);
+        assert_eq!(old.version, same.version);
+    }
+}

@@ -1,0 +1,76 @@
+//! Server configuration, read once from the environment (`.env.example` lists every variable).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use secrecy::SecretString;
+use studio_core::db::DbConfig;
+use workers::RunnerConfig;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: DbConfig,
+    /// Leptos's own settings (`LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT`, ...).
+    pub leptos: LeptosOptions,
+    /// Run the job runner inside this process (`EMBEDDED_WORKERS`, default true).
+    pub embedded_workers: bool,
+    pub runner: RunnerConfig,
+    /// Time to finish in-flight jobs after SIGTERM (`SHUTDOWN_GRACE_SECS`, default 30).
+    pub shutdown_grace: Duration,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    pub metrics_token: Option<SecretString>,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let leptos = leptos::prelude::get_configuration(None)
+            .context("could not read the Leptos settings (LEPTOS_* variables)")?
+            .leptos_options;
+        let embedded_workers = match std::env::var("EMBEDDED_WORKERS") {
+            Ok(raw) => parse_bool(&raw).context("EMBEDDED_WORKERS must be true or false")?,
+            Err(_) => true,
+        };
+        let shutdown_grace = match std::env::var("SHUTDOWN_GRACE_SECS") {
+            Ok(raw) => Duration::from_secs(
+                raw.trim()
+                    .parse()
+                    .context("SHUTDOWN_GRACE_SECS must be a whole number of seconds")?,
+            ),
+            Err(_) => crate::DEFAULT_SHUTDOWN_GRACE,
+        };
+        let metrics_token = std::env::var("METRICS_TOKEN")
+            .ok()
+            .filter(|token| !token.trim().is_empty())
+            .map(SecretString::from);
+        Ok(Self {
+            db: DbConfig::from_env()?,
+            leptos,
+            embedded_workers,
+            runner: RunnerConfig::from_env()?,
+            shutdown_grace,
+            metrics_token,
+        })
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_read_the_usual_spellings() {
+        assert_eq!(parse_bool(" TRUE "), Some(true));
+        assert_eq!(parse_bool("off"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! The axum host. `main.rs` only reads the configuration and calls [`run`]; tests build the
+//! same router with [`routes::router`].
+
+pub mod assets;
+pub mod config;
+pub mod health;
+pub mod http_layers;
+pub mod metrics;
+pub mod routes;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use app::ssr::AppState;
+use tokio_util::sync::CancellationToken;
+use workers::Runner;
+
+use crate::config::Config;
+
+/// Connects, migrates, starts the embedded workers and serves until SIGTERM, then drains.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let metrics = metrics::install().context("could not install the metrics recorder")?;
+    let pool = studio_core::db::connect(&config.db).await?;
+    studio_core::MIGRATOR
+        .run(&pool)
+        .await
+        .context("could not apply database migrations")?;
+
+    let state = AppState {
+        leptos_options: config.leptos.clone(),
+        pool: pool.clone(),
+    };
+    let router = routes::router(state, metrics, config.metrics_token.clone());
+
+    let shutdown = CancellationToken::new();
+    let runner = config.embedded_workers.then(|| {
+        let runner = Runner::new(pool.clone(), workers::handlers(), config.runner.clone());
+        tokio::spawn(runner.run(shutdown.child_token()))
+    });
+
+    let listener = tokio::net::TcpListener::bind(&config.leptos.site_addr)
+        .await
+        .with_context(|| format!("could not listen on {}", config.leptos.site_addr))?;
+    tracing::info!(
+        address = %config.leptos.site_addr,
+        embedded_workers = config.embedded_workers,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "serving"
+    );
+
+    let signal = {
+        let shutdown = shutdown.clone();
+        async move {
+            studio_core::shutdown::signal().await;
+            tracing::info!("shutdown requested; draining requests and jobs");
+            shutdown.cancel();
+        }
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(signal)
+        .await
+        .context("the HTTP server failed")?;
+
+    if let Some(runner) = runner {
+        shutdown.cancel();
+        if tokio::time::timeout(config.shutdown_grace, runner)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = config.shutdown_grace.as_secs(),
+                "jobs still running at the end of the grace period; their leases will expire and another worker will retry them"
+            );
+        }
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// How long the process waits for in-flight work after SIGTERM, unless configured.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

@@ -1,0 +1,62 @@
+//! The router: system endpoints, the service worker, server functions, pages and static files.
+
+use std::sync::Arc;
+
+use app::{App, shell, ssr::AppState};
+use axum::{Router, routing::get};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
+
+use crate::{
+    assets::{self, SiteAssets},
+    health, http_layers,
+    metrics::{self, MetricsEndpoint},
+};
+
+/// Builds the whole application router over `state`.
+pub fn router(
+    state: AppState,
+    metrics_handle: PrometheusHandle,
+    metrics_token: Option<SecretString>,
+) -> Router {
+    let options = state.leptos_options.clone();
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            leptos::nonce::provide_nonce();
+        }
+    };
+
+    let service_worker: Arc<str> = SiteAssets::discover(&options).service_worker().into();
+    let system = Router::new()
+        .route("/sw.js", get(assets::service_worker))
+        .with_state(service_worker)
+        .merge(
+            Router::new()
+                .route("/metrics", get(metrics::render))
+                .with_state(MetricsEndpoint {
+                    handle: metrics_handle,
+                    token: metrics_token,
+                    app: state.clone(),
+                    reported: Arc::default(),
+                }),
+        );
+
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/health", get(health::health))
+        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .with_state(state);
+
+    http_layers::apply(app.merge(system))
+}

@@ -1,0 +1,177 @@
+//! HTTP-level tests of the router against a real database, without a browser.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns fail the test loudly"
+)]
+
+use app::ssr::AppState;
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+fn router(pool: PgPool, metrics_token: Option<&str>) -> Router {
+    let state = AppState {
+        leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
+        pool,
+    };
+    let metrics = server::metrics::install().unwrap();
+    server::routes::router(state, metrics, metrics_token.map(Into::into))
+}
+
+async fn get(
+    router: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn health_is_ok_on_a_migrated_database(pool: PgPool) {
+    let (status, headers, body) = get(&router(pool, None), "/health", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["checks"][0]["name"], "database");
+    assert_eq!(report["checks"][0]["ok"], true);
+}
+
+#[sqlx::test(migrations = false)]
+async fn health_is_503_with_the_reason_when_migrations_are_missing(pool: PgPool) {
+    let (status, _, body) = get(&router(pool, None), "/health", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["status"], "unavailable");
+    assert!(
+        report["checks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("migrations not applied"),
+        "{body}"
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn health_is_503_when_the_database_is_gone(pool: PgPool) {
+    let router = router(pool.clone(), None);
+    pool.close().await;
+    let (status, _, body) = get(&router, "/health", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("unreachable"), "{body}");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn liveness_needs_nothing_but_the_process(pool: PgPool) {
+    let router = router(pool.clone(), None);
+    pool.close().await;
+    let (status, _, body) = get(&router, "/healthz", &[]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn metrics_report_the_queue_and_honour_the_token(pool: PgPool) {
+    studio_core::db::jobs::enqueue(
+        &pool,
+        &studio_core::db::jobs::NewJob::new("ping", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    let router = router(pool, Some("s3cret"));
+
+    let (status, _, _) = get(&router, "/metrics", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = get(&router, "/metrics", &[("authorization", "Bearer wrong")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _, body) = get(&router, "/metrics", &[("authorization", "Bearer s3cret")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(r#"jobs_queue_depth{kind="ping",status="queued"} 1"#),
+        "{body}"
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn every_response_carries_the_security_headers_and_a_request_id(pool: PgPool) {
+    let (_, headers, _) = get(
+        &router(pool, None),
+        "/healthz",
+        &[("x-request-id", "abc-123")],
+    )
+    .await;
+    assert_eq!(headers["x-request-id"], "abc-123");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert!(
+        headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn pages_get_a_fresh_nonce_in_their_policy_and_scripts(pool: PgPool) {
+    let router = router(pool, None);
+    let (status, headers, html) = get(&router, "/", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let policy = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap()
+        .to_owned();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")));
+    assert!(html.contains("Welcome to AI Studio"));
+
+    let (_, again, _) = get(&router, "/", &[]).await;
+    assert_ne!(
+        again[header::CONTENT_SECURITY_POLICY].to_str().unwrap(),
+        policy,
+        "one nonce per response"
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn unknown_pages_are_404_and_still_rendered(pool: PgPool) {
+    let (status, _, html) = get(&router(pool, None), "/definitely/not/here", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"));
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn the_theme_cookie_is_rendered_on_the_html_element(pool: PgPool) {
+    let router = router(pool, None);
+    let (_, _, html) = get(&router, "/", &[("cookie", "theme=dark")]).await;
+    assert!(
+        html.contains(r#"data-theme="dark""#),
+        "{}",
+        &html[..html.len().min(400)]
+    );
+    let (_, _, html) = get(&router, "/", &[("cookie", "theme=bogus")]).await;
+    assert!(html.contains(r#"data-theme="system""#));
+}

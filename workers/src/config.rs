@@ -1,0 +1,76 @@
+//! Runner settings, read from the environment.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// How a [`crate::Runner`] claims and paces work.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Jobs run at once by this process (`WORKER_CONCURRENCY`, default 2).
+    pub concurrency: usize,
+    /// How long a claim holds a job before another worker may take it over
+    /// (`WORKER_LEASE_SECS`, default 60). Heartbeats renew it every third of this.
+    pub lease: Duration,
+    /// Poll interval when no notification arrives (`WORKER_POLL_SECS`, default 5).
+    pub poll_interval: Duration,
+    /// First retry delay, doubled per attempt (`WORKER_RETRY_BASE_SECS`, default 5).
+    pub retry_base: Duration,
+    /// Longest retry delay (`WORKER_RETRY_MAX_SECS`, default 600).
+    pub retry_max: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(600),
+        }
+    }
+}
+
+impl RunnerConfig {
+    /// Reads the `WORKER_*` variables; unset ones keep their defaults.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let concurrency = read_u64("WORKER_CONCURRENCY")?
+            .map(usize::try_from)
+            .transpose()
+            .context("WORKER_CONCURRENCY is too large")?
+            .unwrap_or(defaults.concurrency);
+        anyhow::ensure!(concurrency > 0, "WORKER_CONCURRENCY must be at least 1");
+        let secs = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            Ok(read_u64(name)?.map_or(default, Duration::from_secs))
+        };
+        let config = Self {
+            concurrency,
+            lease: secs("WORKER_LEASE_SECS", defaults.lease)?,
+            poll_interval: secs("WORKER_POLL_SECS", defaults.poll_interval)?,
+            retry_base: secs("WORKER_RETRY_BASE_SECS", defaults.retry_base)?,
+            retry_max: secs("WORKER_RETRY_MAX_SECS", defaults.retry_max)?,
+        };
+        anyhow::ensure!(
+            config.lease >= Duration::from_secs(3),
+            "WORKER_LEASE_SECS must be at least 3"
+        );
+        anyhow::ensure!(
+            !config.poll_interval.is_zero(),
+            "WORKER_POLL_SECS must be at least 1"
+        );
+        Ok(config)
+    }
+}
+
+fn read_u64(name: &str) -> anyhow::Result<Option<u64>> {
+    match std::env::var(name) {
+        Ok(raw) => raw
+            .trim()
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{name} must be a whole number, got {raw:?}")),
+        Err(_) => Ok(None),
+    }
+}

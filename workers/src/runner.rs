@@ -1,0 +1,360 @@
+//! The job runner: claims jobs from the Postgres queue, runs their handler under a renewed
+//! lease, and records the outcome.
+//!
+//! Idle consumers sleep until `NOTIFY jobs_queued` or the poll interval, whichever comes
+//! first. On shutdown they stop claiming and finish the job in hand; a job cut off by a crash
+//! is taken over by another worker once its lease expires.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::{FutureExt, future::BoxFuture};
+use sqlx::{PgPool, postgres::PgListener};
+use studio_core::db::jobs::{self, ClaimedJob, FailOutcome, Failure};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::RunnerConfig;
+
+/// What a handler gets: the job, the pool, and a token cancelled at shutdown (long jobs check it
+/// between steps and return early; the job is then retried).
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub pool: PgPool,
+    pub job: ClaimedJob,
+    pub shutdown: CancellationToken,
+}
+
+/// Why a job failed, which decides whether it is retried.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Might work later (network, rate limit, shutdown): retried with backoff.
+    #[error(transparent)]
+    Transient(#[from] anyhow::Error),
+    /// Will fail again whatever we do: the job is dead with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+type HandlerFn = dyn Fn(JobContext) -> BoxFuture<'static, Result<(), JobError>> + Send + Sync;
+
+/// The handlers a runner knows, by job kind.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_kind: HashMap<String, Arc<HandlerFn>>,
+}
+
+impl Handlers {
+    /// Registers `handler` for jobs of `kind`.
+    pub fn add<F, Fut>(&mut self, kind: &str, handler: F)
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.by_kind
+            .insert(kind.to_owned(), Arc::new(move |ctx| handler(ctx).boxed()));
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.by_kind.keys().cloned().collect();
+        kinds.sort();
+        kinds
+    }
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handlers")
+            .field("kinds", &self.kinds())
+            .finish()
+    }
+}
+
+/// What one [`Runner::run_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// No job was ready.
+    Empty,
+    /// A job ran to an outcome.
+    Processed {
+        id: uuid::Uuid,
+        result: ProcessResult,
+    },
+}
+
+/// The end of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessResult {
+    Succeeded,
+    Retrying,
+    Dead,
+    /// Another worker took the job over (our lease expired) before we finished.
+    LostLease,
+}
+
+/// Claims and runs jobs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pool: PgPool,
+    handlers: Handlers,
+    kinds: Arc<[String]>,
+    config: RunnerConfig,
+    name: Arc<str>,
+    /// Bumped on every queue notification; idle consumers wait for it to change.
+    wake: Arc<watch::Sender<u64>>,
+}
+
+impl Runner {
+    pub fn new(pool: PgPool, handlers: Handlers, config: RunnerConfig) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
+        let name = format!(
+            "{host}:{}:{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Self {
+            kinds: handlers.kinds().into(),
+            pool,
+            handlers,
+            config,
+            name: name.into(),
+            wake: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// This runner's name, recorded as `locked_by` on the jobs it holds.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Claims one ready job and runs it to an outcome. Tests drain the queue with this.
+    pub async fn run_once(&self, shutdown: &CancellationToken) -> anyhow::Result<Outcome> {
+        let Some(job) = jobs::claim(&self.pool, &self.name, &self.kinds, self.config.lease).await?
+        else {
+            return Ok(Outcome::Empty);
+        };
+        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
+        let id = job.id;
+        let result = self.process(job, shutdown.clone()).instrument(span).await?;
+        Ok(Outcome::Processed { id, result })
+    }
+
+    async fn process(
+        &self,
+        job: ClaimedJob,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<ProcessResult> {
+        let started = Instant::now();
+        let kind = job.kind.clone();
+        let (id, token, attempts) = (job.id, job.lease_token, job.attempts);
+        let Some(handler) = self.handlers.by_kind.get(&kind).cloned() else {
+            // `claim` only asks for known kinds; this is a programming error, not a job failure.
+            anyhow::bail!("no handler for job kind {kind}");
+        };
+        let ctx = JobContext {
+            pool: self.pool.clone(),
+            job,
+            shutdown,
+        };
+
+        let heartbeat = self.spawn_heartbeat(id, token);
+        let result = AssertUnwindSafe(handler(ctx)).catch_unwind().await;
+        heartbeat.cancel();
+
+        let outcome = match result {
+            Ok(Ok(())) => {
+                if jobs::complete(&self.pool, id, token).await? {
+                    ProcessResult::Succeeded
+                } else {
+                    ProcessResult::LostLease
+                }
+            }
+            Ok(Err(err)) => self.record_failure(id, token, attempts, &err).await?,
+            Err(_panic) => {
+                let err = JobError::Transient(anyhow::anyhow!("the job handler panicked"));
+                self.record_failure(id, token, attempts, &err).await?
+            }
+        };
+        let duration = started.elapsed();
+        let label = match outcome {
+            ProcessResult::Succeeded => "succeeded",
+            ProcessResult::Retrying => "retrying",
+            ProcessResult::Dead => "dead",
+            ProcessResult::LostLease => "lost_lease",
+        };
+        metrics::counter!("jobs_processed_total", "kind" => kind.clone(), "outcome" => label)
+            .increment(1);
+        metrics::histogram!("job_duration_seconds", "kind" => kind).record(duration.as_secs_f64());
+        tracing::info!(
+            outcome = label,
+            duration_ms = duration.as_millis() as u64,
+            "job finished"
+        );
+        Ok(outcome)
+    }
+
+    async fn record_failure(
+        &self,
+        id: uuid::Uuid,
+        token: uuid::Uuid,
+        attempts: i32,
+        err: &JobError,
+    ) -> anyhow::Result<ProcessResult> {
+        let failure = match err {
+            JobError::Transient(_) => Failure::Transient {
+                retry_in: jobs::backoff(attempts, self.config.retry_base, self.config.retry_max),
+            },
+            JobError::Permanent(_) => Failure::Permanent,
+        };
+        // `{:#}` keeps anyhow's context chain on one line.
+        let message = match err {
+            JobError::Transient(inner) => format!("{inner:#}"),
+            JobError::Permanent(reason) => reason.clone(),
+        };
+        Ok(
+            match jobs::fail(&self.pool, id, token, &message, failure).await? {
+                FailOutcome::Retrying(at) => {
+                    tracing::warn!(error = %message, retry_at = %at, "job failed, will retry");
+                    ProcessResult::Retrying
+                }
+                FailOutcome::Dead => {
+                    tracing::error!(error = %message, "job is dead");
+                    ProcessResult::Dead
+                }
+                FailOutcome::LostLease => ProcessResult::LostLease,
+            },
+        )
+    }
+
+    /// Renews the lease every third of its length until the returned token is cancelled.
+    fn spawn_heartbeat(&self, id: uuid::Uuid, token: uuid::Uuid) -> CancellationToken {
+        let stop = CancellationToken::new();
+        let pool = self.pool.clone();
+        let lease = self.config.lease;
+        let guard = stop.clone();
+        tokio::spawn(
+            async move {
+                let mut tick = tokio::time::interval(lease / 3);
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        () = guard.cancelled() => break,
+                        _ = tick.tick() => match jobs::heartbeat(&pool, id, token, lease).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                tracing::warn!("job lease lost; another worker may take the job over");
+                                break;
+                            }
+                            Err(err) => tracing::warn!(error = %err, "job heartbeat failed"),
+                        },
+                    }
+                }
+            }
+            .in_current_span(),
+        );
+        stop
+    }
+
+    /// Runs `concurrency` consumers until `shutdown` is cancelled, then waits for the jobs in
+    /// hand to finish.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(
+            worker = %self.name,
+            concurrency = self.config.concurrency,
+            kinds = ?self.kinds,
+            "job runner started"
+        );
+        let listener = tokio::spawn(listen(
+            self.pool.clone(),
+            self.wake.clone(),
+            shutdown.clone(),
+        ));
+        let consumers: Vec<_> = (0..self.config.concurrency)
+            .map(|_| tokio::spawn(self.clone().consume(shutdown.clone())))
+            .collect();
+        for consumer in consumers {
+            if let Err(err) = consumer.await {
+                tracing::error!(error = %err, "job consumer ended abnormally");
+            }
+        }
+        listener.abort();
+        tracing::info!(worker = %self.name, "job runner stopped");
+    }
+
+    async fn consume(self, shutdown: CancellationToken) {
+        let mut failures: u32 = 0;
+        let mut wake = self.wake.subscribe();
+        while !shutdown.is_cancelled() {
+            // Seen before claiming: a notification that lands while we claim still wakes us.
+            wake.borrow_and_update();
+            match self.run_once(&shutdown).await {
+                Ok(Outcome::Processed { .. }) => failures = 0,
+                Ok(Outcome::Empty) => {
+                    failures = 0;
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        _ = wake.changed() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                    }
+                }
+                Err(err) => {
+                    // The database is unreachable or the queue is broken: back off, keep going.
+                    failures = failures.saturating_add(1);
+                    let delay = jobs::backoff(
+                        failures as i32,
+                        Duration::from_millis(500),
+                        Duration::from_secs(30),
+                    );
+                    tracing::warn!(error = %format!("{err:#}"), retry_in_ms = delay.as_millis() as u64, "job claim failed");
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Wakes consumers on `NOTIFY jobs_queued`, reconnecting if the connection drops.
+async fn listen(pool: PgPool, wake: Arc<watch::Sender<u64>>, shutdown: CancellationToken) {
+    let mut failures: u32 = 0;
+    while !shutdown.is_cancelled() {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            Err(err) = forward_notifications(&pool, &wake) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(error = %err, "job notifications lost; polling until reconnected");
+            }
+        }
+        let delay = jobs::backoff(
+            failures as i32,
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+        );
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn forward_notifications(
+    pool: &PgPool,
+    wake: &watch::Sender<u64>,
+) -> sqlx::Result<std::convert::Infallible> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(jobs::NOTIFY_CHANNEL).await?;
+    // Work may have arrived while we were not listening.
+    wake.send_modify(|n| *n = n.wrapping_add(1));
+    loop {
+        listener.recv().await?;
+        wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}

@@ -1,0 +1,266 @@
+//! Runner tests against a real Postgres: one fresh database per test.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns fail the test loudly"
+)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::json;
+use sqlx::PgPool;
+use studio_core::db::jobs::{self, NewJob};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::ProcessResult};
+
+fn config() -> RunnerConfig {
+    RunnerConfig {
+        retry_base: Duration::ZERO,
+        retry_max: Duration::ZERO,
+        ..RunnerConfig::default()
+    }
+}
+
+async fn status(pool: &PgPool, id: uuid::Uuid) -> jobs::JobRecord {
+    jobs::find(pool, id).await.unwrap().expect("job exists")
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_ping_job_runs_to_success(pool: PgPool) {
+    let runner = Runner::new(pool.clone(), workers::handlers(), config());
+    let never = CancellationToken::new();
+    let id = jobs::enqueue(&pool, &NewJob::new("ping", json!({})))
+        .await
+        .unwrap()
+        .id();
+
+    let outcome = runner.run_once(&never).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Processed {
+            id,
+            result: ProcessResult::Succeeded
+        }
+    );
+    assert_eq!(status(&pool, id).await.status, "succeeded");
+    assert_eq!(runner.run_once(&never).await.unwrap(), Outcome::Empty);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn unknown_kinds_are_left_for_a_worker_that_knows_them(pool: PgPool) {
+    let runner = Runner::new(pool.clone(), workers::handlers(), config());
+    let id = jobs::enqueue(&pool, &NewJob::new("not-mine", json!({})))
+        .await
+        .unwrap()
+        .id();
+    assert_eq!(
+        runner.run_once(&CancellationToken::new()).await.unwrap(),
+        Outcome::Empty
+    );
+    assert_eq!(status(&pool, id).await.status, "queued");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn transient_failures_retry_until_dead_with_the_last_error(pool: PgPool) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut handlers = Handlers::default();
+    let seen = calls.clone();
+    handlers.add("flaky", move |_ctx| {
+        let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            Err(JobError::Transient(anyhow::anyhow!(
+                "upstream timeout #{n}"
+            )))
+        }
+    });
+    let runner = Runner::new(pool.clone(), handlers, config());
+    let never = CancellationToken::new();
+    let id = jobs::enqueue(&pool, &NewJob::new("flaky", json!({})).max_attempts(3))
+        .await
+        .unwrap()
+        .id();
+
+    let mut results = Vec::new();
+    while let Outcome::Processed { result, .. } = runner.run_once(&never).await.unwrap() {
+        results.push(result);
+    }
+    assert_eq!(
+        results,
+        vec![
+            ProcessResult::Retrying,
+            ProcessResult::Retrying,
+            ProcessResult::Dead
+        ]
+    );
+    let record = status(&pool, id).await;
+    assert_eq!(record.status, "dead");
+    assert_eq!(record.last_error.as_deref(), Some("upstream timeout #3"));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_permanent_failure_is_not_retried(pool: PgPool) {
+    let mut handlers = Handlers::default();
+    handlers.add("poison", |_ctx| async {
+        Err(JobError::Permanent("the file is not a PDF".into()))
+    });
+    let runner = Runner::new(pool.clone(), handlers, config());
+    let id = jobs::enqueue(&pool, &NewJob::new("poison", json!({})))
+        .await
+        .unwrap()
+        .id();
+    let outcome = runner.run_once(&CancellationToken::new()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Processed {
+            id,
+            result: ProcessResult::Dead
+        }
+    );
+    let record = status(&pool, id).await;
+    assert_eq!(
+        (record.attempts, record.last_error.as_deref()),
+        (1, Some("the file is not a PDF"))
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_panicking_handler_fails_the_attempt_and_the_runner_survives(pool: PgPool) {
+    let mut handlers = Handlers::default();
+    handlers.add("panics", |ctx| async move {
+        assert!(ctx.job.attempts > 1, "first attempt panics");
+        Ok(())
+    });
+    let runner = Runner::new(pool.clone(), handlers, config());
+    let never = CancellationToken::new();
+    let id = jobs::enqueue(&pool, &NewJob::new("panics", json!({})))
+        .await
+        .unwrap()
+        .id();
+    assert_eq!(
+        runner.run_once(&never).await.unwrap(),
+        Outcome::Processed {
+            id,
+            result: ProcessResult::Retrying
+        }
+    );
+    assert!(
+        status(&pool, id)
+            .await
+            .last_error
+            .unwrap()
+            .contains("panicked")
+    );
+    assert_eq!(
+        runner.run_once(&never).await.unwrap(),
+        Outcome::Processed {
+            id,
+            result: ProcessResult::Succeeded
+        }
+    );
+}
+
+/// Waits until some session of this database is `LISTEN`ing for queue notifications.
+async fn wait_for_listener(pool: &PgPool) {
+    for _ in 0..200 {
+        let listening: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and query ilike 'listen%jobs_queued%'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if listening > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the runner never started listening");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_notification_wakes_an_idle_runner_long_before_its_poll(pool: PgPool) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let mut handlers = Handlers::default();
+    handlers.add("signal", move |ctx| {
+        let done = done_tx.clone();
+        async move {
+            let _ = done.send(ctx.job.id);
+            Ok(())
+        }
+    });
+    let slow_poll = RunnerConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..config()
+    };
+    let shutdown = CancellationToken::new();
+    let running =
+        tokio::spawn(Runner::new(pool.clone(), handlers, slow_poll).run(shutdown.clone()));
+    wait_for_listener(&pool).await;
+
+    let id = jobs::enqueue(&pool, &NewJob::new("signal", json!({})))
+        .await
+        .unwrap()
+        .id();
+    let ran = tokio::time::timeout(Duration::from_secs(20), done_rx.recv())
+        .await
+        .expect("woken by NOTIFY, not by the hour-long poll");
+    assert_eq!(ran, Some(id));
+
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn shutdown_finishes_the_job_in_hand_and_claims_no_more(pool: PgPool) {
+    let (started_tx, mut started_rx) = mpsc::unbounded_channel();
+    let (release_tx, release_rx) = oneshot::channel::<()>();
+    let release = Arc::new(tokio::sync::Mutex::new(Some(release_rx)));
+    let mut handlers = Handlers::default();
+    handlers.add("slow", move |ctx| {
+        let started = started_tx.clone();
+        let release = release.clone();
+        async move {
+            let _ = started.send(ctx.job.id);
+            if let Some(rx) = release.lock().await.take() {
+                let _ = rx.await;
+            }
+            Ok(())
+        }
+    });
+    let one_at_a_time = RunnerConfig {
+        concurrency: 1,
+        ..config()
+    };
+    let first = jobs::enqueue(&pool, &NewJob::new("slow", json!({ "n": 1 })))
+        .await
+        .unwrap()
+        .id();
+    let second = jobs::enqueue(&pool, &NewJob::new("slow", json!({ "n": 2 })))
+        .await
+        .unwrap()
+        .id();
+
+    let shutdown = CancellationToken::new();
+    let running =
+        tokio::spawn(Runner::new(pool.clone(), handlers, one_at_a_time).run(shutdown.clone()));
+    let in_hand = started_rx.recv().await.unwrap();
+    assert_eq!(in_hand, first);
+
+    shutdown.cancel();
+    release_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("the runner stops once the job in hand is done")
+        .unwrap();
+
+    assert_eq!(status(&pool, first).await.status, "succeeded");
+    assert_eq!(status(&pool, second).await.status, "queued");
+}
