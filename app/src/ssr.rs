@@ -39,6 +39,7 @@ pub fn set_page_policy(options: &LeptosOptions) {
     let Some(nonce) = leptos::nonce::use_nonce() else {
         return;
     };
+    // The same test `AutoReload` makes before it injects its websocket script.
     let watching = std::env::var_os("LEPTOS_WATCH").is_some();
     let policy = content_security_policy(&nonce, watching.then_some(options.reload_port));
     if let (Some(response), Ok(value)) = (

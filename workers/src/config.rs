@@ -18,6 +18,8 @@ pub struct RunnerConfig {
     pub retry_base: Duration,
     /// Longest retry delay (`WORKER_RETRY_MAX_SECS`, default 600).
     pub retry_max: Duration,
+    /// Names this process in `locked_by` (`HOSTNAME`, default `worker`).
+    pub host: String,
 }
 
 impl Default for RunnerConfig {
@@ -28,6 +30,7 @@ impl Default for RunnerConfig {
             poll_interval: Duration::from_secs(5),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(600),
+            host: "worker".to_owned(),
         }
     }
 }
@@ -51,6 +54,7 @@ impl RunnerConfig {
             poll_interval: secs("WORKER_POLL_SECS", defaults.poll_interval)?,
             retry_base: secs("WORKER_RETRY_BASE_SECS", defaults.retry_base)?,
             retry_max: secs("WORKER_RETRY_MAX_SECS", defaults.retry_max)?,
+            host: std::env::var("HOSTNAME").unwrap_or(defaults.host),
         };
         anyhow::ensure!(
             config.lease >= Duration::from_secs(3),

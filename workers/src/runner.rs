@@ -112,12 +112,8 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(pool: PgPool, handlers: Handlers, config: RunnerConfig) -> Self {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
-        let name = format!(
-            "{host}:{}:{}",
-            std::process::id(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{}:{}:{}", config.host, std::process::id(), &suffix[..8]);
         Self {
             kinds: handlers.kinds().into(),
             pool,
