@@ -1,6 +1,13 @@
 //! The standalone worker service: runs the job runner against the queue until SIGTERM.
+//!
+//! `worker ping` instead enqueues one `ping` job and waits for some worker (this deployment's
+//! servers or worker services) to finish it: a check that the queue works end to end.
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use sqlx::PgPool;
+use studio_core::db::jobs::{self, NewJob};
 use tokio_util::sync::CancellationToken;
 use workers::{Runner, RunnerConfig};
 
@@ -9,6 +16,12 @@ async fn main() -> anyhow::Result<()> {
     // A missing .env is normal outside development.
     let _ = dotenvy::dotenv();
     studio_core::telemetry::init();
+    let command = std::env::args().nth(1);
+    let is_ping = match command.as_deref() {
+        None => false,
+        Some("ping") => true,
+        Some(other) => anyhow::bail!("unknown command {other:?}; usage: worker [ping]"),
+    };
     let db = studio_core::db::DbConfig::from_env()?;
     let config = RunnerConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
@@ -20,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
         "the database is missing migrations {:?}: start the server (it migrates) first",
         status.pending
     );
+
+    if is_ping {
+        return ping(&pool).await;
+    }
 
     let shutdown = CancellationToken::new();
     tokio::spawn({
@@ -34,4 +51,36 @@ async fn main() -> anyhow::Result<()> {
         .run(shutdown)
         .await;
     Ok(())
+}
+
+/// Enqueues a `ping` job and waits up to 30 s for a worker to finish it.
+async fn ping(pool: &PgPool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let id = jobs::enqueue(
+        pool,
+        &NewJob::new(workers::ping::KIND, serde_json::json!({})).max_attempts(1),
+    )
+    .await
+    .context("could not enqueue the ping job")?
+    .id();
+    tracing::info!(job.id = %id, "ping enqueued; waiting for a worker");
+    while started.elapsed() < Duration::from_secs(30) {
+        let job = jobs::find(pool, id)
+            .await?
+            .context("the ping job disappeared")?;
+        match job.status.as_str() {
+            "succeeded" => {
+                tracing::info!(job.id = %id, duration_ms = started.elapsed().as_millis() as u64, "ping answered: the queue works");
+                return Ok(());
+            }
+            "dead" => anyhow::bail!(
+                "the ping job failed: {}",
+                job.last_error.unwrap_or_default()
+            ),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    anyhow::bail!(
+        "no worker finished the ping job within 30 s: is a server with EMBEDDED_WORKERS=true or a worker service running?"
+    )
 }
