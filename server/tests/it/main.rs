@@ -5,6 +5,8 @@
     reason = "helpers outside #[test] fns fail the test loudly"
 )]
 
+mod process;
+
 use app::ssr::AppState;
 use axum::{
     Router,
