@@ -110,5 +110,6 @@ test.describe("navigation", () => {
     await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
     await expect(menuButton(page)).toBeHidden();
     await expect(page.getByRole("link", { name: "Home" })).toHaveAttribute("aria-current", "page");
+    await expectAccessible(page);
   });
 });
