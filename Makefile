@@ -1,5 +1,5 @@
 # AI Studio: the two entry points and a few conveniences. The work is in scripts/.
-.PHONY: run dev test check db db-stop sqlx-prepare fmt setup clean-dev
+.PHONY: run dev test build measure db db-stop sqlx-prepare fmt setup clean-dev
 
 ## Install what is missing, start a local Postgres, build (release) and serve on :3000.
 run:
@@ -12,6 +12,15 @@ dev:
 ## Everything CI runs: format, lints, WASM purity, unit/database tests, site build, browser tests.
 test:
 	@scripts/test.sh
+
+## Release build of the site, the server and the worker (what the Dockerfile runs).
+build:
+	@scripts/setup.sh run
+	@bash -c 'source scripts/env.sh && cargo leptos build --release && cargo build --release -p workers --bin worker'
+
+## Print bundle sizes, start-up time and idle memory of a release build.
+measure:
+	@scripts/measure.sh
 
 ## Start the embedded Postgres and print its DATABASE_URL.
 db:
