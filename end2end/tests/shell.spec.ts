@@ -31,11 +31,24 @@ test("hydration makes the theme control work", async ({ page, isMobile }) => {
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Welcome to AI Studio");
   await expectAccessible(page);
 
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   await chooseTheme(page, isMobile, "Dark");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  expect(await background()).toBe("rgb(20, 20, 27)");
   await chooseTheme(page, false, "Light");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
+  expect(await background()).toBe("rgb(247, 247, 251)");
   expect(errors, "no script or CSP errors").toEqual([]);
+});
+
+test("the system theme follows the operating system", async ({ page }) => {
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto("/");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "system");
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(20, 20, 27)");
+  await expectAccessible(page);
+  await page.emulateMedia({ colorScheme: "light" });
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(247, 247, 251)");
 });
 
 test("the chosen theme survives a reload and is rendered by the server", async ({ page, isMobile }) => {
