@@ -34,7 +34,8 @@ sqlx-prepare:
 	@bash -c 'source scripts/env.sh && RUSTFLAGS="--cfg erase_components" scripts/sqlx-prepare.sh'
 
 fmt:
-	@cargo fmt --all
+	@leptosfmt --quiet app/src frontend/src && cargo fmt --all
+	@cd end2end && npx prettier --write --log-level warn .
 
 setup:
 	@scripts/setup.sh test

@@ -55,6 +55,9 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ] ||
 fi
 
 if [ "$PURPOSE" = test ]; then
+  if ! leptosfmt --version 2>/dev/null | grep -q "0.1.33"; then
+    install_crate leptosfmt 0.1.33 --locked
+  fi
   if ! command -v cargo-nextest >/dev/null; then
     log "installing cargo-nextest"
     install_crate cargo-nextest 0.9.143 --locked

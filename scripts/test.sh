@@ -35,7 +35,14 @@ wasm_is_pure() {
   echo "frontend (wasm32): $(wc -l <<<"$tree") dependency entries, none of them server-only"
 }
 
-step "format" cargo fmt --all --check
+formatted() {
+  cargo fmt --all --check
+  # view! macros, which rustfmt leaves alone.
+  leptosfmt --quiet --check app/src frontend/src
+  (cd end2end && npx prettier --check --log-level warn .)
+}
+
+step "format" formatted
 step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr --all-targets -- -D warnings
 step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 step "wasm purity" wasm_is_pure

@@ -21,7 +21,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <meta
+                    name="viewport"
+                    content="width=device-width, initial-scale=1, viewport-fit=cover"
+                />
                 <meta name="theme-color" content="#f7f7fb" media="(prefers-color-scheme: light)" />
                 <meta name="theme-color" content="#14141b" media="(prefers-color-scheme: dark)" />
                 <AutoReload options=options.clone() />
@@ -48,7 +51,10 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "AI Studio".to_owned() } else { format!("{page} · AI Studio") }
         } />
-        <Meta name="description" content="AI Studio: chat, assistants and knowledge for your organisation." />
+        <Meta
+            name="description"
+            content="AI Studio: chat, assistants and knowledge for your organisation."
+        />
         <Link rel="manifest" href="/manifest.webmanifest" />
         <Link rel="icon" href="/icons/icon.svg" type_="image/svg+xml" />
         <Link rel="apple-touch-icon" href="/icons/icon-192.png" />

@@ -16,15 +16,21 @@ pub fn HomePage() -> impl IntoView {
             <div class="cards">
                 <article class="card">
                     <h2>"Private by design"</h2>
-                    <p>"Runs on your own servers with your own database. Nothing leaves them unless you configure a provider."</p>
+                    <p>
+                        "Runs on your own servers with your own database. Nothing leaves them unless you configure a provider."
+                    </p>
                 </article>
                 <article class="card">
                     <h2>"Works anywhere"</h2>
-                    <p>"Use it from a desktop or phone browser, or install it as an app from your browser's menu."</p>
+                    <p>
+                        "Use it from a desktop or phone browser, or install it as an app from your browser's menu."
+                    </p>
                 </article>
                 <article class="card">
                     <h2>"Your look"</h2>
-                    <p>"Light, dark, or following your system: pick a theme in the menu and it is remembered on this device."</p>
+                    <p>
+                        "Light, dark, or following your system: pick a theme in the menu and it is remembered on this device."
+                    </p>
                 </article>
             </div>
         </section>

@@ -13,10 +13,10 @@ pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
             .get()
             .into_iter()
             .map(|(_, error)| match error.downcast_ref::<AppError>() {
-                Some(AppError::Unauthenticated) => view! {
-                    <li>"Please " <a href="/">"sign in"</a> " to see this."</li>
+                Some(AppError::Unauthenticated) => {
+                    view! { <li>"Please " <a href="/">"sign in"</a> " to see this."</li> }
+                        .into_any()
                 }
-                .into_any(),
                 Some(app_error) => view! { <li>{app_error.to_string()}</li> }.into_any(),
                 None => view! { <li>"Something went wrong. Please try again."</li> }.into_any(),
             })

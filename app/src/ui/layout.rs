@@ -94,12 +94,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span>"AI Studio"</span>
                 </A>
             </header>
-            <nav
-                id="sidebar"
-                class="sidebar"
-                aria-label="Main"
-                on:keydown=on_keydown
-            >
+            <nav id="sidebar" class="sidebar" aria-label="Main" on:keydown=on_keydown>
                 <div class="sidebar-head">
                     <span class="sidebar-title">"Menu"</span>
                     <button

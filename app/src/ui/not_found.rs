@@ -14,7 +14,9 @@ pub fn NotFoundPage() -> impl IntoView {
         <Title text="Page not found" />
         <section class="page narrow">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                "There is nothing at this address. It may have moved, or the link may be mistyped."
+            </p>
             <p>
                 <A href="/" attr:class="button">
                     "Go to the home page"
