@@ -19,7 +19,11 @@ export async function showNavigation(page: Page, isMobile: boolean) {
 }
 
 /** Picks a theme with the picker in the navigation. */
-export async function chooseTheme(page: Page, isMobile: boolean, theme: "System" | "Light" | "Dark") {
+export async function chooseTheme(
+  page: Page,
+  isMobile: boolean,
+  theme: "System" | "Light" | "Dark",
+) {
   await showNavigation(page, isMobile);
   await page.getByLabel("Theme").selectOption({ label: theme });
 }

@@ -21,7 +21,9 @@ test("responses carry security headers and a request id", async ({ request }) =>
   expect(headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
   expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
 
-  const minted = await request.get("/healthz", { headers: { "x-request-id": "bad id with spaces" } });
+  const minted = await request.get("/healthz", {
+    headers: { "x-request-id": "bad id with spaces" },
+  });
   expect(minted.headers()["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
 });
 
@@ -47,7 +49,10 @@ test("the manifest makes the app installable", async ({ request }) => {
   }
 });
 
-test("the service worker is served, registered, and precaches the bundles", async ({ page, request }) => {
+test("the service worker is served, registered, and precaches the bundles", async ({
+  page,
+  request,
+}) => {
   const script = await request.get("/sw.js");
   expect(script.status()).toBe(200);
   expect(script.headers()["content-type"]).toContain("javascript");

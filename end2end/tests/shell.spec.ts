@@ -45,13 +45,20 @@ test("the system theme follows the operating system", async ({ page }) => {
   await page.emulateMedia({ colorScheme: "dark" });
   await page.goto("/");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "system");
-  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(20, 20, 27)");
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+    "rgb(20, 20, 27)",
+  );
   await expectAccessible(page);
   await page.emulateMedia({ colorScheme: "light" });
-  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(247, 247, 251)");
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+    "rgb(247, 247, 251)",
+  );
 });
 
-test("the chosen theme survives a reload and is rendered by the server", async ({ page, isMobile }) => {
+test("the chosen theme survives a reload and is rendered by the server", async ({
+  page,
+  isMobile,
+}) => {
   await page.goto("/");
   await waitForHydration(page);
   await chooseTheme(page, isMobile, "Dark");
