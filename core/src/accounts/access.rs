@@ -1,0 +1,61 @@
+//! Roles and tools: what a user may use. Grants are read fresh on every request, so a role
+//! change applies on the user's next request.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// The names of the roles `user_id` holds, sorted.
+pub async fn role_names(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"
+        select r.name
+        from user_roles as ur
+        join roles as r on r.id = ur.role_id
+        where ur.user_id = $1
+        order by r.name
+        "#,
+        user_id,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// The slugs of the tools any of `user_id`'s roles grants, sorted.
+pub async fn tool_slugs(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"
+        select distinct t.slug
+        from user_roles as ur
+        join role_tools as rt on rt.role_id = ur.role_id
+        join tools as t on t.id = rt.tool_id
+        where ur.user_id = $1
+        order by t.slug
+        "#,
+        user_id,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Whether any of `user_id`'s roles grants the tool `slug`.
+pub async fn has_tool(
+    executor: impl PgExecutor<'_>,
+    user_id: Uuid,
+    slug: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"
+        select exists (
+            select 1
+            from user_roles as ur
+            join role_tools as rt on rt.role_id = ur.role_id
+            join tools as t on t.id = rt.tool_id
+            where ur.user_id = $1 and t.slug = $2
+        ) as "granted!"
+        "#,
+        user_id,
+        slug,
+    )
+    .fetch_one(executor)
+    .await
+}

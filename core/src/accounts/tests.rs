@@ -1,0 +1,364 @@
+//! Database tests of accounts: provisioning, roles and tools, sessions, rate limits.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::{
+    access, password,
+    sessions::{self, SessionPolicy},
+    sign_in::{self, RateLimits, SignInError},
+    users::{self, NewLocalUser, RoleRule, SignUpError},
+};
+
+const PASSWORD: &str = "a long enough password";
+
+async fn sign_up(pool: &PgPool, email: &str) -> Result<users::User, SignUpError> {
+    let user = NewLocalUser {
+        email: users::normalize_email(email).unwrap(),
+        display_name: email.split('@').next().unwrap().to_owned(),
+        password_hash: password::hash(PASSWORD).unwrap(),
+    };
+    users::sign_up_local(pool, &user, &RoleRule::default()).await
+}
+
+async fn set_sign_up_open(pool: &PgPool, open: bool) {
+    sqlx::query("update settings set value = $1 where key = 'accounts.local_sign_up'")
+        .bind(serde_json::Value::Bool(open))
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_first_account_is_administrator_and_later_ones_follow_the_rule(pool: PgPool) {
+    let admin = sign_up(&pool, "Head@School.org").await.unwrap();
+    assert_eq!(admin.email, "head@school.org");
+    assert_eq!(
+        access::role_names(&pool, admin.id).await.unwrap(),
+        ["administrator"]
+    );
+
+    let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+    assert_eq!(
+        access::role_names(&pool, teacher.id).await.unwrap(),
+        ["staff"]
+    );
+    let pupil = sign_up(&pool, "20241234@school.org").await.unwrap();
+    assert_eq!(
+        access::role_names(&pool, pupil.id).await.unwrap(),
+        ["student"]
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn racing_sign_ups_on_an_empty_database_make_one_administrator(pool: PgPool) {
+    let attempts: Vec<_> = (0..6)
+        .map(|n| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                sign_up(&pool, &format!("person{n}@school.org"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut admins = 0;
+    for attempt in attempts {
+        let user = attempt.await.unwrap();
+        if access::role_names(&pool, user.id).await.unwrap() == ["administrator"] {
+            admins += 1;
+        }
+    }
+    assert_eq!(admins, 1);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn an_email_signs_up_once_whatever_its_case(pool: PgPool) {
+    sign_up(&pool, "ada@school.org").await.unwrap();
+    assert!(matches!(
+        sign_up(&pool, " ADA@school.org").await,
+        Err(SignUpError::EmailTaken)
+    ));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn closed_sign_up_refuses_all_but_the_first_account(pool: PgPool) {
+    set_sign_up_open(&pool, false).await;
+    sign_up(&pool, "first@school.org").await.unwrap();
+    assert!(matches!(
+        sign_up(&pool, "second@school.org").await,
+        Err(SignUpError::SignUpClosed)
+    ));
+    set_sign_up_open(&pool, true).await;
+    sign_up(&pool, "second@school.org").await.unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn tools_follow_the_roles_a_user_holds(pool: PgPool) {
+    let admin = sign_up(&pool, "head@school.org").await.unwrap();
+    let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+    let pupil = sign_up(&pool, "1234@school.org").await.unwrap();
+
+    assert!(access::has_tool(&pool, admin.id, "admin").await.unwrap());
+    assert!(!access::has_tool(&pool, teacher.id, "admin").await.unwrap());
+    assert!(
+        access::has_tool(&pool, teacher.id, "knowledge-repositories")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        access::tool_slugs(&pool, pupil.id).await.unwrap(),
+        ["chat", "ideas", "model-compare", "prompt-library"]
+    );
+    assert!(
+        !access::has_tool(&pool, pupil.id, "no-such-tool")
+            .await
+            .unwrap()
+    );
+
+    // Granting a role takes effect on the next question, with no caching in between.
+    users::grant_role_by_name(&pool, pupil.id, "staff")
+        .await
+        .unwrap();
+    assert!(
+        access::has_tool(&pool, pupil.id, "schedules")
+            .await
+            .unwrap()
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_session_authenticates_until_it_is_revoked(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let policy = SessionPolicy::default();
+    let session = sessions::create(&pool, user.id, Some("127.0.0.1"), Some("test"), policy)
+        .await
+        .unwrap();
+    assert_eq!(session.token.len(), 43);
+
+    let found = sessions::authenticate(&pool, &session.token, policy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.user_id, found.email.as_str()),
+        (user.id, "ada@school.org")
+    );
+    assert!(
+        sessions::authenticate(&pool, "x".repeat(43).as_str(), policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert!(sessions::revoke(&pool, &session.token).await.unwrap());
+    assert!(
+        sessions::authenticate(&pool, &session.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!sessions::revoke(&pool, &session.token).await.unwrap());
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn sessions_end_when_idle_too_long_or_past_their_lifetime(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let policy = SessionPolicy::default();
+    let idle = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+    let old = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+
+    sqlx::query("update sessions set idle_expires_at = now() - interval '1 second' where id = $1")
+        .bind(idle.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update sessions set absolute_expires_at = now() - interval '1 second' where id = $1",
+    )
+    .bind(old.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(
+        sessions::authenticate(&pool, &idle.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions::authenticate(&pool, &old.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn activity_extends_the_idle_timeout_but_never_the_lifetime(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let policy = SessionPolicy {
+        idle: Duration::from_secs(3600),
+        absolute: Duration::from_secs(7200),
+    };
+    let session = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+    // Pretend the last request was ten minutes ago and the lifetime ends in 30 minutes.
+    sqlx::query(
+        "update sessions set last_seen_at = now() - interval '10 minutes',
+         idle_expires_at = now() + interval '50 minutes',
+         absolute_expires_at = now() + interval '30 minutes' where id = $1",
+    )
+    .bind(session.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sessions::authenticate(&pool, &session.token, policy)
+        .await
+        .unwrap()
+        .unwrap();
+    let (idle, absolute): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("select idle_expires_at, absolute_expires_at from sessions where id = $1")
+            .bind(session.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        idle, absolute,
+        "renewed up to, not past, the absolute lifetime"
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn disabling_a_user_ends_their_sessions_at_once(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let policy = SessionPolicy::default();
+    let session = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+    sqlx::query("update users set is_disabled = true where id = $1")
+        .bind(user.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        sessions::authenticate(&pool, &session.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let refused = sign_in::with_password(
+        &pool,
+        "ada@school.org",
+        PASSWORD,
+        None,
+        RateLimits::default(),
+    )
+    .await;
+    assert!(matches!(refused, Err(SignInError::Disabled)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn revoking_all_sessions_signs_a_user_out_everywhere(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let other = sign_up(&pool, "bob@school.org").await.unwrap();
+    let policy = SessionPolicy::default();
+    let a = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+    let b = sessions::create(&pool, user.id, None, None, policy)
+        .await
+        .unwrap();
+    let theirs = sessions::create(&pool, other.id, None, None, policy)
+        .await
+        .unwrap();
+    assert_eq!(sessions::revoke_all(&pool, user.id).await.unwrap(), 2);
+    assert!(
+        sessions::authenticate(&pool, &a.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions::authenticate(&pool, &b.token, policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions::authenticate(&pool, &theirs.token, policy)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn sign_in_checks_the_password_and_hides_which_part_was_wrong(pool: PgPool) {
+    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let limits = RateLimits::default();
+    let signed_in = sign_in::with_password(&pool, " ADA@school.org", PASSWORD, None, limits)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.id, user.id);
+
+    let wrong_password =
+        sign_in::with_password(&pool, "ada@school.org", "not the password", None, limits).await;
+    let unknown_email =
+        sign_in::with_password(&pool, "nobody@school.org", PASSWORD, None, limits).await;
+    let malformed = sign_in::with_password(&pool, "not an email", PASSWORD, None, limits).await;
+    for outcome in [wrong_password, unknown_email, malformed] {
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, SignInError::InvalidCredentials), "{err:?}");
+        assert_eq!(err.to_string(), "the email or password is not right");
+    }
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn repeated_failures_lock_the_account_then_the_address(pool: PgPool) {
+    sign_up(&pool, "ada@school.org").await.unwrap();
+    let limits = RateLimits {
+        window: Duration::from_secs(900),
+        per_account: 3,
+        per_ip: 5,
+    };
+    let ip = Some("198.51.100.7");
+    for _ in 0..3 {
+        let outcome =
+            sign_in::with_password(&pool, "ada@school.org", "wrong password!", ip, limits).await;
+        assert!(matches!(outcome, Err(SignInError::InvalidCredentials)));
+    }
+    // Locked: even the right password is refused now, from any address.
+    let locked = sign_in::with_password(
+        &pool,
+        "ada@school.org",
+        PASSWORD,
+        Some("203.0.113.1"),
+        limits,
+    )
+    .await;
+    assert!(matches!(locked, Err(SignInError::RateLimited)));
+
+    // The address has 3 failures; two more on other accounts exhaust it too.
+    for email in ["x@school.org", "y@school.org"] {
+        let outcome = sign_in::with_password(&pool, email, "wrong password!", ip, limits).await;
+        assert!(matches!(outcome, Err(SignInError::InvalidCredentials)));
+    }
+    let by_ip = sign_in::with_password(&pool, "z@school.org", "wrong password!", ip, limits).await;
+    assert!(matches!(by_ip, Err(SignInError::RateLimited)));
+
+    // Failures age out of the window.
+    sqlx::query("update sign_in_attempts set created_at = now() - interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sign_in::with_password(&pool, "ada@school.org", PASSWORD, ip, limits)
+        .await
+        .unwrap();
+}

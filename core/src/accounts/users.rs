@@ -1,0 +1,227 @@
+//! Users: email rules, the default-role rule, and local sign-up.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+/// A user as the rest of the backend sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub is_disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Lower-cases and trims an email address and checks its shape. The error is for the form.
+pub fn normalize_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim().to_lowercase();
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err("Enter an email address like name@example.org.".to_owned());
+    };
+    let well_formed = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !well_formed {
+        return Err("Enter an email address like name@example.org.".to_owned());
+    }
+    if email.len() > 254 {
+        return Err("That email address is too long.".to_owned());
+    }
+    Ok(email)
+}
+
+/// Which role a newly provisioned user gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRule {
+    /// For addresses whose local part is all digits (student numbers).
+    pub digits_role: String,
+    /// For every other address.
+    pub other_role: String,
+}
+
+impl Default for RoleRule {
+    fn default() -> Self {
+        Self {
+            digits_role: "student".to_owned(),
+            other_role: "staff".to_owned(),
+        }
+    }
+}
+
+impl RoleRule {
+    /// The role for a normalized email address.
+    pub fn role_for(&self, email: &str) -> &str {
+        let local = email.split('@').next().unwrap_or_default();
+        if !local.is_empty() && local.chars().all(|c| c.is_ascii_digit()) {
+            &self.digits_role
+        } else {
+            &self.other_role
+        }
+    }
+}
+
+/// A local account to create. The password is already checked and hashed.
+#[derive(Debug, Clone)]
+pub struct NewLocalUser {
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+/// Why a sign-up was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("sign-up with a password is turned off here")]
+    SignUpClosed,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Whether local sign-up is open (the `accounts.local_sign_up` setting).
+pub async fn is_local_sign_up_open(executor: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    let value = sqlx::query_scalar!(
+        r#"
+        select value
+        from settings
+        where key = 'accounts.local_sign_up'
+        "#
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(value.is_none_or(|value| value != serde_json::Value::Bool(false)))
+}
+
+/// Creates a local account. The first account of an empty database becomes administrator
+/// (and may sign up even when sign-up is closed); later ones get the role `rule` names.
+pub async fn sign_up_local(
+    pool: &PgPool,
+    user: &NewLocalUser,
+    rule: &RoleRule,
+) -> Result<User, SignUpError> {
+    let mut tx = pool.begin().await?;
+    // Serialize sign-ups so two people racing on an empty database cannot both be first.
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.sign_up'))")
+        .execute(&mut *tx)
+        .await?;
+    let is_first = !sqlx::query_scalar!(r#"select exists (select 1 from users) as "exists!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !is_first && !is_local_sign_up_open(&mut *tx).await? {
+        return Err(SignUpError::SignUpClosed);
+    }
+    let created = sqlx::query_as!(
+        User,
+        r#"
+        insert into users (email, display_name, password_hash)
+        values ($1, $2, $3)
+        on conflict (email) do nothing
+        returning id, email, display_name, is_disabled, created_at
+        "#,
+        user.email,
+        user.display_name,
+        user.password_hash,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(SignUpError::EmailTaken)?;
+    let role = if is_first {
+        "administrator"
+    } else {
+        rule.role_for(&created.email)
+    };
+    grant_role_by_name(&mut *tx, created.id, role).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Gives `user_id` the role called `role` (no-op if held already or if no such role).
+pub async fn grant_role_by_name(
+    executor: impl PgExecutor<'_>,
+    user_id: Uuid,
+    role: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"
+        insert into user_roles (user_id, role_id)
+        select $1, id
+        from roles
+        where lower(name) = lower($2)
+        on conflict do nothing
+        "#,
+        user_id,
+        role,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Finds a user by normalized email, with the stored password hash if any.
+pub async fn find_with_password(
+    executor: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<(User, Option<String>)>> {
+    let row = sqlx::query!(
+        r#"
+        select id, email, display_name, is_disabled, created_at, password_hash
+        from users
+        where email = $1
+        "#,
+        email,
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|row| {
+        (
+            User {
+                id: row.id,
+                email: row.email,
+                display_name: row.display_name,
+                is_disabled: row.is_disabled,
+                created_at: row.created_at,
+            },
+            row.password_hash,
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lower_cased_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.ORG ").unwrap(),
+            "ada@example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "a da@example.org",
+            "ada@.org",
+            "a@b@c.org",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn all_digit_local_parts_are_students_by_default() {
+        let rule = RoleRule::default();
+        assert_eq!(rule.role_for("20231234@school.org"), "student");
+        assert_eq!(rule.role_for("j.smith@school.org"), "staff");
+        assert_eq!(rule.role_for("123a@school.org"), "staff");
+    }
+}
