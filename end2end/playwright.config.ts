@@ -32,8 +32,18 @@ export default defineConfig({
     trace: "retain-on-failure",
   },
   projects: [
-    { name: "desktop", use: { ...devices["Desktop Chrome"], launchOptions } },
-    { name: "mobile", use: { ...devices["Pixel 7"], launchOptions } },
+    // Runs first, alone, against the empty database: it creates the first (admin) account.
+    {
+      name: "setup",
+      testMatch: /.*\.setup\.ts/,
+      use: { ...devices["Desktop Chrome"], launchOptions },
+    },
+    {
+      name: "desktop",
+      dependencies: ["setup"],
+      use: { ...devices["Desktop Chrome"], launchOptions },
+    },
+    { name: "mobile", dependencies: ["setup"], use: { ...devices["Pixel 7"], launchOptions } },
   ],
   webServer: {
     command: "bash ../scripts/e2e-server.sh",

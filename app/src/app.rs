@@ -8,6 +8,7 @@ use leptos_router::{
 };
 
 use crate::{
+    auth::{SignInPage, SignUpPage, UserResource, get_current_user},
     home::HomePage,
     ui::{ErrorView, Layout, NotFoundPage, theme},
 };
@@ -44,6 +45,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     theme::provide_theme();
+    let user: UserResource = Resource::new(|| (), |()| get_current_user());
+    provide_context(user);
     mark_hydrated();
 
     view! {
@@ -63,6 +66,8 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                     <Routes fallback=|| view! { <NotFoundPage /> }>
                         <Route path=path!("/") view=HomePage />
+                        <Route path=path!("/sign-in") view=SignInPage />
+                        <Route path=path!("/sign-up") view=SignUpPage />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

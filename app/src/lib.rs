@@ -4,6 +4,7 @@
 //! with `hydrate` into the browser bundle (making that HTML interactive).
 
 mod app;
+pub mod auth;
 pub mod error;
 mod home;
 #[cfg(feature = "ssr")]

@@ -5,12 +5,14 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos_axum::ResponseOptions;
 use sqlx::PgPool;
+use studio_core::accounts::AccountsConfig;
 
 /// What every request handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    pub accounts: AccountsConfig,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use leptos::config::LeptosOptions;
 use secrecy::SecretString;
-use studio_core::db::DbConfig;
+use studio_core::{accounts::AccountsConfig, db::DbConfig};
 use workers::RunnerConfig;
 
 /// Everything the server needs to start.
@@ -21,6 +21,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// When set, `/metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
+    pub accounts: AccountsConfig,
 }
 
 impl Config {
@@ -51,6 +52,7 @@ impl Config {
             runner: RunnerConfig::from_env()?,
             shutdown_grace,
             metrics_token,
+            accounts: AccountsConfig::from_env()?,
         })
     }
 }

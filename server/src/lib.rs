@@ -3,10 +3,13 @@
 
 pub mod assets;
 pub mod config;
+pub mod csrf;
 pub mod health;
 pub mod http_layers;
 pub mod metrics;
 pub mod routes;
+pub mod server_fn_status;
+pub mod sessions;
 
 use std::time::Duration;
 
@@ -30,6 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState {
         leptos_options: config.leptos.clone(),
         pool: pool.clone(),
+        accounts: config.accounts.clone(),
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 
@@ -57,7 +61,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             shutdown.cancel();
         }
     };
-    axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(signal)
         .await
         .context("the HTTP server failed")?;

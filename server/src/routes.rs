@@ -11,8 +11,9 @@ use secrecy::SecretString;
 
 use crate::{
     assets::{self, SiteAssets},
-    health, http_layers,
+    csrf, health, http_layers,
     metrics::{self, MetricsEndpoint},
+    server_fn_status, sessions,
 };
 
 /// Builds the whole application router over `state`.
@@ -56,6 +57,12 @@ pub fn router(
             AppState,
             _,
         >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            sessions::resolve,
+        ))
+        .layer(axum::middleware::from_fn(server_fn_status::map))
+        .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .with_state(state);
 
     http_layers::apply(app.merge(system))

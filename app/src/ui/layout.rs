@@ -9,6 +9,7 @@ use leptos::{ev, html, prelude::*};
 use leptos_router::{components::A, hooks::use_location};
 
 use super::theme::ThemePicker;
+use crate::auth::UserMenu;
 
 /// Wider than this, the navigation is a fixed sidebar (keep in step with `style/main.css`).
 #[cfg(feature = "hydrate")]
@@ -93,6 +94,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <img src="/icons/icon.svg" alt="" width="28" height="28" />
                     <span>"AI Studio"</span>
                 </A>
+                <div class="topbar-end">
+                    <UserMenu />
+                </div>
             </header>
             <nav id="sidebar" class="sidebar" aria-label="Main" on:keydown=on_keydown>
                 <div class="sidebar-head">

@@ -5,10 +5,13 @@
 //! [`access::has_tool`] (through the server's `require_tool`).
 
 pub mod access;
+mod config;
 pub mod password;
 pub mod sessions;
 pub mod sign_in;
 pub mod users;
+
+pub use config::AccountsConfig;
 
 #[cfg(test)]
 mod tests;

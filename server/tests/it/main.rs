@@ -5,6 +5,7 @@
     reason = "helpers outside #[test] fns fail the test loudly"
 )]
 
+mod access;
 mod process;
 
 use app::ssr::AppState;
@@ -22,6 +23,7 @@ fn router(pool: PgPool, metrics_token: Option<&str>) -> Router {
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
         pool,
+        accounts: studio_core::accounts::AccountsConfig::default(),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))

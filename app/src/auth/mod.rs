@@ -1,0 +1,17 @@
+//! Signing in and out, and who is signed in.
+//!
+//! The server resolves the session cookie once per request (see `server::sessions`); pages
+//! and server functions ask [`ssr::require_user`] or [`ssr::require_tool`]. The browser learns
+//! who it is through [`get_current_user`], provided to the whole app as a resource.
+
+mod api;
+mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+mod types;
+mod user_menu;
+
+pub use api::{GetCurrentUser, SignIn, SignOut, SignUp, get_current_user};
+pub use pages::{SignInPage, SignUpPage};
+pub use types::CurrentUser;
+pub use user_menu::{UserMenu, UserResource};

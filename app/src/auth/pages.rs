@@ -1,0 +1,138 @@
+//! The sign-in and sign-up pages.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::{SignIn, SignUp};
+use crate::error::AppError;
+
+/// Sends the browser to `target` with a full page load, so everything rendered for the old
+/// session (or none) is replaced.
+fn go_to(target: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().assign(target);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = target;
+}
+
+/// The error of the last submission, shown beside the form.
+#[component]
+fn FormError(error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="form-error" id="form-error" role="alert">
+            {move || error.get()}
+        </p>
+    }
+}
+
+fn error_text(result: Option<Result<String, AppError>>) -> Option<String> {
+    match result {
+        Some(Err(AppError::Invalid(message))) => Some(message),
+        Some(Err(AppError::Request(_))) => {
+            Some("The server could not be reached. Try again.".into())
+        }
+        Some(Err(other)) => Some(other.to_string()),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = action.value().get() {
+            go_to(&next);
+        }
+    });
+    let error = Signal::derive(move || error_text(action.value().get()));
+    view! {
+        <Title text="Sign in" />
+        <section class="page narrow auth-page">
+            <h1>"Sign in"</h1>
+            <ActionForm action attr:class="form" attr:aria-describedby="form-error">
+                <label for="sign-in-email">"Email"</label>
+                <input
+                    id="sign-in-email"
+                    type="email"
+                    name="email"
+                    autocomplete="username"
+                    required
+                    maxlength="254"
+                />
+                <label for="sign-in-password">"Password"</label>
+                <input
+                    id="sign-in-password"
+                    type="password"
+                    name="password"
+                    autocomplete="current-password"
+                    required
+                    maxlength="256"
+                />
+                <FormError error />
+                <button class="button" type="submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p>"New here? " <A href="/sign-up">"Create an account"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = action.value().get() {
+            go_to(&next);
+        }
+    });
+    let error = Signal::derive(move || error_text(action.value().get()));
+    view! {
+        <Title text="Create an account" />
+        <section class="page narrow auth-page">
+            <h1>"Create an account"</h1>
+            <ActionForm action attr:class="form" attr:aria-describedby="form-error">
+                <label for="sign-up-name">"Name"</label>
+                <input
+                    id="sign-up-name"
+                    type="text"
+                    name="display_name"
+                    autocomplete="name"
+                    required
+                    maxlength="200"
+                />
+                <label for="sign-up-email">"Email"</label>
+                <input
+                    id="sign-up-email"
+                    type="email"
+                    name="email"
+                    autocomplete="email"
+                    required
+                    maxlength="254"
+                />
+                <label for="sign-up-password">"Password"</label>
+                <input
+                    id="sign-up-password"
+                    type="password"
+                    name="password"
+                    autocomplete="new-password"
+                    required
+                    minlength="12"
+                    maxlength="256"
+                    aria-describedby="password-hint"
+                />
+                <p class="hint" id="password-hint">
+                    "At least 12 characters. A few unrelated words make a strong one."
+                </p>
+                <FormError error />
+                <button class="button" type="submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p>"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}

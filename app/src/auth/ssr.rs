@@ -1,0 +1,147 @@
+//! Server side of sign-in: the session cookie, and the checks every page, server function
+//! and route uses.
+
+use http::{HeaderMap, HeaderValue, header};
+use leptos::prelude::{expect_context, use_context};
+use studio_core::accounts::{access, sessions::SessionUser};
+
+use super::CurrentUser;
+use crate::{error::AppError, ssr::AppState};
+
+/// The session cookie. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
+pub const SESSION_COOKIE: &str = "__Host-aistudio-session";
+/// The same cookie where `Secure` is off (`COOKIE_SECURE=false`), which `__Host-` forbids.
+pub const INSECURE_SESSION_COOKIE: &str = "aistudio-session";
+
+/// The request's live session, put into the request extensions by the session middleware.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: SessionUser,
+    pub token: String,
+}
+
+/// The session cookie's name under the given `Secure` setting.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SESSION_COOKIE
+    } else {
+        INSECURE_SESSION_COOKIE
+    }
+}
+
+/// The session token a request carries, if any.
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// `Set-Cookie` for a new session (`Some(token)`) or for removing it (`None`).
+pub fn session_cookie(token: Option<&str>, secure: bool, max_age_secs: i64) -> HeaderValue {
+    let mut builder =
+        cookie::Cookie::build((cookie_name(secure), token.unwrap_or_default().to_owned()))
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(cookie::SameSite::Lax);
+    builder = match token {
+        Some(_) => builder.max_age(cookie::time::Duration::seconds(max_age_secs)),
+        None => builder.max_age(cookie::time::Duration::ZERO),
+    };
+    HeaderValue::from_str(&builder.build().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The request's session, if signed in.
+pub fn authenticated() -> Option<Authenticated> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<Authenticated>()
+        .cloned()
+}
+
+/// The signed-in user with their roles and tools, or `Unauthenticated`.
+pub async fn require_user() -> Result<CurrentUser, AppError> {
+    let session = authenticated().ok_or(AppError::Unauthenticated)?;
+    let state = expect_context::<AppState>();
+    let user = session.user;
+    let roles = access::role_names(&state.pool, user.user_id).await?;
+    let tools = access::tool_slugs(&state.pool, user.user_id).await?;
+    Ok(CurrentUser {
+        id: user.user_id.to_string(),
+        email: user.email,
+        display_name: user.display_name,
+        roles,
+        tools,
+    })
+}
+
+/// The signed-in user if one of their roles grants `tool`; `Unauthenticated` or `Forbidden`
+/// otherwise. Every server function of a tool starts with this.
+pub async fn require_tool(tool: &str) -> Result<CurrentUser, AppError> {
+    let user = require_user().await?;
+    if user.can_use(tool) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The client's address as the server saw it (for rate limits and the audit log).
+pub fn client_ip() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+}
+
+/// The client's `User-Agent`, if sent.
+pub fn user_agent() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_token_is_read_from_among_other_cookies() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; __Host-aistudio-session=tok123; x=1"),
+        );
+        assert_eq!(session_token(&headers, true).as_deref(), Some("tok123"));
+        assert_eq!(session_token(&headers, false), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_lax_and_secure() {
+        let set = session_cookie(Some("tok"), true, 3600);
+        let set = set.to_str().unwrap();
+        assert!(set.starts_with("__Host-aistudio-session=tok;"), "{set}");
+        for part in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=3600",
+        ] {
+            assert!(set.contains(part), "{set} lacks {part}");
+        }
+        let cleared = session_cookie(None, true, 3600);
+        assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
+    }
+}

@@ -1,0 +1,70 @@
+//! The signed-in user's menu in the top bar: who they are, their roles, and sign-out.
+//! Signed out, a sign-in link takes its place.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::{CurrentUser, SignOut};
+
+/// The app-wide resource holding who is signed in.
+pub type UserResource = Resource<Result<Option<CurrentUser>, crate::error::AppError>>;
+
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_next)) = sign_out.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().assign(&_next);
+            }
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                user.get()
+                    .map(|result| match result {
+                        Ok(Some(user)) => {
+                            view! {
+                                <details class="user-menu">
+                                    <summary>
+                                        <span class="avatar" aria-hidden="true">
+                                            {user
+                                                .display_name
+                                                .chars()
+                                                .next()
+                                                .unwrap_or('?')
+                                                .to_uppercase()
+                                                .to_string()}
+                                        </span>
+                                        <span class="user-name">{user.display_name.clone()}</span>
+                                        <span class="visually-hidden">" (account menu)"</span>
+                                    </summary>
+                                    <div class="user-menu-panel">
+                                        <p class="user-email">{user.email.clone()}</p>
+                                        <p class="user-roles">"Roles: " {user.roles.join(", ")}</p>
+                                        <ActionForm action=sign_out>
+                                            <button class="button secondary" type="submit">
+                                                "Sign out"
+                                            </button>
+                                        </ActionForm>
+                                    </div>
+                                </details>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <A href="/sign-in" attr:class="button">
+                                    "Sign in"
+                                </A>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,98 @@
+import { expect, test } from "@playwright/test";
+
+import { expectAccessible } from "../support/a11y";
+import { PASSWORD, accountMenu, rolesShown, signIn, signUp, uniqueEmail } from "../support/auth";
+import { waitForHydration } from "../support/shell";
+
+test("a new account signs up as staff and lands signed in", async ({ page }) => {
+  await page.goto("/sign-up");
+  await waitForHydration(page);
+  await expectAccessible(page);
+  await signUp(page, uniqueEmail("teacher"), "Tess Teacher");
+  await expect(page).toHaveURL("/");
+  expect(await rolesShown(page, "Tess Teacher")).toBe("Roles: staff");
+  await expectAccessible(page);
+});
+
+test("an all-digits email signs up as a student", async ({ page }) => {
+  const email = `${Date.now()}${Math.floor(Math.random() * 1000)}@school.example`;
+  await signUp(page, email, "Sam Student");
+  expect(await rolesShown(page, "Sam Student")).toBe("Roles: student");
+});
+
+test("signing out ends the session and signing in starts a new one", async ({ page }) => {
+  const email = uniqueEmail("returning");
+  await signUp(page, email, "Rita Returning");
+  await accountMenu(page, "Rita Returning").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL("/sign-in");
+  await page.goto("/");
+  await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+  await expect(accountMenu(page, "Rita Returning")).toHaveCount(0);
+
+  await signIn(page, email, "Rita Returning");
+  await page.reload();
+  await expect(accountMenu(page, "Rita Returning")).toBeVisible();
+});
+
+test("a wrong password or unknown email gets the same message", async ({ page }) => {
+  const email = uniqueEmail("careful");
+  await signUp(page, email, "Cara Careful");
+  await page.context().clearCookies();
+
+  for (const [tryEmail, tryPassword] of [
+    [email, "not the right password"],
+    [uniqueEmail("nobody"), PASSWORD],
+  ]) {
+    await page.goto("/sign-in");
+    await waitForHydration(page);
+    await page.getByLabel("Email").fill(tryEmail);
+    await page.getByLabel("Password").fill(tryPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).toHaveText("The email or password is not right.");
+  }
+  await expectAccessible(page);
+});
+
+test("bad sign-up input gets a clear message", async ({ page }) => {
+  const email = uniqueEmail("dupe");
+  await signUp(page, email, "Dee Dupe");
+  await page.context().clearCookies();
+
+  await page.goto("/sign-up");
+  await waitForHydration(page);
+  await page.getByLabel("Name").fill("Dee Again");
+  await page.getByLabel("Email").fill(email.toUpperCase());
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("alert")).toHaveText(
+    "An account with this email already exists. Sign in instead.",
+  );
+});
+
+test("the session cookie is HttpOnly, Secure and SameSite=Lax", async ({ page }) => {
+  await signUp(page, uniqueEmail("cookie"), "Cody Cookie");
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "__Host-aistudio-session");
+  expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: "Lax", path: "/" });
+});
+
+test("state-changing requests from another origin are refused", async ({ request }) => {
+  const forged = await request.post("/api/auth/sign-in", {
+    headers: {
+      origin: "https://evil.example",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    data: "email=a%40b.org&password=whatever12345",
+  });
+  expect(forged.status()).toBe(403);
+
+  const ours = await request.post("/api/auth/sign-in", {
+    headers: {
+      origin: new URL(test.info().project.use.baseURL!).origin,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    data: "email=a%40b.org&password=whatever12345",
+  });
+  expect(ours.status()).not.toBe(403);
+});
