@@ -4,6 +4,7 @@
 //! Nothing here is compiled into the browser bundle; `app` reaches it only with `ssr`.
 
 pub mod accounts;
+pub mod audit;
 pub mod db;
 pub mod shutdown;
 pub mod telemetry;

@@ -5,6 +5,7 @@
 //! [`access::has_tool`] (through the server's `require_tool`).
 
 pub mod access;
+pub mod admin;
 mod config;
 pub mod password;
 pub mod sessions;

@@ -12,6 +12,7 @@ use super::{
     password,
     users::{self, User},
 };
+use crate::audit;
 
 /// How many failed attempts are allowed in a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,15 @@ pub async fn with_password(
         return Err(SignInError::InvalidCredentials);
     }
     if is_rate_limited(pool, &email, ip, limits).await? {
+        record_outcome(
+            pool,
+            None,
+            &email,
+            ip,
+            "auth.sign_in_failed",
+            "rate limited",
+        )
+        .await?;
         return Err(SignInError::RateLimited);
     }
     let found = users::find_with_password(pool, &email).await?;
@@ -124,16 +134,35 @@ pub async fn with_password(
         .map_err(|err| anyhow::anyhow!("password check did not finish: {err}"))?;
     let user = match user {
         Some(user) if matches => user,
-        _ => {
+        other => {
             record_attempt(pool, &email, ip, false).await?;
+            record_outcome(
+                pool,
+                other.as_ref(),
+                &email,
+                ip,
+                "auth.sign_in_failed",
+                "wrong password or unknown email",
+            )
+            .await?;
             return Err(SignInError::InvalidCredentials);
         }
     };
     if user.is_disabled {
         record_attempt(pool, &email, ip, false).await?;
+        record_outcome(
+            pool,
+            Some(&user),
+            &email,
+            ip,
+            "auth.sign_in_failed",
+            "account disabled",
+        )
+        .await?;
         return Err(SignInError::Disabled);
     }
     record_attempt(pool, &email, ip, true).await?;
+    record_outcome(pool, Some(&user), &email, ip, "auth.sign_in", "password").await?;
     sqlx::query!(
         "update users set last_sign_in_at = now() where id = $1",
         user.id
@@ -141,4 +170,28 @@ pub async fn with_password(
     .execute(pool)
     .await?;
     Ok(user)
+}
+
+/// Writes a sign-in outcome to the audit log: the email tried (never the password) and why.
+async fn record_outcome(
+    pool: &PgPool,
+    user: Option<&User>,
+    email: &str,
+    ip: Option<&str>,
+    action: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    audit::record(
+        pool,
+        audit::Event {
+            actor_user_id: user.map(|u| u.id),
+            action,
+            target_type: Some("user"),
+            target_id: user.map(|u| u.id.to_string()),
+            after: Some(serde_json::json!({ "email": email, "detail": detail })),
+            ip,
+            ..audit::Event::default()
+        },
+    )
+    .await
 }

@@ -362,3 +362,230 @@ async fn repeated_failures_lock_the_account_then_the_address(pool: PgPool) {
         .await
         .unwrap();
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn sign_ins_and_failures_are_audited_without_the_password(pool: PgPool) {
+    sign_up(&pool, "ada@school.org").await.unwrap();
+    let limits = RateLimits::default();
+    sign_in::with_password(&pool, "ada@school.org", PASSWORD, Some("192.0.2.1"), limits)
+        .await
+        .unwrap();
+    let _ =
+        sign_in::with_password(&pool, "ada@school.org", "the wrong password", None, limits).await;
+
+    let entries = crate::audit::list(&pool, Some("auth."), None, 10)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["auth.sign_in_failed", "auth.sign_in", "auth.sign_up"]);
+    assert_eq!(entries[1].ip.as_deref(), Some("192.0.2.1"));
+    assert_eq!(entries[1].actor_email.as_deref(), Some("ada@school.org"));
+    let logged = serde_json::to_string(&entries).unwrap();
+    assert!(!logged.contains(PASSWORD) && !logged.contains("the wrong password"));
+}
+
+mod admin_changes {
+    use super::*;
+    use crate::accounts::admin::{self, Actor, AdminError};
+
+    async fn role_id(pool: &PgPool, name: &str) -> uuid::Uuid {
+        sqlx::query_scalar("select id from roles where name = $1")
+            .bind(name)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    fn refused(result: Result<(), AdminError>) -> String {
+        match result {
+            Err(AdminError::Refused(message)) => message,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn the_last_administrator_cannot_be_demoted_disabled_or_deleted(pool: PgPool) {
+        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+        let by_teacher = Actor {
+            user_id: teacher.id,
+            ip: None,
+        };
+        let staff = role_id(&pool, "staff").await;
+
+        let message = refused(admin::set_user_roles(&pool, by_teacher, admin.id, &[staff]).await);
+        assert!(message.contains("last administrator"), "{message}");
+        refused(admin::set_user_disabled(&pool, by_teacher, admin.id, true).await);
+        refused(admin::delete_user(&pool, by_teacher, admin.id).await);
+        let by_admin = Actor {
+            user_id: admin.id,
+            ip: None,
+        };
+        refused(admin::set_user_disabled(&pool, by_admin, admin.id, true).await);
+
+        // With a second administrator, the first can step down.
+        let administrator = role_id(&pool, "administrator").await;
+        admin::set_user_roles(&pool, by_admin, teacher.id, &[administrator])
+            .await
+            .unwrap();
+        admin::set_user_roles(&pool, by_teacher, admin.id, &[staff])
+            .await
+            .unwrap();
+        assert_eq!(
+            access::role_names(&pool, admin.id).await.unwrap(),
+            ["staff"]
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn disabling_ends_sessions_and_every_change_is_audited(pool: PgPool) {
+        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+        let actor = Actor {
+            user_id: admin.id,
+            ip: Some("192.0.2.9"),
+        };
+        let policy = SessionPolicy::default();
+        let session = sessions::create(&pool, teacher.id, None, None, policy)
+            .await
+            .unwrap();
+
+        admin::set_user_disabled(&pool, actor, teacher.id, true)
+            .await
+            .unwrap();
+        assert!(
+            sessions::authenticate(&pool, &session.token, policy)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        admin::set_user_disabled(&pool, actor, teacher.id, false)
+            .await
+            .unwrap();
+        assert!(
+            sessions::authenticate(&pool, &session.token, policy)
+                .await
+                .unwrap()
+                .is_none(),
+            "re-enabling does not revive old sessions"
+        );
+
+        let entries = crate::audit::list(&pool, Some("admin."), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(entries[0].action, "admin.user.enabled");
+        assert_eq!(entries[1].action, "admin.user.disabled");
+        assert_eq!(entries[1].before.as_ref().unwrap()["disabled"], false);
+        assert_eq!(entries[1].after.as_ref().unwrap()["disabled"], true);
+        assert_eq!(entries[1].actor_email.as_deref(), Some("head@school.org"));
+        assert_eq!(entries[1].ip.as_deref(), Some("192.0.2.9"));
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn custom_roles_can_be_made_granted_renamed_and_deleted(pool: PgPool) {
+        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let pupil = sign_up(&pool, "1234@school.org").await.unwrap();
+        let actor = Actor {
+            user_id: admin.id,
+            ip: None,
+        };
+
+        let helpers = admin::create_role(&pool, actor, " Library helpers ", "Run the library")
+            .await
+            .unwrap();
+        assert!(matches!(
+            admin::create_role(&pool, actor, "library HELPERS", "").await,
+            Err(AdminError::Refused(_))
+        ));
+        admin::set_role_tools(
+            &pool,
+            actor,
+            helpers,
+            &["knowledge-repositories".to_owned()],
+        )
+        .await
+        .unwrap();
+        let student = role_id(&pool, "student").await;
+        admin::set_user_roles(&pool, actor, pupil.id, &[student, helpers])
+            .await
+            .unwrap();
+        assert!(
+            access::has_tool(&pool, pupil.id, "knowledge-repositories")
+                .await
+                .unwrap()
+        );
+
+        admin::rename_role(&pool, actor, helpers, "Librarians")
+            .await
+            .unwrap();
+        let roles = admin::list_roles(&pool).await.unwrap();
+        let renamed = roles.iter().find(|r| r.id == helpers).unwrap();
+        assert_eq!(
+            (renamed.name.as_str(), renamed.user_count),
+            ("Librarians", 1)
+        );
+
+        admin::delete_role(&pool, actor, helpers).await.unwrap();
+        assert!(
+            !access::has_tool(&pool, pupil.id, "knowledge-repositories")
+                .await
+                .unwrap()
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn system_roles_keep_their_names_and_the_admin_tool(pool: PgPool) {
+        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let actor = Actor {
+            user_id: admin.id,
+            ip: None,
+        };
+        let staff = role_id(&pool, "staff").await;
+        let administrator = role_id(&pool, "administrator").await;
+        refused(admin::rename_role(&pool, actor, staff, "Teachers").await);
+        refused(admin::delete_role(&pool, actor, staff).await);
+        refused(admin::set_role_tools(&pool, actor, administrator, &["chat".to_owned()]).await);
+        refused(admin::set_role_tools(&pool, actor, staff, &["no-such-tool".to_owned()]).await);
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn users_are_searched_and_paged(pool: PgPool) {
+        for n in 0..7 {
+            sign_up(&pool, &format!("user{n}@school.org"))
+                .await
+                .unwrap();
+        }
+        sign_up(&pool, "odd_one@other.org").await.unwrap();
+        let (page, total) = admin::list_users(&pool, Some("school"), 0, 5)
+            .await
+            .unwrap();
+        assert_eq!((page.len(), total), (5, 7));
+        let (rest, _) = admin::list_users(&pool, Some("school"), 5, 5)
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 2);
+        // `_` is a literal underscore, not a wildcard.
+        let (found, total) = admin::list_users(&pool, Some("d_o"), 0, 5).await.unwrap();
+        assert_eq!((found.len(), total), (1, 1));
+        assert_eq!(found[0].roles, ["staff"]);
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn closing_sign_up_is_a_setting_admins_change(pool: PgPool) {
+        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        admin::set_local_sign_up(
+            &pool,
+            Actor {
+                user_id: admin.id,
+                ip: None,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            sign_up(&pool, "late@school.org").await,
+            Err(SignUpError::SignUpClosed)
+        ));
+    }
+}

@@ -138,6 +138,18 @@ pub async fn sign_up_local(
         rule.role_for(&created.email)
     };
     grant_role_by_name(&mut *tx, created.id, role).await?;
+    crate::audit::record(
+        &mut *tx,
+        crate::audit::Event {
+            actor_user_id: Some(created.id),
+            action: "auth.sign_up",
+            target_type: Some("user"),
+            target_id: Some(created.id.to_string()),
+            after: Some(serde_json::json!({ "email": created.email, "roles": [role] })),
+            ..crate::audit::Event::default()
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(created)
 }
