@@ -3,11 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::{
+    admin::{AdminAuditPage, AdminRolesPage, AdminUsersPage},
     auth::{SignInPage, SignUpPage, UserResource, get_current_user},
     home::HomePage,
     ui::{ErrorView, Layout, NotFoundPage, theme},
@@ -68,6 +70,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage />
                         <Route path=path!("/sign-in") view=SignInPage />
                         <Route path=path!("/sign-up") view=SignUpPage />
+                        // Rendered whole before sending, so a refusal can set the status.
+                        <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/roles") view=AdminRolesPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -3,6 +3,7 @@
 //! Compiled twice: with `ssr` into the server (rendering HTML, running server functions) and
 //! with `hydrate` into the browser bundle (making that HTML interactive).
 
+mod admin;
 mod app;
 pub mod auth;
 pub mod error;

@@ -2,6 +2,9 @@ import { expect, type Page } from "@playwright/test";
 
 import { waitForHydration } from "./shell";
 
+/** The administrator the setup project creates on the empty database. */
+export const ADMIN = { email: "first.admin@school.example", name: "First Admin" };
+
 /** A password that satisfies the rules. */
 export const PASSWORD = "correct horse battery staple";
 

@@ -2,7 +2,8 @@ import { expect, type Page } from "@playwright/test";
 
 /** Waits until the WASM client has hydrated the server-rendered page. */
 export async function waitForHydration(page: Page) {
-  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  // Debug WASM bundles are large: on a loaded 2-core machine compiling one takes seconds.
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
 }
 
 /** The navigation menu button, shown on narrow screens only. */

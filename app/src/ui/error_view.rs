@@ -8,13 +8,28 @@ use crate::error::AppError;
 /// gets a generic line (its detail may not be fit to show).
 #[component]
 pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    // Rendered on the server, a refusal is also an HTTP refusal.
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let worst = errors.get_untracked().into_iter().find_map(|(_, error)| {
+            match error.downcast_ref::<AppError>() {
+                Some(AppError::Unauthenticated) => Some(http::StatusCode::UNAUTHORIZED),
+                Some(AppError::Forbidden) => Some(http::StatusCode::FORBIDDEN),
+                Some(AppError::NotFound) => Some(http::StatusCode::NOT_FOUND),
+                _ => None,
+            }
+        });
+        if let Some(status) = worst {
+            response.set_status(status);
+        }
+    }
     let messages = move || {
         errors
             .get()
             .into_iter()
             .map(|(_, error)| match error.downcast_ref::<AppError>() {
                 Some(AppError::Unauthenticated) => {
-                    view! { <li>"Please " <a href="/">"sign in"</a> " to see this."</li> }
+                    view! { <li>"Please " <a href="/sign-in">"sign in"</a> " to see this."</li> }
                         .into_any()
                 }
                 Some(app_error) => view! { <li>{app_error.to_string()}</li> }.into_any(),

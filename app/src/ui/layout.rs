@@ -9,7 +9,7 @@ use leptos::{ev, html, prelude::*};
 use leptos_router::{components::A, hooks::use_location};
 
 use super::theme::ThemePicker;
-use crate::auth::UserMenu;
+use crate::auth::{UserMenu, UserResource};
 
 /// Wider than this, the navigation is a fixed sidebar (keep in step with `style/main.css`).
 #[cfg(feature = "hydrate")]
@@ -124,6 +124,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         </A>
                     </li>
                 </ul>
+                <AdminNav on_navigate=move || set_open.set(false) />
                 <div class="sidebar-foot">
                     <ThemePicker />
                 </div>
@@ -133,5 +134,59 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {children()}
             </main>
         </div>
+    }
+}
+
+/// The administration links, for users whose roles grant the `admin` tool only.
+#[component]
+fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let is_admin = move || {
+        user.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|user| user.can_use("admin"))
+    };
+    view! {
+        <Transition fallback=|| ()>
+            <Show when=is_admin>
+                <h2 class="nav-heading" id="nav-admin">
+                    "Administration"
+                </h2>
+                <ul
+                    class="nav-list"
+                    aria-labelledby="nav-admin"
+                    on:click={
+                        let on_navigate = on_navigate.clone();
+                        move |_| on_navigate()
+                    }
+                >
+                    <li>
+                        <A href="/admin/users">
+                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                                <path d="M16 19v-1a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v1M9 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6M22 19v-1a4 4 0 0 0-3-3.9M16 4.1a3 3 0 0 1 0 5.8" />
+                            </svg>
+                            <span>"Users"</span>
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/admin/roles">
+                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                                <path d="M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z" />
+                            </svg>
+                            <span>"Roles"</span>
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/admin/audit">
+                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                                <path d="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5" />
+                            </svg>
+                            <span>"Audit log"</span>
+                        </A>
+                    </li>
+                </ul>
+            </Show>
+        </Transition>
     }
 }

@@ -377,7 +377,10 @@ async fn sign_ins_and_failures_are_audited_without_the_password(pool: PgPool) {
         .await
         .unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["auth.sign_in_failed", "auth.sign_in", "auth.sign_up"]);
+    assert_eq!(
+        actions,
+        ["auth.sign_in_failed", "auth.sign_in", "auth.sign_up"]
+    );
     assert_eq!(entries[1].ip.as_deref(), Some("192.0.2.1"));
     assert_eq!(entries[1].actor_email.as_deref(), Some("ada@school.org"));
     let logged = serde_json::to_string(&entries).unwrap();

@@ -26,14 +26,11 @@ enum Access {
     /// Anyone, signed in or not (sign-in itself, who-am-I).
     Public,
     /// Signed-in users whose roles grant this tool.
-    #[expect(
-        dead_code,
-        reason = "no tool-gated server function exists yet; the admin pages bring the first"
-    )]
     Tool(&'static str),
 }
 
-/// Every server function, with who may call it and a valid request body.
+/// Every server function, with who may call it and a valid request body (form-encoded for
+/// the sign-in functions, JSON for the admin ones).
 const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/api/auth/current-user", Access::Public, ""),
     (
@@ -47,13 +44,69 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "email=&display_name=&password=",
     ),
     ("/api/auth/sign-out", Access::Public, ""),
+    (
+        "/api/admin/users",
+        Access::Tool("admin"),
+        r#"{"search":"","offset":0}"#,
+    ),
+    (
+        "/api/admin/users/roles",
+        Access::Tool("admin"),
+        r#"{"user_id":"00000000-0000-0000-0000-000000000000","role_ids":[]}"#,
+    ),
+    (
+        "/api/admin/users/disabled",
+        Access::Tool("admin"),
+        r#"{"user_id":"00000000-0000-0000-0000-000000000000","disabled":false}"#,
+    ),
+    (
+        "/api/admin/users/revoke-sessions",
+        Access::Tool("admin"),
+        r#"{"user_id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/users/delete",
+        Access::Tool("admin"),
+        r#"{"user_id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    ("/api/admin/roles", Access::Tool("admin"), "{}"),
+    (
+        "/api/admin/roles/create",
+        Access::Tool("admin"),
+        r#"{"name":"","description":""}"#,
+    ),
+    (
+        "/api/admin/roles/rename",
+        Access::Tool("admin"),
+        r#"{"role_id":"00000000-0000-0000-0000-000000000000","name":"x"}"#,
+    ),
+    (
+        "/api/admin/roles/delete",
+        Access::Tool("admin"),
+        r#"{"role_id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/roles/tools",
+        Access::Tool("admin"),
+        r#"{"role_id":"00000000-0000-0000-0000-000000000000","tools":[]}"#,
+    ),
+    (
+        "/api/admin/settings/local-sign-up",
+        Access::Tool("admin"),
+        r#"{"open":true}"#,
+    ),
+    (
+        "/api/admin/audit",
+        Access::Tool("admin"),
+        r#"{"kind":"all","before":null}"#,
+    ),
 ];
 
 /// The people the matrix checks, by the role they hold.
 const PERSONAS: &[Option<&str>] = &[None, Some("student"), Some("staff"), Some("administrator")];
 
-/// Signs up a user holding exactly `role` and returns a cookie header for a fresh session.
-async fn persona(pool: &PgPool, role: &str) -> String {
+/// Signs up a user holding exactly `role` and returns their id.
+async fn persona(pool: &PgPool, role: &str) -> uuid::Uuid {
     let email = format!("{role}-{}@school.org", uuid::Uuid::new_v4().simple());
     let user = users::sign_up_local(
         pool,
@@ -74,7 +127,12 @@ async fn persona(pool: &PgPool, role: &str) -> String {
     users::grant_role_by_name(pool, user.id, role)
         .await
         .unwrap();
-    let session = sessions::create(pool, user.id, None, None, SessionPolicy::default())
+    user.id
+}
+
+/// A cookie header for a new session of `user_id` (each call its own: sign-out ends one).
+async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
+    let session = sessions::create(pool, user_id, None, None, SessionPolicy::default())
         .await
         .unwrap();
     format!("__Host-aistudio-session={}", session.token)
@@ -89,7 +147,14 @@ async fn post(
     let mut request = Request::post(path)
         .header(header::HOST, "studio.test")
         .header(header::ORIGIN, "http://studio.test")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        .header(
+            header::CONTENT_TYPE,
+            if body.starts_with('{') {
+                "application/json"
+            } else {
+                "application/x-www-form-urlencoded"
+            },
+        );
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
@@ -134,11 +199,15 @@ async fn each_persona_gets_exactly_the_expected_access(pool: PgPool) {
     // The first account becomes administrator whatever we ask: take that slot first.
     persona(&pool, "administrator").await;
     for role in PERSONAS {
-        let cookie = match role {
+        let user = match role {
             Some(role) => Some(persona(&pool, role).await),
             None => None,
         };
         for (path, access, body) in SERVER_FUNCTIONS {
+            let cookie = match user {
+                Some(user) => Some(session_cookie(&pool, user).await),
+                None => None,
+            };
             let (status, text, _) = post(&router, path, body, cookie.as_deref()).await;
             let allowed = match access {
                 Access::Public => true,

@@ -1,0 +1,113 @@
+//! `/admin/audit`: sign-ins and administrative changes, newest first.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::api::list_audit;
+use crate::{error::AppError, ui::ErrorView};
+
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    let kind = RwSignal::new("all".to_owned());
+    let before = RwSignal::new(None::<String>);
+    let entries = Resource::new(
+        move || (kind.get(), before.get()),
+        |(k, b)| list_audit(k, b),
+    );
+
+    view! {
+        <Title text="Audit log · Administration" />
+        <section class="page wide">
+            <h1>"Audit log"</h1>
+            <div class="toolbar">
+                <label for="audit-kind">"Show"</label>
+                <select
+                    id="audit-kind"
+                    on:change=move |ev| {
+                        before.set(None);
+                        kind.set(event_target_value(&ev));
+                    }
+                    prop:value=move || kind.get()
+                >
+                    <option value="all">"Everything"</option>
+                    <option value="sign-ins">"Sign-ins"</option>
+                    <option value="admin">"Administrative changes"</option>
+                </select>
+            </div>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorView errors /> }
+                }>
+                    {move || Suspend::new(async move {
+                        let rows = entries.await?;
+                        let oldest = rows.last().map(|row| row.at.clone());
+                        let full_page = rows.len() == 50;
+                        Ok::<
+                            _,
+                            AppError,
+                        >(
+                            view! {
+                                <div
+                                    class="table-scroll"
+                                    tabindex="0"
+                                    role="region"
+                                    aria-label="Audit entries"
+                                >
+                                    <table class="data-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"When"</th>
+                                                <th scope="col">"Who"</th>
+                                                <th scope="col">"What"</th>
+                                                <th scope="col">"Target"</th>
+                                                <th scope="col">"Before"</th>
+                                                <th scope="col">"After"</th>
+                                                <th scope="col">"IP"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|row| {
+                                                    view! {
+                                                        <tr>
+                                                            <td class="nowrap">{row.when}</td>
+                                                            <td class="break">
+                                                                {row.actor.unwrap_or_else(|| "—".into())}
+                                                            </td>
+                                                            <td>{row.action}</td>
+                                                            <td class="break">{row.target.unwrap_or_default()}</td>
+                                                            <td class="break code">{row.before.unwrap_or_default()}</td>
+                                                            <td class="break code">{row.after.unwrap_or_default()}</td>
+                                                            <td>{row.ip.unwrap_or_default()}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Older entries">
+                                    <button
+                                        class="button secondary"
+                                        disabled=move || before.get().is_none()
+                                        on:click=move |_| before.set(None)
+                                    >
+                                        "Newest"
+                                    </button>
+                                    <button
+                                        class="button secondary"
+                                        disabled=!full_page
+                                        on:click=move |_| before.set(oldest.clone())
+                                    >
+                                        "Older"
+                                    </button>
+                                </nav>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,336 @@
+//! `/admin/users`: search and page through users; change roles, disable, sign out, delete.
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+
+use super::{
+    api::{
+        delete_user, get_roles_overview, list_users, revoke_user_sessions, set_user_disabled,
+        set_user_roles,
+    },
+    types::{RoleRow, UserRow},
+};
+use crate::{error::AppError, ui::ErrorView};
+
+/// Runs an admin change, then reports it in the status line and reloads the lists.
+pub(super) fn apply_change<F>(
+    change: F,
+    done: String,
+    set_status: WriteSignal<Option<(bool, String)>>,
+    set_version: WriteSignal<u32>,
+) where
+    F: std::future::Future<Output = Result<(), AppError>> + 'static,
+{
+    spawn_local(async move {
+        match change.await {
+            Ok(()) => {
+                set_status.set(Some((true, done)));
+                set_version.update(|v| *v += 1);
+            }
+            Err(AppError::Invalid(message)) => set_status.set(Some((false, message))),
+            Err(other) => set_status.set(Some((false, other.to_string()))),
+        }
+    });
+}
+
+/// The polite live region where results of changes are announced.
+#[component]
+pub(super) fn StatusLine(status: ReadSignal<Option<(bool, String)>>) -> impl IntoView {
+    view! {
+        <p
+            class="status-line"
+            role="status"
+            class:error=move || status.get().is_some_and(|(ok, _)| !ok)
+        >
+            {move || status.get().map(|(_, text)| text)}
+        </p>
+    }
+}
+
+fn confirm(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window().confirm_with_message(question).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let (search, set_search) = signal(String::new());
+    let (offset, set_offset) = signal(0_i64);
+    let (version, set_version) = signal(0_u32);
+    let (status, set_status) = signal(None::<(bool, String)>);
+    let users = Resource::new(
+        move || (search.get(), offset.get(), version.get()),
+        |(s, o, _)| list_users(s, o),
+    );
+    let roles = Resource::new(move || version.get(), |_| get_roles_overview());
+    let query = RwSignal::new(String::new());
+
+    view! {
+        <Title text="Users · Administration" />
+        <section class="page wide">
+            <h1>"Users"</h1>
+            <form
+                class="toolbar"
+                role="search"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    if offset.get_untracked() != 0 {
+                        set_offset.set(0);
+                    }
+                    set_search.set(query.get_untracked());
+                }
+            >
+                <label for="user-search">"Search users"</label>
+                <input
+                    id="user-search"
+                    type="search"
+                    bind:value=query
+                    placeholder="Name or email"
+                    maxlength="200"
+                />
+                <button class="button" type="submit">
+                    "Search"
+                </button>
+            </form>
+            <StatusLine status />
+            <Transition fallback=|| view! { <p>"Loading users…"</p> }>
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorView errors /> }
+                }>
+                    {move || Suspend::new(async move {
+                        let page = users.await?;
+                        let all_roles = roles.await?.roles;
+                        let first = if page.total == 0 { 0 } else { page.offset + 1 };
+                        let last = page.offset + page.users.len() as i64;
+                        let has_more = last < page.total;
+                        let previous = (page.offset - page.limit).max(0);
+                        let next = page.offset + page.limit;
+                        Ok::<
+                            _,
+                            AppError,
+                        >(
+                            view! {
+                                <p class="muted">
+                                    {format!("Showing {first}–{last} of {}", page.total)}
+                                </p>
+                                <div
+                                    class="table-scroll"
+                                    tabindex="0"
+                                    role="region"
+                                    aria-label="Users"
+                                >
+                                    <table class="data-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Roles"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Last sign-in"</th>
+                                                <th scope="col">"Actions"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {page
+                                                .users
+                                                .into_iter()
+                                                .map(|user| {
+                                                    view! {
+                                                        <UserRowView
+                                                            user
+                                                            all_roles=all_roles.clone()
+                                                            set_status
+                                                            set_version
+                                                        />
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Pages of users">
+                                    <button
+                                        class="button secondary"
+                                        disabled=page.offset == 0
+                                        on:click=move |_| set_offset.set(previous)
+                                    >
+                                        "Previous"
+                                    </button>
+                                    <button
+                                        class="button secondary"
+                                        disabled=!has_more
+                                        on:click=move |_| set_offset.set(next)
+                                    >
+                                        "Next"
+                                    </button>
+                                </nav>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn UserRowView(
+    user: UserRow,
+    all_roles: Vec<RoleRow>,
+    set_status: WriteSignal<Option<(bool, String)>>,
+    set_version: WriteSignal<u32>,
+) -> impl IntoView {
+    let selected = RwSignal::new(
+        all_roles
+            .iter()
+            .filter(|role| user.roles.contains(&role.name))
+            .map(|role| role.id.clone())
+            .collect::<Vec<String>>(),
+    );
+    let id = user.id.clone();
+    let name = user.display_name.clone();
+    let editing = RwSignal::new(false);
+    let legend = format!("Roles of {name}");
+    let save_roles = {
+        let (id, name) = (id.clone(), name.clone());
+        move |_| {
+            apply_change(
+                set_user_roles(id.clone(), selected.get_untracked()),
+                format!("Roles of {name} saved."),
+                set_status,
+                set_version,
+            )
+        }
+    };
+    let toggle_disabled = {
+        let (id, name, disabled) = (id.clone(), name.clone(), user.is_disabled);
+        move |_| {
+            let done = if disabled {
+                format!("{name} can sign in again.")
+            } else {
+                format!("{name} is disabled and signed out.")
+            };
+            apply_change(
+                set_user_disabled(id.clone(), !disabled),
+                done,
+                set_status,
+                set_version,
+            )
+        }
+    };
+    let sign_out = {
+        let (id, name) = (id.clone(), name.clone());
+        move |_| {
+            let id = id.clone();
+            apply_change(
+                async move { revoke_user_sessions(id).await.map(|_| ()) },
+                format!("{name} is signed out everywhere."),
+                set_status,
+                set_version,
+            )
+        }
+    };
+    let delete = {
+        let (id, name) = (id.clone(), name.clone());
+        move |_| {
+            if confirm(&format!(
+                "Delete {name} and everything they own? This cannot be undone."
+            )) {
+                apply_change(
+                    delete_user(id.clone()),
+                    format!("{name} was deleted."),
+                    set_status,
+                    set_version,
+                )
+            }
+        }
+    };
+    let roles_label = if user.roles.is_empty() {
+        "none".to_owned()
+    } else {
+        user.roles.join(", ")
+    };
+    view! {
+        <tr>
+            <td>{user.display_name.clone()}</td>
+            <td class="break">{user.email.clone()}</td>
+            <td>
+                <span>{roles_label}</span>
+                <button
+                    class="link-button"
+                    type="button"
+                    aria-expanded=move || editing.get().to_string()
+                    on:click=move |_| editing.update(|open| *open = !*open)
+                >
+                    "Edit"
+                    <span class="visually-hidden">
+                        {format!(" roles of {}", user.display_name)}
+                    </span>
+                </button>
+                <Show when=move || editing.get()>
+                    <fieldset class="inline-editor">
+                        <legend>{legend.clone()}</legend>
+                        {all_roles
+                            .iter()
+                            .map(|role| {
+                                let role_id = role.id.clone();
+                                let checked = {
+                                    let role_id = role_id.clone();
+                                    move || selected.get().contains(&role_id)
+                                };
+                                view! {
+                                    <label class="check">
+                                        <input
+                                            type="checkbox"
+                                            prop:checked=checked
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                let role_id = role_id.clone();
+                                                selected
+                                                    .update(|ids| {
+                                                        ids.retain(|id| *id != role_id);
+                                                        if on {
+                                                            ids.push(role_id)
+                                                        }
+                                                    });
+                                            }
+                                        />
+                                        {role.name.clone()}
+                                    </label>
+                                }
+                            })
+                            .collect_view()}
+                        <button class="button" type="button" on:click=save_roles.clone()>
+                            "Save roles"
+                        </button>
+                    </fieldset>
+                </Show>
+            </td>
+            <td>{if user.is_disabled { "Disabled" } else { "Active" }}</td>
+            <td>{user.last_sign_in.clone().unwrap_or_else(|| "never".into())}</td>
+            <td class="actions">
+                <button class="button secondary" type="button" on:click=toggle_disabled>
+                    {if user.is_disabled { "Enable" } else { "Disable" }}
+                    <span class="visually-hidden">{format!(" {}", user.display_name)}</span>
+                </button>
+                <button class="button secondary" type="button" on:click=sign_out>
+                    "Sign out"
+                    <span class="visually-hidden">
+                        {format!(" {} everywhere", user.display_name)}
+                    </span>
+                </button>
+                <button class="button danger" type="button" on:click=delete>
+                    "Delete"
+                    <span class="visually-hidden">{format!(" {}", user.display_name)}</span>
+                </button>
+            </td>
+        </tr>
+    }
+}
