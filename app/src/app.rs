@@ -17,8 +17,6 @@ use crate::{
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::ssr::set_page_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

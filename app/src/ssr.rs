@@ -3,7 +3,6 @@
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use leptos_axum::ResponseOptions;
 use sqlx::PgPool;
 use studio_core::accounts::AccountsConfig;
 
@@ -34,22 +33,6 @@ pub fn content_security_policy(nonce: &str, reload_port: Option<u32>) -> String 
          connect-src 'self'{reload}; worker-src 'self'; manifest-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
-}
-
-/// Sets the page's Content-Security-Policy header for the current response.
-pub fn set_page_policy(options: &LeptosOptions) {
-    let Some(nonce) = leptos::nonce::use_nonce() else {
-        return;
-    };
-    // The same test `AutoReload` makes before it injects its websocket script.
-    let watching = std::env::var_os("LEPTOS_WATCH").is_some();
-    let policy = content_security_policy(&nonce, watching.then_some(options.reload_port));
-    if let (Some(response), Ok(value)) = (
-        leptos::prelude::use_context::<ResponseOptions>(),
-        http::HeaderValue::from_str(&policy),
-    ) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
 }
 
 #[cfg(test)]

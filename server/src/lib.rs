@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod csp;
 pub mod csrf;
 pub mod health;
 pub mod http_layers;

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use app::{App, shell, ssr::AppState};
 use axum::{Router, routing::get};
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 
 use crate::{
     assets::{self, SiteAssets},
-    csrf, health, http_layers,
+    csp, csrf, health, http_layers,
     metrics::{self, MetricsEndpoint},
     server_fn_status, sessions,
 };
@@ -27,7 +27,12 @@ pub fn router(
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            leptos::nonce::provide_nonce();
+            // The nonce the CSP middleware put in the page's header.
+            if let Some(nonce) = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<csp::PageNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
         }
     };
 
@@ -65,5 +70,11 @@ pub fn router(
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .with_state(state);
 
+    // cargo-leptos's live reload talks to its own websocket, and only under `watch`.
+    let reload = csp::ReloadPort(std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port));
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        reload,
+        csp::page_policy,
+    ));
     http_layers::apply(app.merge(system))
 }
