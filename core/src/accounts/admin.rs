@@ -118,6 +118,23 @@ async fn user_state(
     Ok(serde_json::json!({ "email": row.email, "disabled": row.is_disabled, "roles": row.roles }))
 }
 
+/// Whether a state from [`user_state`] holds the administrator role.
+fn holds_admin(state: &serde_json::Value) -> bool {
+    state["roles"]
+        .as_array()
+        .is_some_and(|roles| roles.iter().any(|role| role == "administrator"))
+}
+
+/// Refuses a change that would leave no enabled administrator besides `user_id`.
+async fn ensure_another_admin(conn: &mut PgConnection, user_id: Uuid) -> Result<(), AdminError> {
+    if other_admins(conn, user_id).await? == 0 {
+        return Err(refused(
+            "This is the last administrator. Make someone else administrator first.",
+        ));
+    }
+    Ok(())
+}
+
 /// Enabled administrators other than `except`.
 async fn other_admins(conn: &mut PgConnection, except: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
@@ -202,15 +219,8 @@ pub async fn set_user_roles(
     .execute(&mut *tx)
     .await?;
     let after = user_state(&mut tx, user_id).await?;
-    let is_admin = |state: &serde_json::Value| {
-        state["roles"]
-            .as_array()
-            .is_some_and(|roles| roles.iter().any(|r| r == "administrator"))
-    };
-    if is_admin(&before) && !is_admin(&after) && other_admins(&mut tx, user_id).await? == 0 {
-        return Err(refused(
-            "This is the last administrator. Make someone else administrator first.",
-        ));
+    if holds_admin(&before) && !holds_admin(&after) {
+        ensure_another_admin(&mut tx, user_id).await?;
     }
     audit_change(
         &mut tx,
@@ -239,13 +249,8 @@ pub async fn set_user_disabled(
     let mut tx = pool.begin().await?;
     lock_admin_changes(&mut tx).await?;
     let before = user_state(&mut tx, user_id).await?;
-    let was_admin = before["roles"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|r| r == "administrator"));
-    if disabled && was_admin && other_admins(&mut tx, user_id).await? == 0 {
-        return Err(refused(
-            "This is the last administrator. Make someone else administrator first.",
-        ));
+    if disabled && holds_admin(&before) {
+        ensure_another_admin(&mut tx, user_id).await?;
     }
     sqlx::query!(
         "update users set is_disabled = $2 where id = $1",
@@ -308,13 +313,8 @@ pub async fn delete_user(pool: &PgPool, actor: Actor<'_>, user_id: Uuid) -> Resu
     let mut tx = pool.begin().await?;
     lock_admin_changes(&mut tx).await?;
     let before = user_state(&mut tx, user_id).await?;
-    let was_admin = before["roles"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|r| r == "administrator"));
-    if was_admin && other_admins(&mut tx, user_id).await? == 0 {
-        return Err(refused(
-            "This is the last administrator. Make someone else administrator first.",
-        ));
+    if holds_admin(&before) {
+        ensure_another_admin(&mut tx, user_id).await?;
     }
     sqlx::query!("delete from users where id = $1", user_id)
         .execute(&mut *tx)
