@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{sessions::SessionPolicy, sign_in::RateLimits, users::RoleRule};
+use super::{
+    provision::AllowedDomains, sessions::SessionPolicy, sign_in::RateLimits, users::RoleRule,
+};
 
 /// Sessions, cookies, sign-in limits and the default-role rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct AccountsConfig {
     pub rate_limits: RateLimits,
     /// `DEFAULT_ROLE_DIGITS` (default student) and `DEFAULT_ROLE_OTHER` (default staff).
     pub role_rule: RoleRule,
+    /// `ALLOWED_EMAIL_DOMAINS`: when set, only these domains may sign up or sign in.
+    pub allowed_domains: AllowedDomains,
 }
 
 impl Default for AccountsConfig {
@@ -26,6 +30,7 @@ impl Default for AccountsConfig {
             secure_cookies: true,
             rate_limits: RateLimits::default(),
             role_rule: RoleRule::default(),
+            allowed_domains: AllowedDomains::default(),
         }
     }
 }
@@ -73,6 +78,9 @@ impl AccountsConfig {
                 digits_role: role("DEFAULT_ROLE_DIGITS", defaults.role_rule.digits_role),
                 other_role: role("DEFAULT_ROLE_OTHER", defaults.role_rule.other_role),
             },
+            allowed_domains: std::env::var("ALLOWED_EMAIL_DOMAINS")
+                .map(|raw| AllowedDomains::parse(&raw))
+                .unwrap_or_default(),
         })
     }
 }

@@ -7,7 +7,9 @@
 pub mod access;
 pub mod admin;
 mod config;
+pub mod oidc;
 pub mod password;
+pub mod provision;
 pub mod sessions;
 pub mod sign_in;
 pub mod users;

@@ -45,32 +45,45 @@ pub struct SessionUser {
     pub user_id: Uuid,
     pub email: String,
     pub display_name: String,
+    /// The provider id this session signed in through; `None` for a password.
+    pub provider: Option<String>,
 }
 
 fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// Where a session starts from: the client, and the provider if not a password.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub provider: Option<&'a str>,
+}
+
 /// Starts a session for `user_id` and returns its token.
 pub async fn create(
     executor: impl PgExecutor<'_>,
     user_id: Uuid,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
+    origin: Origin<'_>,
     policy: SessionPolicy,
 ) -> sqlx::Result<NewSession> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let user_agent = user_agent.map(|ua| ua.chars().take(300).collect::<String>());
+    let user_agent = origin
+        .user_agent
+        .map(|ua| ua.chars().take(300).collect::<String>());
     let id = sqlx::query_scalar!(
         r#"
-        insert into sessions (user_id, token_hash, idle_expires_at, absolute_expires_at, ip, user_agent)
+        insert into sessions (
+            user_id, token_hash, idle_expires_at, absolute_expires_at, ip, user_agent, provider
+        )
         values (
             $1, $2,
             now() + make_interval(secs => $3),
             now() + make_interval(secs => $4),
-            $5, $6
+            $5, $6, $7
         )
         returning id
         "#,
@@ -78,8 +91,9 @@ pub async fn create(
         hash_token(&token),
         policy.idle.min(policy.absolute).as_secs_f64(),
         policy.absolute.as_secs_f64(),
-        ip,
+        origin.ip,
         user_agent,
+        origin.provider,
     )
     .fetch_one(executor)
     .await?;
@@ -100,7 +114,7 @@ pub async fn authenticate(
     let found = sqlx::query_as!(
         SessionUser,
         r#"
-        select s.id as session_id, u.id as user_id, u.email, u.display_name
+        select s.id as session_id, u.id as user_id, u.email, u.display_name, s.provider
         from sessions as s
         join users as u on u.id = s.user_id
         where s.token_hash = $1

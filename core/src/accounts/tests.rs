@@ -5,8 +5,11 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::{
-    access, password,
-    sessions::{self, SessionPolicy},
+    access,
+    oidc::Identity,
+    password,
+    provision::{self, AllowedDomains, ProvisionError},
+    sessions::{self, Origin, SessionPolicy},
     sign_in::{self, RateLimits, SignInError},
     users::{self, NewLocalUser, RoleRule, SignUpError},
 };
@@ -132,9 +135,18 @@ async fn tools_follow_the_roles_a_user_holds(pool: PgPool) {
 async fn a_session_authenticates_until_it_is_revoked(pool: PgPool) {
     let user = sign_up(&pool, "ada@school.org").await.unwrap();
     let policy = SessionPolicy::default();
-    let session = sessions::create(&pool, user.id, Some("127.0.0.1"), Some("test"), policy)
-        .await
-        .unwrap();
+    let session = sessions::create(
+        &pool,
+        user.id,
+        Origin {
+            ip: Some("127.0.0.1"),
+            user_agent: Some("test"),
+            provider: None,
+        },
+        policy,
+    )
+    .await
+    .unwrap();
     assert_eq!(session.token.len(), 43);
 
     let found = sessions::authenticate(&pool, &session.token, policy)
@@ -166,10 +178,10 @@ async fn a_session_authenticates_until_it_is_revoked(pool: PgPool) {
 async fn sessions_end_when_idle_too_long_or_past_their_lifetime(pool: PgPool) {
     let user = sign_up(&pool, "ada@school.org").await.unwrap();
     let policy = SessionPolicy::default();
-    let idle = sessions::create(&pool, user.id, None, None, policy)
+    let idle = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
-    let old = sessions::create(&pool, user.id, None, None, policy)
+    let old = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
 
@@ -206,7 +218,7 @@ async fn activity_extends_the_idle_timeout_but_never_the_lifetime(pool: PgPool) 
         idle: Duration::from_secs(3600),
         absolute: Duration::from_secs(7200),
     };
-    let session = sessions::create(&pool, user.id, None, None, policy)
+    let session = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
     // Pretend the last request was ten minutes ago and the lifetime ends in 30 minutes.
@@ -239,7 +251,7 @@ async fn activity_extends_the_idle_timeout_but_never_the_lifetime(pool: PgPool) 
 async fn disabling_a_user_ends_their_sessions_at_once(pool: PgPool) {
     let user = sign_up(&pool, "ada@school.org").await.unwrap();
     let policy = SessionPolicy::default();
-    let session = sessions::create(&pool, user.id, None, None, policy)
+    let session = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
     sqlx::query("update users set is_disabled = true where id = $1")
@@ -269,13 +281,13 @@ async fn revoking_all_sessions_signs_a_user_out_everywhere(pool: PgPool) {
     let user = sign_up(&pool, "ada@school.org").await.unwrap();
     let other = sign_up(&pool, "bob@school.org").await.unwrap();
     let policy = SessionPolicy::default();
-    let a = sessions::create(&pool, user.id, None, None, policy)
+    let a = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
-    let b = sessions::create(&pool, user.id, None, None, policy)
+    let b = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
         .unwrap();
-    let theirs = sessions::create(&pool, other.id, None, None, policy)
+    let theirs = sessions::create(&pool, other.id, Origin::default(), policy)
         .await
         .unwrap();
     assert_eq!(sessions::revoke_all(&pool, user.id).await.unwrap(), 2);
@@ -449,7 +461,7 @@ mod admin_changes {
             ip: Some("192.0.2.9"),
         };
         let policy = SessionPolicy::default();
-        let session = sessions::create(&pool, teacher.id, None, None, policy)
+        let session = sessions::create(&pool, teacher.id, Origin::default(), policy)
             .await
             .unwrap();
 
@@ -591,4 +603,144 @@ mod admin_changes {
             Err(SignUpError::SignUpClosed)
         ));
     }
+}
+
+fn identity(subject: &str, email: Option<&str>, verified: bool) -> Identity {
+    Identity {
+        provider: "school".to_owned(),
+        issuer: "https://idp.school.example".to_owned(),
+        subject: subject.to_owned(),
+        email: email.map(str::to_owned),
+        email_verified: verified,
+        name: Some("Pat Provider".to_owned()),
+        return_to: "/".to_owned(),
+    }
+}
+
+async fn provision(pool: &PgPool, identity: &Identity) -> Result<users::User, ProvisionError> {
+    provision::provision(
+        pool,
+        identity,
+        &RoleRule::default(),
+        &AllowedDomains::default(),
+        Some("192.0.2.7"),
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn provider_users_are_created_once_and_found_by_issuer_and_subject(pool: PgPool) {
+    sign_up(&pool, "head@school.org").await.unwrap();
+    let first = identity("sub-1", Some("Pat@School.org"), true);
+    let pat = provision(&pool, &first).await.unwrap();
+    assert_eq!(pat.email, "pat@school.org");
+    assert_eq!(pat.display_name, "Pat Provider");
+    assert_eq!(access::role_names(&pool, pat.id).await.unwrap(), ["staff"]);
+
+    // The provider later reports another address: same subject, same account.
+    let renamed = identity("sub-1", Some("patricia@school.org"), true);
+    assert_eq!(provision(&pool, &renamed).await.unwrap().id, pat.id);
+    let accounts: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 2);
+
+    let pupil = provision(&pool, &identity("sub-2", Some("20240001@school.org"), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        access::role_names(&pool, pupil.id).await.unwrap(),
+        ["student"]
+    );
+    let signed_in: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'auth.sign_in' and after->>'provider' = 'school'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(signed_in, 3);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_first_provider_user_on_an_empty_database_is_administrator(pool: PgPool) {
+    let user = provision(&pool, &identity("sub-1", Some("it@school.org"), false))
+        .await
+        .unwrap();
+    assert_eq!(
+        access::role_names(&pool, user.id).await.unwrap(),
+        ["administrator"]
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_verified_email_links_to_the_existing_account_and_an_unverified_one_does_not(
+    pool: PgPool,
+) {
+    let local = sign_up(&pool, "head@school.org").await.unwrap();
+    let unverified = provision(&pool, &identity("sub-x", Some("head@school.org"), false)).await;
+    assert!(
+        matches!(unverified, Err(ProvisionError::EmailInUse)),
+        "{unverified:?}"
+    );
+    let linked = provision(&pool, &identity("sub-1", Some("head@school.org"), true))
+        .await
+        .unwrap();
+    assert_eq!(linked.id, local.id);
+    // Linked now: the subject alone finds the account.
+    let again = provision(&pool, &identity("sub-1", None, false))
+        .await
+        .unwrap();
+    assert_eq!(again.id, local.id);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn provider_sign_ins_are_refused_for_other_domains_missing_emails_and_disabled_users(
+    pool: PgPool,
+) {
+    let allowed = AllowedDomains::parse("school.org");
+    let outsider = provision::provision(
+        &pool,
+        &identity("sub-9", Some("someone@gmail.example"), true),
+        &RoleRule::default(),
+        &allowed,
+        None,
+    )
+    .await;
+    assert!(
+        matches!(&outsider, Err(ProvisionError::DomainNotAllowed(d)) if d == "gmail.example"),
+        "{outsider:?}"
+    );
+    let no_email = provision(&pool, &identity("sub-8", None, false)).await;
+    assert!(
+        matches!(no_email, Err(ProvisionError::MissingEmail)),
+        "{no_email:?}"
+    );
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "refused sign-ins create nobody");
+    let refusals: Vec<String> = sqlx::query_scalar(
+        "select after->>'detail' from audit_log where action = 'auth.sign_in_failed' order by created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(refusals.len(), 2);
+    assert!(refusals[0].contains("gmail.example"), "{refusals:?}");
+
+    let user = provision(&pool, &identity("sub-1", Some("pat@school.org"), true))
+        .await
+        .unwrap();
+    sqlx::query("update users set is_disabled = true where id = $1")
+        .bind(user.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let disabled = provision(&pool, &identity("sub-1", Some("pat@school.org"), true)).await;
+    assert!(
+        matches!(disabled, Err(ProvisionError::Disabled)),
+        "{disabled:?}"
+    );
 }
