@@ -1,9 +1,11 @@
 //! Server-side plumbing shared by pages and server functions: the application state.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
-use studio_core::accounts::AccountsConfig;
+use studio_core::accounts::{AccountsConfig, oidc::Oidc};
 
 /// What every request handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -11,6 +13,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub accounts: AccountsConfig,
+    /// The configured OpenID Connect providers (none in the embedded default).
+    pub oidc: Arc<Oidc>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -5,7 +5,10 @@ use std::time::Duration;
 use anyhow::Context;
 use leptos::config::LeptosOptions;
 use secrecy::SecretString;
-use studio_core::{accounts::AccountsConfig, db::DbConfig};
+use studio_core::{
+    accounts::{AccountsConfig, oidc::OidcConfig},
+    db::DbConfig,
+};
 use workers::RunnerConfig;
 
 /// Everything the server needs to start.
@@ -22,6 +25,9 @@ pub struct Config {
     /// When set, `/metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
     pub accounts: AccountsConfig,
+    /// OpenID Connect providers; redirect URIs are built on `PUBLIC_URL` (default
+    /// `http://` + the site address).
+    pub oidc: OidcConfig,
 }
 
 impl Config {
@@ -45,7 +51,16 @@ impl Config {
             .ok()
             .filter(|token| !token.trim().is_empty())
             .map(SecretString::from);
+        let public_url = match std::env::var("PUBLIC_URL") {
+            Ok(raw) => url::Url::parse(raw.trim())
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+                .context("PUBLIC_URL must be an http(s) URL such as https://studio.school.org")?,
+            Err(_) => url::Url::parse(&format!("http://{}", leptos.site_addr))
+                .context("the site address does not make a URL")?,
+        };
         Ok(Self {
+            oidc: OidcConfig::from_env(public_url)?,
             db: DbConfig::from_env()?,
             leptos,
             embedded_workers,

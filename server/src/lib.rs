@@ -35,6 +35,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         leptos_options: config.leptos.clone(),
         pool: pool.clone(),
         accounts: config.accounts.clone(),
+        oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 

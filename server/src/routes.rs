@@ -54,6 +54,11 @@ pub fn router(
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/health", get(health::health))
+        .route("/auth/oidc/{provider}/start", get(app::auth::oidc::start))
+        .route(
+            "/auth/oidc/{provider}/callback",
+            get(app::auth::oidc::callback),
+        )
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

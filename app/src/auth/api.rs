@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::CurrentUser;
+use super::{CurrentUser, SignInOptions};
 use crate::error::AppError;
 
 /// Longest display name accepted, in characters.
@@ -19,6 +19,22 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     }
 }
 
+/// What the sign-in page offers (providers, whether sign-up is open).
+#[server(endpoint = "auth/options")]
+pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
+    let state = expect_context::<crate::ssr::AppState>();
+    Ok(SignInOptions {
+        providers: state
+            .oidc
+            .providers()
+            .map(|(id, label)| (id.to_owned(), label.to_owned()))
+            .collect(),
+        local_sign_up_open: studio_core::accounts::users::is_local_sign_up_open(&state.pool)
+            .await?,
+        allowed_domains: state.accounts.allowed_domains.domains().to_vec(),
+    })
+}
+
 /// Creates a local account and signs it in. Returns where to go next.
 #[server(endpoint = "auth/sign-up")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
@@ -31,6 +47,13 @@ pub async fn sign_up(
 
     let state = expect_context::<crate::ssr::AppState>();
     let email = users::normalize_email(&email).map_err(AppError::Invalid)?;
+    let allowed = &state.accounts.allowed_domains;
+    if !allowed.allows(&email) {
+        return Err(AppError::Invalid(format!(
+            "Only addresses at {} can sign up here.",
+            allowed.domains().join(", ")
+        )));
+    }
     let display_name = display_name.trim().to_owned();
     if display_name.is_empty() {
         return Err(AppError::Invalid("Enter your name.".into()));
@@ -97,27 +120,38 @@ pub async fn sign_in(email: String, password: String) -> Result<String, AppError
     }
 }
 
-/// Ends this browser's session.
+/// Ends this browser's session. Returns where to go next: the provider's sign-out page when
+/// the session came from a provider that has one (which comes back to `/sign-in`).
 #[server(endpoint = "auth/sign-out")]
 pub async fn sign_out() -> Result<String, AppError> {
     let state = expect_context::<crate::ssr::AppState>();
+    let mut next = "/sign-in".to_owned();
     if let Some(session) = super::ssr::authenticated() {
         studio_core::accounts::sessions::revoke(&state.pool, &session.token).await?;
         tracing::info!(user.id = %session.user.user_id, "signed out");
+        if let Some(provider) = &session.user.provider
+            && let Some(url) = state.oidc.logout_url(provider, "/sign-in").await
+        {
+            next = url.to_string();
+        }
     }
     set_session_cookie(&state, None);
-    Ok("/sign-in".to_owned())
+    Ok(next)
 }
 
 #[cfg(feature = "ssr")]
 async fn start_session(state: &crate::ssr::AppState, user_id: uuid::Uuid) -> Result<(), AppError> {
     let ip = super::ssr::client_ip();
     let agent = super::ssr::user_agent();
+    let origin = studio_core::accounts::sessions::Origin {
+        ip: ip.as_deref(),
+        user_agent: agent.as_deref(),
+        provider: None,
+    };
     let session = studio_core::accounts::sessions::create(
         &state.pool,
         user_id,
-        ip.as_deref(),
-        agent.as_deref(),
+        origin,
         state.accounts.sessions,
     )
     .await?;

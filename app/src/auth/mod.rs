@@ -5,13 +5,18 @@
 //! who it is through [`get_current_user`], provided to the whole app as a resource.
 
 mod api;
+#[cfg(feature = "ssr")]
+pub mod oidc;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod types;
 mod user_menu;
 
-pub use api::{GetCurrentUser, SignIn, SignOut, SignUp, get_current_user};
+pub use api::{
+    GetCurrentUser, GetSignInOptions, SignIn, SignOut, SignUp, get_current_user,
+    get_sign_in_options,
+};
 pub use pages::{SignInPage, SignUpPage};
-pub use types::CurrentUser;
+pub use types::{CurrentUser, SignInOptions, SignInProblem};
 pub use user_menu::{UserMenu, UserResource};

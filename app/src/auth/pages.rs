@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
 
-use super::{SignIn, SignUp};
+use super::{SignIn, SignInProblem, SignUp, get_sign_in_options};
 use crate::error::AppError;
 
 /// Sends the browser to `target` with a full page load, so everything rendered for the old
@@ -48,10 +48,78 @@ pub fn SignInPage() -> impl IntoView {
         }
     });
     let error = Signal::derive(move || error_text(action.value().get()));
+    let options = Resource::new(|| (), |()| get_sign_in_options());
+    // A provider sign-in that failed comes back here with `?error=<code>`.
+    let query = use_query_map();
+    let problem = move || {
+        query
+            .read()
+            .get("error")
+            .and_then(|code| SignInProblem::from_code(&code))
+    };
     view! {
         <Title text="Sign in" />
         <section class="page narrow auth-page">
             <h1>"Sign in"</h1>
+            {move || {
+                problem()
+                    .map(|problem| {
+                        view! {
+                            <p class="notice error" role="alert">
+                                {problem.message()}
+                            </p>
+                        }
+                    })
+            }}
+            <Suspense fallback=|| ()>
+                {move || {
+                    options
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|options| {
+                            let domains = (!options.allowed_domains.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <p class="hint">
+                                            "Accounts at " {options.allowed_domains.join(", ")}
+                                            " can sign in here."
+                                        </p>
+                                    }
+                                });
+                            let providers = (!options.providers.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <ul class="provider-list" aria-label="Sign in with">
+                                            {options
+                                                .providers
+                                                .into_iter()
+                                                .map(|(id, label)| {
+                                                    view! {
+                                                        <li>
+                                                            <a
+                                                                class="button provider"
+                                                                href=format!("/auth/oidc/{id}/start")
+                                                                rel="external"
+                                                            >
+                                                                {format!("Sign in with {label}")}
+                                                            </a>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </ul>
+                                        <p class="divider">
+                                            <span>"or with a password"</span>
+                                        </p>
+                                    }
+                                });
+                            view! {
+                                {domains}
+                                {providers}
+                            }
+                        })
+                }}
+            </Suspense>
             <ActionForm action attr:class="form" attr:aria-describedby="form-error">
                 <label for="sign-in-email">"Email"</label>
                 <input
@@ -76,7 +144,17 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
-            <p>"New here? " <A href="/sign-up">"Create an account"</A></p>
+            <Suspense fallback=|| ()>
+                {move || {
+                    options
+                        .get()
+                        .and_then(Result::ok)
+                        .filter(|options| options.local_sign_up_open)
+                        .map(|_| {
+                            view! { <p>"New here? " <A href="/sign-up">"Create an account"</A></p> }
+                        })
+                }}
+            </Suspense>
         </section>
     }
 }

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use sqlx::PgPool;
 use studio_core::accounts::{
     password,
-    sessions::{self, SessionPolicy},
+    sessions::{self, Origin, SessionPolicy},
     users::{self, NewLocalUser, RoleRule},
 };
 use tower::ServiceExt;
@@ -33,6 +33,7 @@ enum Access {
 /// the sign-in functions, JSON for the admin ones).
 const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     ("/api/auth/current-user", Access::Public, ""),
+    ("/api/auth/options", Access::Public, ""),
     (
         "/api/auth/sign-in",
         Access::Public,
@@ -132,7 +133,7 @@ async fn persona(pool: &PgPool, role: &str) -> uuid::Uuid {
 
 /// A cookie header for a new session of `user_id` (each call its own: sign-out ends one).
 async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
-    let session = sessions::create(pool, user_id, None, None, SessionPolicy::default())
+    let session = sessions::create(pool, user_id, Origin::default(), SessionPolicy::default())
         .await
         .unwrap();
     format!("__Host-aistudio-session={}", session.token)

@@ -6,6 +6,7 @@
 )]
 
 mod access;
+mod oidc;
 mod process;
 
 use app::ssr::AppState;
@@ -17,13 +18,31 @@ use axum::{
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
+use studio_core::accounts::{
+    AccountsConfig,
+    oidc::{Oidc, OidcConfig},
+};
 use tower::ServiceExt;
 
 fn router(pool: PgPool, metrics_token: Option<&str>) -> Router {
+    let oidc = OidcConfig {
+        providers: Vec::new(),
+        public_url: url::Url::parse("http://localhost/").unwrap(),
+    };
+    router_with(pool, metrics_token, AccountsConfig::default(), oidc)
+}
+
+fn router_with(
+    pool: PgPool,
+    metrics_token: Option<&str>,
+    accounts: AccountsConfig,
+    oidc: OidcConfig,
+) -> Router {
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
         pool,
-        accounts: studio_core::accounts::AccountsConfig::default(),
+        accounts,
+        oidc: std::sync::Arc::new(Oidc::new(oidc).unwrap()),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))
