@@ -2,6 +2,8 @@ import { defineConfig, devices } from "@playwright/test";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// The OpenID Connect provider the server is configured with (see scripts/e2e-server.sh).
+const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
 
 // The system Chromium, never a downloaded browser. The networking flags keep it from calling
 // home, which a closed network answers with a flood of refused connections.
@@ -45,12 +47,21 @@ export default defineConfig({
     },
     { name: "mobile", dependencies: ["setup"], use: { ...devices["Pixel 7"], launchOptions } },
   ],
-  webServer: {
-    command: "bash ../scripts/e2e-server.sh",
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command: `node support/oidc-provider.mjs ${oidcPort}`,
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: "bash ../scripts/e2e-server.sh",
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { E2E_OIDC_PORT: String(oidcPort) },
+    },
+  ],
 });

@@ -18,5 +18,11 @@ export LEPTOS_SITE_ROOT=$ROOT/target/site
 export LEPTOS_SITE_PKG_DIR=pkg
 export LEPTOS_SITE_ADDR=127.0.0.1:${E2E_PORT:-3100}
 export LEPTOS_HASH_FILES=true
+export PUBLIC_URL=http://$LEPTOS_SITE_ADDR
+# The test OpenID Connect provider Playwright starts (end2end/support/oidc-provider.mjs).
+export OIDC_PROVIDERS=test
+export OIDC_TEST_ISSUER=http://127.0.0.1:${E2E_OIDC_PORT:-$(( ${E2E_PORT:-3100} + 1 ))}
+export OIDC_TEST_CLIENT_ID=aistudio-e2e
+export OIDC_TEST_LABEL="Test provider"
 export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
 exec "$TARGET/$PROFILE/server"

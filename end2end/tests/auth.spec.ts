@@ -96,3 +96,13 @@ test("state-changing requests from another origin are refused", async ({ request
   });
   expect(ours.status()).not.toBe(403);
 });
+
+test("signed in, the theme is chosen in the account menu", async ({ page }) => {
+  await signUp(page, uniqueEmail("themer"), "Theo Themer");
+  await accountMenu(page, "Theo Themer").click();
+  await page.locator(".user-menu-panel").getByLabel("Theme").selectOption({ label: "Dark" });
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  // One theme control, not a second one in the sidebar.
+  await expect(page.getByLabel("Theme")).toHaveCount(1);
+  await expectAccessible(page);
+});

@@ -51,12 +51,15 @@ impl Config {
             .ok()
             .filter(|token| !token.trim().is_empty())
             .map(SecretString::from);
-        let public_url = match std::env::var("PUBLIC_URL") {
-            Ok(raw) => url::Url::parse(raw.trim())
+        let public_url = match std::env::var("PUBLIC_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(raw) => url::Url::parse(raw.trim())
                 .ok()
                 .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
                 .context("PUBLIC_URL must be an http(s) URL such as https://studio.school.org")?,
-            Err(_) => url::Url::parse(&format!("http://{}", leptos.site_addr))
+            None => url::Url::parse(&format!("http://{}", leptos.site_addr))
                 .context("the site address does not make a URL")?,
         };
         Ok(Self {

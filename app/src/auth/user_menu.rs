@@ -1,10 +1,12 @@
-//! The signed-in user's menu in the top bar: who they are, their roles, and sign-out.
+//! The signed-in user's menu in the top bar: who they are, their roles, the theme, and
+//! sign-out.
 //! Signed out, a sign-in link takes its place.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::{CurrentUser, SignOut};
+use crate::ui::theme::ThemePicker;
 
 /// The app-wide resource holding who is signed in.
 pub type UserResource = Resource<Result<Option<CurrentUser>, crate::error::AppError>>;
@@ -45,6 +47,7 @@ pub fn UserMenu() -> impl IntoView {
                                     <div class="user-menu-panel">
                                         <p class="user-email">{user.email.clone()}</p>
                                         <p class="user-roles">"Roles: " {user.roles.join(", ")}</p>
+                                        <ThemePicker />
                                         <ActionForm action=sign_out>
                                             <button class="button secondary" type="submit">
                                                 "Sign out"

@@ -125,15 +125,34 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </li>
                 </ul>
                 <AdminNav on_navigate=move || set_open.set(false) />
-                <div class="sidebar-foot">
-                    <ThemePicker />
-                </div>
+                <SignedOutThemePicker />
             </nav>
             <div class="backdrop" aria-hidden="true" on:click=move |_| close()></div>
             <main id="main" tabindex="-1" inert=is_open>
                 {children()}
             </main>
         </div>
+    }
+}
+
+/// Signed in, the theme lives in the account menu; signed out, at the foot of the sidebar.
+#[component]
+fn SignedOutThemePicker() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                user.get()
+                    .filter(|result| !matches!(result, Ok(Some(_))))
+                    .map(|_| {
+                        view! {
+                            <div class="sidebar-foot">
+                                <ThemePicker />
+                            </div>
+                        }
+                    })
+            }}
+        </Transition>
     }
 }
 
