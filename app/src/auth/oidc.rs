@@ -18,7 +18,10 @@ use studio_core::{
     audit,
 };
 
-use super::{SignInProblem, ssr::session_cookie};
+use super::{
+    SignInProblem,
+    ssr::{read_cookie, session_cookie},
+};
 use crate::ssr::AppState;
 
 /// Keeps the `state` of a sign-in in progress, binding the callback to this browser.
@@ -47,19 +50,6 @@ fn state_cookie(value: Option<&str>, secure: bool) -> HeaderValue {
         .max_age(cookie::time::Duration::seconds(max_age))
         .build();
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn read_state_cookie(parts: &Parts, secure: bool) -> Option<String> {
-    let name = state_cookie_name(secure);
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
 }
 
 fn to_sign_in(problem: SignInProblem, secure: bool) -> Response {
@@ -138,7 +128,7 @@ pub async fn callback(
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0.ip().to_string());
-    let cookie_state = read_state_cookie(&parts, secure);
+    let cookie_state = read_cookie(&parts.headers, state_cookie_name(secure));
     let identity = match state
         .oidc
         .finish(&state.pool, &provider, &query, cookie_state.as_deref())

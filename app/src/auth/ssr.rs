@@ -31,7 +31,11 @@ pub fn cookie_name(secure: bool) -> &'static str {
 
 /// The session token a request carries, if any.
 pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let name = cookie_name(secure);
+    read_cookie(headers, cookie_name(secure))
+}
+
+/// The value of the request's cookie called `name`, if any.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -18,9 +18,9 @@ use std::{
 use anyhow::Context;
 use openidconnect::{
     AccessToken, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, EndSessionUrl, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    SignatureVerificationError, TokenResponse,
+    ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
     core::{CoreClient, CoreIdTokenClaims, CoreResponseType, CoreUserInfoClaims},
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -178,6 +178,17 @@ pub enum OidcError {
     Database(#[from] sqlx::Error),
 }
 
+/// A client built from discovery: authorization endpoint set, token and userinfo endpoints
+/// as the provider has them.
+type ProviderClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
 struct Cached {
     metadata: ProviderMetadataWithLogout,
     fetched: Instant,
@@ -294,17 +305,7 @@ impl Oidc {
         &self,
         provider: &ProviderConfig,
         metadata: ProviderMetadataWithLogout,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcError,
-    > {
+    ) -> Result<ProviderClient, OidcError> {
         let redirect = self
             .redirect_url(provider)
             .map_err(OidcError::Unavailable)?;
@@ -466,14 +467,7 @@ impl Oidc {
 
     async fn user_info(
         &self,
-        client: &CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
+        client: &ProviderClient,
         access_token: &AccessToken,
         subject: &openidconnect::SubjectIdentifier,
     ) -> Option<CoreUserInfoClaims> {

@@ -18,7 +18,7 @@ use studio_core::accounts::{
 };
 use tower::ServiceExt;
 
-use crate::router;
+use crate::{router, set_cookies};
 
 /// Who may call a server function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,12 +165,7 @@ async fn post(
         .await
         .unwrap();
     let status = response.status();
-    let set_cookies = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let set_cookies = set_cookies(response.headers());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (
         status,
@@ -349,4 +344,34 @@ async fn cross_site_posts_are_refused_before_any_work(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(users, 0);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn an_expired_session_is_asked_to_sign_in_again_and_its_cookie_cleared(pool: PgPool) {
+    let router = router(pool.clone(), None);
+    let admin = persona(&pool, "administrator").await;
+    let cookie = session_cookie(&pool, admin).await;
+    let (status, _, _) = post(&router, "/api/admin/roles", "{}", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    sqlx::query("update sessions set idle_expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, text, cookies) = post(&router, "/api/admin/roles", "{}", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(text.contains("Unauthenticated"), "{text}");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-aistudio-session=;") && c.contains("Max-Age=0")),
+        "the dead cookie is cleared: {cookies:?}"
+    );
+
+    let (status, headers, page) =
+        crate::get(&router, "/admin/users", &[("cookie", cookie.as_str())]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains(r#"href="/sign-in""#), "{page}");
+    assert!(!page.contains("panicked") && !page.contains("stack backtrace"));
+    assert!(headers.get_all(header::SET_COOKIE).iter().count() >= 1);
 }

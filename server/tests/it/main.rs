@@ -48,6 +48,15 @@ fn router_with(
     server::routes::router(state, metrics, metrics_token.map(Into::into))
 }
 
+/// Every `Set-Cookie` of a response, as sent.
+fn set_cookies(headers: &axum::http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn get(
     router: &Router,
     uri: &str,

@@ -21,7 +21,7 @@ use studio_core::accounts::{
 };
 use tower::ServiceExt;
 
-use crate::router_with;
+use crate::{router_with, set_cookies};
 
 /// The test provider, stopped when dropped.
 struct Provider {
@@ -97,6 +97,13 @@ impl Drop for Provider {
     }
 }
 
+/// A running provider and a router configured for it.
+fn with_provider(pool: &PgPool, accounts: AccountsConfig) -> (Provider, Router) {
+    let provider = Provider::start();
+    let router = router_with(pool.clone(), None, accounts, provider.config());
+    (provider, router)
+}
+
 struct Reply {
     status: StatusCode,
     location: String,
@@ -122,12 +129,7 @@ async fn send(router: &Router, request: Request<Body>) -> Reply {
         .get(header::LOCATION)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let cookies = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let cookies = set_cookies(response.headers());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     Reply {
         status,
@@ -209,13 +211,7 @@ async fn user_count(pool: &PgPool) -> i64 {
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn signing_in_through_the_provider_creates_the_account_and_a_session(pool: PgPool) {
-    let provider = Provider::start();
-    let router = router_with(
-        pool.clone(),
-        None,
-        AccountsConfig::default(),
-        provider.config(),
-    );
+    let (provider, router) = with_provider(&pool, AccountsConfig::default());
 
     let done = sign_in(&router, "/auth/oidc/test/start?next=/admin/users").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
@@ -272,13 +268,7 @@ async fn signing_in_through_the_provider_creates_the_account_and_a_session(pool:
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn forged_or_mismatched_id_tokens_are_refused(pool: PgPool) {
-    let mut provider = Provider::start();
-    let router = router_with(
-        pool.clone(),
-        None,
-        AccountsConfig::default(),
-        provider.config(),
-    );
+    let (mut provider, router) = with_provider(&pool, AccountsConfig::default());
     let cases = [
         ("tampered signature", serde_json::json!({ "tamper": true })),
         (
@@ -329,13 +319,7 @@ async fn forged_or_mismatched_id_tokens_are_refused(pool: PgPool) {
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn a_replayed_or_foreign_callback_is_refused_with_a_clear_page(pool: PgPool) {
-    let provider = Provider::start();
-    let router = router_with(
-        pool.clone(),
-        None,
-        AccountsConfig::default(),
-        provider.config(),
-    );
+    let (_provider, router) = with_provider(&pool, AccountsConfig::default());
 
     let (callback, state_cookie) = to_callback(&router, "/auth/oidc/test/start").await;
     let first = get(&router, &callback, Some(&state_cookie)).await;
@@ -403,12 +387,11 @@ async fn a_replayed_or_foreign_callback_is_refused_with_a_clear_page(pool: PgPoo
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn accounts_outside_the_allowed_domains_are_refused(pool: PgPool) {
-    let provider = Provider::start();
     let accounts = AccountsConfig {
         allowed_domains: AllowedDomains::parse("school.org"),
         ..AccountsConfig::default()
     };
-    let router = router_with(pool.clone(), None, accounts, provider.config());
+    let (_provider, router) = with_provider(&pool, accounts);
     let done = sign_in(&router, "/auth/oidc/test/start").await;
     assert_eq!(done.location, "/sign-in?error=domain");
     assert!(done.cookie(SESSION_COOKIE).is_none());
