@@ -124,11 +124,6 @@ impl Runner {
         }
     }
 
-    /// This runner's name, recorded as `locked_by` on the jobs it holds.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Claims one ready job and runs it to an outcome. Tests drain the queue with this.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> anyhow::Result<Outcome> {
         let Some(job) = jobs::claim(&self.pool, &self.name, &self.kinds, self.config.lease).await?

@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::list_audit;
-use crate::{error::AppError, ui::ErrorView};
+use crate::{
+    error::AppError,
+    ui::{DataTable, ErrorView},
+};
 
 #[component]
 pub fn AdminAuditPage() -> impl IntoView {
@@ -47,46 +50,39 @@ pub fn AdminAuditPage() -> impl IntoView {
                             AppError,
                         >(
                             view! {
-                                <div
-                                    class="table-scroll"
-                                    tabindex="0"
-                                    role="region"
-                                    aria-label="Audit entries"
+                                <DataTable
+                                    label="Audit entries"
+                                    columns=[
+                                        "When",
+                                        "Who",
+                                        "What",
+                                        "Target",
+                                        "Before",
+                                        "After",
+                                        "IP",
+                                    ]
+                                        .map(String::from)
+                                        .to_vec()
                                 >
-                                    <table class="data-table">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"When"</th>
-                                                <th scope="col">"Who"</th>
-                                                <th scope="col">"What"</th>
-                                                <th scope="col">"Target"</th>
-                                                <th scope="col">"Before"</th>
-                                                <th scope="col">"After"</th>
-                                                <th scope="col">"IP"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows
-                                                .into_iter()
-                                                .map(|row| {
-                                                    view! {
-                                                        <tr>
-                                                            <td class="nowrap">{row.when}</td>
-                                                            <td class="break">
-                                                                {row.actor.unwrap_or_else(|| "—".into())}
-                                                            </td>
-                                                            <td>{row.action}</td>
-                                                            <td class="break">{row.target.unwrap_or_default()}</td>
-                                                            <td class="break code">{row.before.unwrap_or_default()}</td>
-                                                            <td class="break code">{row.after.unwrap_or_default()}</td>
-                                                            <td>{row.ip.unwrap_or_default()}</td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                    {rows
+                                        .into_iter()
+                                        .map(|row| {
+                                            view! {
+                                                <tr>
+                                                    <td class="nowrap">{row.when}</td>
+                                                    <td class="break">
+                                                        {row.actor.unwrap_or_else(|| "—".into())}
+                                                    </td>
+                                                    <td>{row.action}</td>
+                                                    <td class="break">{row.target.unwrap_or_default()}</td>
+                                                    <td class="break code">{row.before.unwrap_or_default()}</td>
+                                                    <td class="break code">{row.after.unwrap_or_default()}</td>
+                                                    <td>{row.ip.unwrap_or_default()}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </DataTable>
                                 <nav class="pager" aria-label="Older entries">
                                     <button
                                         class="button secondary"

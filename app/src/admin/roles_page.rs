@@ -11,7 +11,10 @@ use super::{
     types::{RoleRow, ToolRow},
     users_page::{StatusLine, apply_change},
 };
-use crate::{error::AppError, ui::ErrorView};
+use crate::{
+    error::AppError,
+    ui::{DataTable, ErrorView},
+};
 
 #[component]
 pub fn AdminRolesPage() -> impl IntoView {
@@ -92,43 +95,26 @@ pub fn AdminRolesPage() -> impl IntoView {
                                     "Allow anyone to create an account with email and password"
                                 </label>
                                 <h2>"Tools each role may use"</h2>
-                                <div
-                                    class="table-scroll"
-                                    tabindex="0"
-                                    role="region"
-                                    aria-label="Tools each role may use"
+                                <DataTable
+                                    label="Tools each role may use"
+                                    columns=role_columns(&tools)
+                                    class="matrix"
                                 >
-                                    <table class="data-table matrix">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Role"</th>
-                                                {tools
-                                                    .iter()
-                                                    .map(|tool| {
-                                                        view! { <th scope="col">{tool.name.clone()}</th> }
-                                                    })
-                                                    .collect_view()}
-                                                <th scope="col">"Actions"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {overview
-                                                .roles
-                                                .into_iter()
-                                                .map(|role| {
-                                                    view! {
-                                                        <RoleRowView
-                                                            role
-                                                            tools=tools.clone()
-                                                            set_status
-                                                            set_version
-                                                        />
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                    {overview
+                                        .roles
+                                        .into_iter()
+                                        .map(|role| {
+                                            view! {
+                                                <RoleRowView
+                                                    role
+                                                    tools=tools.clone()
+                                                    set_status
+                                                    set_version
+                                                />
+                                            }
+                                        })
+                                        .collect_view()}
+                                </DataTable>
                             },
                         )
                     })}
@@ -239,4 +225,12 @@ fn RoleRowView(
             <td class="actions">{actions}</td>
         </tr>
     }
+}
+
+/// The matrix's header: the role, one column per tool, then actions.
+fn role_columns(tools: &[ToolRow]) -> Vec<String> {
+    std::iter::once("Role".to_owned())
+        .chain(tools.iter().map(|tool| tool.name.clone()))
+        .chain(std::iter::once("Actions".to_owned()))
+        .collect()
 }

@@ -10,7 +10,10 @@ use super::{
     },
     types::{RoleRow, UserRow},
 };
-use crate::{error::AppError, ui::ErrorView};
+use crate::{
+    error::AppError,
+    ui::{DataTable, ErrorView},
+};
 
 /// Runs an admin change, then reports it in the status line and reloads the lists.
 pub(super) fn apply_change<F>(
@@ -120,41 +123,34 @@ pub fn AdminUsersPage() -> impl IntoView {
                                 <p class="muted">
                                     {format!("Showing {first}–{last} of {}", page.total)}
                                 </p>
-                                <div
-                                    class="table-scroll"
-                                    tabindex="0"
-                                    role="region"
-                                    aria-label="Users"
+                                <DataTable
+                                    label="Users"
+                                    columns=[
+                                        "Name",
+                                        "Email",
+                                        "Roles",
+                                        "Status",
+                                        "Last sign-in",
+                                        "Actions",
+                                    ]
+                                        .map(String::from)
+                                        .to_vec()
                                 >
-                                    <table class="data-table">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Name"</th>
-                                                <th scope="col">"Email"</th>
-                                                <th scope="col">"Roles"</th>
-                                                <th scope="col">"Status"</th>
-                                                <th scope="col">"Last sign-in"</th>
-                                                <th scope="col">"Actions"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {page
-                                                .users
-                                                .into_iter()
-                                                .map(|user| {
-                                                    view! {
-                                                        <UserRowView
-                                                            user
-                                                            all_roles=all_roles.clone()
-                                                            set_status
-                                                            set_version
-                                                        />
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                    {page
+                                        .users
+                                        .into_iter()
+                                        .map(|user| {
+                                            view! {
+                                                <UserRowView
+                                                    user
+                                                    all_roles=all_roles.clone()
+                                                    set_status
+                                                    set_version
+                                                />
+                                            }
+                                        })
+                                        .collect_view()}
+                                </DataTable>
                                 <nav class="pager" aria-label="Pages of users">
                                     <button
                                         class="button secondary"

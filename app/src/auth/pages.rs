@@ -18,6 +18,36 @@ fn go_to(target: &str) {
     let _ = target;
 }
 
+/// A labelled, required input of the sign-in and sign-up forms.
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    /// The input's `type`.
+    kind: &'static str,
+    name: &'static str,
+    autocomplete: &'static str,
+    maxlength: u32,
+    #[prop(optional)] minlength: Option<u32>,
+    /// The id of a hint below the input.
+    #[prop(optional)]
+    described_by: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            type=kind
+            name=name
+            autocomplete=autocomplete
+            required
+            maxlength=maxlength
+            minlength=minlength
+            aria-describedby=described_by
+        />
+    }
+}
+
 /// The error of the last submission, shown beside the form.
 #[component]
 fn FormError(error: Signal<Option<String>>) -> impl IntoView {
@@ -121,23 +151,21 @@ pub fn SignInPage() -> impl IntoView {
                 }}
             </Suspense>
             <ActionForm action attr:class="form" attr:aria-describedby="form-error">
-                <label for="sign-in-email">"Email"</label>
-                <input
+                <Field
                     id="sign-in-email"
-                    type="email"
+                    label="Email"
+                    kind="email"
                     name="email"
                     autocomplete="username"
-                    required
-                    maxlength="254"
+                    maxlength=254
                 />
-                <label for="sign-in-password">"Password"</label>
-                <input
+                <Field
                     id="sign-in-password"
-                    type="password"
+                    label="Password"
+                    kind="password"
                     name="password"
                     autocomplete="current-password"
-                    required
-                    maxlength="256"
+                    maxlength=256
                 />
                 <FormError error />
                 <button class="button" type="submit" disabled=move || action.pending().get()>
@@ -173,34 +201,31 @@ pub fn SignUpPage() -> impl IntoView {
         <section class="page narrow auth-page">
             <h1>"Create an account"</h1>
             <ActionForm action attr:class="form" attr:aria-describedby="form-error">
-                <label for="sign-up-name">"Name"</label>
-                <input
+                <Field
                     id="sign-up-name"
-                    type="text"
+                    label="Name"
+                    kind="text"
                     name="display_name"
                     autocomplete="name"
-                    required
-                    maxlength="200"
+                    maxlength=200
                 />
-                <label for="sign-up-email">"Email"</label>
-                <input
+                <Field
                     id="sign-up-email"
-                    type="email"
+                    label="Email"
+                    kind="email"
                     name="email"
                     autocomplete="email"
-                    required
-                    maxlength="254"
+                    maxlength=254
                 />
-                <label for="sign-up-password">"Password"</label>
-                <input
+                <Field
                     id="sign-up-password"
-                    type="password"
+                    label="Password"
+                    kind="password"
                     name="password"
                     autocomplete="new-password"
-                    required
-                    minlength="12"
-                    maxlength="256"
-                    aria-describedby="password-hint"
+                    maxlength=256
+                    minlength=12
+                    described_by="password-hint"
                 />
                 <p class="hint" id="password-hint">
                     "At least 12 characters. A few unrelated words make a strong one."

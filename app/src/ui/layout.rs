@@ -115,14 +115,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                 // The list holds only links: a tap on one closes the drawer, even when it
                 // leads to the page already shown.
                 <ul class="nav-list" on:click=move |_| set_open.set(false)>
-                    <li>
-                        <A href="/" exact=true>
-                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
-                                <path d="M3 11l9-8 9 8v10h-6v-6H9v6H3z" />
-                            </svg>
-                            <span>"Home"</span>
-                        </A>
-                    </li>
+                    <NavItem
+                        href="/"
+                        exact=true
+                        label="Home"
+                        icon="M3 11l9-8 9 8v10h-6v-6H9v6H3z"
+                    />
                 </ul>
                 <AdminNav on_navigate=move || set_open.set(false) />
                 <SignedOutThemePicker />
@@ -180,32 +178,45 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         move |_| on_navigate()
                     }
                 >
-                    <li>
-                        <A href="/admin/users">
-                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
-                                <path d="M16 19v-1a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v1M9 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6M22 19v-1a4 4 0 0 0-3-3.9M16 4.1a3 3 0 0 1 0 5.8" />
-                            </svg>
-                            <span>"Users"</span>
-                        </A>
-                    </li>
-                    <li>
-                        <A href="/admin/roles">
-                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
-                                <path d="M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z" />
-                            </svg>
-                            <span>"Roles"</span>
-                        </A>
-                    </li>
-                    <li>
-                        <A href="/admin/audit">
-                            <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
-                                <path d="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5" />
-                            </svg>
-                            <span>"Audit log"</span>
-                        </A>
-                    </li>
+                    <NavItem
+                        href="/admin/users"
+                        label="Users"
+                        icon="M16 19v-1a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v1M9 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6M22 19v-1a4 4 0 0 0-3-3.9M16 4.1a3 3 0 0 1 0 5.8"
+                    />
+                    <NavItem
+                        href="/admin/roles"
+                        label="Roles"
+                        icon="M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z"
+                    />
+                    <NavItem
+                        href="/admin/audit"
+                        label="Audit log"
+                        icon="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5"
+                    />
                 </ul>
             </Show>
         </Transition>
+    }
+}
+
+/// One navigation link: an icon (an SVG path on a 24-unit grid) and its label.
+#[component]
+fn NavItem(
+    href: &'static str,
+    label: &'static str,
+    icon: &'static str,
+    /// Active only on this exact path (for `/`).
+    #[prop(optional)]
+    exact: bool,
+) -> impl IntoView {
+    view! {
+        <li>
+            <A href=href exact>
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                    <path d=icon />
+                </svg>
+                <span>{label}</span>
+            </A>
+        </li>
     }
 }
