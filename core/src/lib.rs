@@ -1,11 +1,13 @@
 //! The server-only backend of AI Studio: configuration shared by the binaries, the database
-//! pool and migrations, and the job queue every pipeline runs on.
+//! pool and migrations, the job queue every pipeline runs on, accounts, and the adapters to
+//! AI providers.
 //!
 //! Nothing here is compiled into the browser bundle; `app` reaches it only with `ssr`.
 
 pub mod accounts;
 pub mod audit;
 pub mod db;
+pub mod llm;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -22,6 +22,7 @@ use openidconnect::{
     IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
     core::{CoreClient, CoreIdTokenClaims, CoreResponseType, CoreUserInfoClaims},
+    reqwest,
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};

@@ -1,0 +1,152 @@
+//! Chat model providers behind one small trait.
+//!
+//! A [`ChatProvider`] takes a [`ChatRequest`] and yields a stream of [`Event`]s: text and
+//! reasoning deltas, token usage, and the finish reason. Adapters speak each provider's wire
+//! format (`openai` also serves OpenAI-compatible servers: Ollama, vLLM, LM Studio).
+//! [`Guarded`] wraps any provider with the policy every call gets: a time limit for the first
+//! event and between events, retries with backoff while nothing has been streamed yet, and a
+//! circuit breaker that stops calling a failing provider for a while.
+
+mod guard;
+pub mod openai;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
+
+use std::{sync::Arc, time::Duration};
+
+use futures::{future::BoxFuture, stream::BoxStream};
+
+pub use guard::{CircuitBreaker, Guarded, RetryPolicy};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One piece of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Text(String),
+    /// An image for vision-capable models; `media_type` such as `image/png`.
+    Image {
+        media_type: String,
+        data: Arc<[u8]>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+}
+
+impl Message {
+    /// A message of plain text.
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Self {
+            role,
+            parts: vec![Part::Text(text.into())],
+        }
+    }
+}
+
+/// What to ask a model. Cheap to clone (retries send it again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The provider's model id (`gpt-4.1-mini`, `llama3.2`, ...).
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub max_output_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+/// Tokens a call used, as the provider counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Input tokens served from the provider's prompt cache (part of `input_tokens`).
+    pub cached_input_tokens: u64,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    /// It was done.
+    Stop,
+    /// It hit the output token limit.
+    Length,
+    /// The provider's safety filter stopped it.
+    ContentFilter,
+    /// It wants to call tools.
+    ToolCalls,
+    /// Anything else, as the provider named it.
+    Other(String),
+}
+
+impl FinishReason {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "stop" | "end_turn" | "STOP" | "stop_sequence" => Self::Stop,
+            "length" | "max_tokens" | "MAX_TOKENS" => Self::Length,
+            "content_filter" | "SAFETY" | "guardrail_intervened" => Self::ContentFilter,
+            "tool_calls" | "tool_use" => Self::ToolCalls,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// One thing a streaming reply says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Text(String),
+    Reasoning(String),
+    Usage(Usage),
+    Finish(FinishReason),
+}
+
+/// Why a call failed. [`LlmError::is_transient`] says whether trying again may help (and
+/// whether the failure counts against the provider's health).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    #[error("the provider did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not reach the provider: {0}")]
+    Connect(String),
+    #[error("the provider refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("the provider's stream broke off: {0}")]
+    Stream(String),
+    #[error("the provider sent something unreadable: {0}")]
+    Protocol(String),
+    #[error("the provider is failing; calls resume in {} s", .0.as_secs().max(1))]
+    CircuitOpen(Duration),
+}
+
+impl LlmError {
+    /// Timeouts, connection failures, broken streams, rate limits and server errors may pass;
+    /// a refused request (bad key, unknown model, too long), unreadable output or an open
+    /// circuit will not by trying again at once.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Connect(_) | Self::Stream(_) => true,
+            Self::Rejected { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            Self::Protocol(_) | Self::CircuitOpen(_) => false,
+        }
+    }
+}
+
+/// A reply as it streams.
+pub type EventStream = BoxStream<'static, Result<Event, LlmError>>;
+
+/// A connection to one provider (a base URL and credentials); the model is per request.
+pub trait ChatProvider: Send + Sync {
+    /// Sends the request. Resolves once the provider has accepted it; the reply follows on
+    /// the stream, which ends after [`Event::Finish`] and the usage (or with an error).
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>>;
+}

@@ -1,0 +1,254 @@
+//! A fake OpenAI-compatible server on loopback, for tests and benchmarks. It speaks the real
+//! wire format (HTTP/1.1, `text/event-stream`, `chat.completion.chunk` JSON, `data: [DONE]`), so
+//! the real client code runs against it; each reply is scripted frame by frame, including
+//! pauses, malformed data and connections cut mid-stream.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// One step of a streamed reply.
+#[derive(Debug, Clone)]
+pub enum Frame {
+    /// An SSE event: `data: <payload>` and a blank line.
+    Data(String),
+    /// Bytes written exactly as given.
+    Raw(String),
+    Pause(Duration),
+    /// Close the connection here.
+    Cut,
+}
+
+/// How the server answers one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Stream(Vec<Frame>),
+    /// A non-streaming answer, e.g. an error status with its JSON body.
+    Status {
+        status: u16,
+        body: String,
+    },
+}
+
+/// A content delta chunk.
+pub fn text_chunk(text: &str) -> Frame {
+    Frame::Data(
+        serde_json::json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+            "model": "fake-model",
+            "choices": [{ "index": 0, "delta": { "content": text }, "finish_reason": null }],
+        })
+        .to_string(),
+    )
+}
+
+/// A reasoning delta chunk, as DeepSeek-style servers send it.
+pub fn reasoning_chunk(text: &str) -> Frame {
+    Frame::Data(
+        serde_json::json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+            "model": "fake-model",
+            "choices": [{ "index": 0, "delta": { "reasoning_content": text }, "finish_reason": null }],
+        })
+        .to_string(),
+    )
+}
+
+/// The chunk with the finish reason.
+pub fn finish_chunk(reason: &str) -> Frame {
+    Frame::Data(
+        serde_json::json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+            "model": "fake-model",
+            "choices": [{ "index": 0, "delta": {}, "finish_reason": reason }],
+        })
+        .to_string(),
+    )
+}
+
+/// The closing usage chunk (`stream_options.include_usage`).
+pub fn usage_chunk(input: u64, output: u64, cached: u64) -> Frame {
+    Frame::Data(
+        serde_json::json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+            "model": "fake-model", "choices": [],
+            "usage": {
+                "prompt_tokens": input, "completion_tokens": output,
+                "total_tokens": input + output,
+                "prompt_tokens_details": { "cached_tokens": cached },
+            },
+        })
+        .to_string(),
+    )
+}
+
+pub fn done() -> Frame {
+    Frame::Data("[DONE]".to_owned())
+}
+
+impl Reply {
+    /// A whole successful reply: one chunk per delta, `stop`, usage, `[DONE]`.
+    pub fn text(deltas: &[&str], input_tokens: u64, output_tokens: u64) -> Self {
+        let mut frames: Vec<Frame> = deltas.iter().map(|d| text_chunk(d)).collect();
+        frames.push(finish_chunk("stop"));
+        frames.push(usage_chunk(input_tokens, output_tokens, 0));
+        frames.push(done());
+        Self::Stream(frames)
+    }
+
+    /// An error status with an OpenAI-style JSON error body.
+    pub fn error(status: u16, message: &str) -> Self {
+        Self::Status {
+            status,
+            body: serde_json::json!({
+                "error": { "message": message, "type": "fake_error", "param": null, "code": null }
+            })
+            .to_string(),
+        }
+    }
+}
+
+/// The running server. Each request takes the next scripted reply; after the last one, the
+/// last repeats. Stops when dropped.
+pub struct FakeOpenAi {
+    addr: std::net::SocketAddr,
+    requests: Arc<Mutex<Vec<serde_json::Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeOpenAi {
+    pub async fn start(replies: Vec<Reply>) -> std::io::Result<Self> {
+        assert!(!replies.is_empty(), "script at least one reply");
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new((replies, 0usize)));
+        let task = tokio::spawn({
+            let requests = requests.clone();
+            async move {
+                while let Ok((socket, _)) = listener.accept().await {
+                    let requests = requests.clone();
+                    let script = script.clone();
+                    tokio::spawn(async move {
+                        let _ = serve(socket, &requests, &script).await;
+                    });
+                }
+            }
+        });
+        Ok(Self {
+            addr,
+            requests,
+            task,
+        })
+    }
+
+    /// The base URL to configure: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The JSON bodies received so far, in order.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Script = Mutex<(Vec<Reply>, usize)>;
+
+async fn serve(
+    mut socket: TcpStream,
+    requests: &Mutex<Vec<serde_json::Value>>,
+    script: &Script,
+) -> std::io::Result<()> {
+    let body = read_request(&mut socket).await?;
+    let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(value);
+    let reply = {
+        let mut script = script
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (replies, next) = &mut *script;
+        let reply = replies[(*next).min(replies.len() - 1)].clone();
+        *next += 1;
+        reply
+    };
+    match reply {
+        Reply::Status { status, body } => {
+            let head = format!(
+                "HTTP/1.1 {status} Fake\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await?;
+            socket.write_all(body.as_bytes()).await?;
+        }
+        Reply::Stream(frames) => {
+            socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
+                )
+                .await?;
+            for frame in frames {
+                match frame {
+                    Frame::Data(payload) => {
+                        socket
+                            .write_all(format!("data: {payload}\n\n").as_bytes())
+                            .await?;
+                    }
+                    Frame::Raw(raw) => socket.write_all(raw.as_bytes()).await?,
+                    Frame::Pause(duration) => tokio::time::sleep(duration).await,
+                    Frame::Cut => return Ok(()),
+                }
+                socket.flush().await?;
+            }
+        }
+    }
+    socket.shutdown().await
+}
+
+/// Reads one request's head and body (by `content-length`); returns the body.
+async fn read_request(socket: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    while buffer.len() < head_end + length {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    Ok(buffer[head_end..].to_vec())
+}

@@ -1,0 +1,281 @@
+//! The OpenAI adapter and the call policy against the fake server on loopback.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+
+use super::{
+    ChatProvider, ChatRequest, CircuitBreaker, Event, FinishReason, Guarded, LlmError, Message,
+    Part, RetryPolicy, Role, Usage,
+    openai::{OpenAi, OpenAiSettings},
+    testing::{
+        FakeOpenAi, Frame, Reply, done, finish_chunk, reasoning_chunk, text_chunk, usage_chunk,
+    },
+};
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        model: "fake-model".to_owned(),
+        messages: vec![
+            Message::text(Role::System, "Be brief."),
+            Message::text(Role::User, "Say hello."),
+        ],
+        max_output_tokens: Some(64),
+        temperature: Some(0.2),
+    }
+}
+
+fn adapter(server: &FakeOpenAi) -> OpenAi {
+    OpenAi::new(&OpenAiSettings {
+        base_url: Some(server.base_url()),
+        api_key: Some("sk-test".to_owned().into()),
+    })
+    .unwrap()
+}
+
+/// Fast limits so the failure tests run in milliseconds.
+fn guarded(server: &FakeOpenAi, attempts: u32, breaker: CircuitBreaker) -> Guarded {
+    Guarded::new(
+        Arc::new(adapter(server)),
+        RetryPolicy {
+            attempts,
+            backoff: Duration::from_millis(10),
+            first_event_timeout: Duration::from_millis(800),
+            idle_timeout: Duration::from_millis(300),
+        },
+        breaker,
+    )
+}
+
+/// Everything a stream yields, errors included.
+async fn collect(provider: &dyn ChatProvider) -> Result<Vec<Result<Event, LlmError>>, LlmError> {
+    let events = provider.stream(request()).await?;
+    Ok(events.collect().await)
+}
+
+fn text_of(events: &[Result<Event, LlmError>]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(Event::Text(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_streamed_reply_yields_text_finish_and_usage_and_sends_the_real_request() {
+    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+        text_chunk("Hel"),
+        text_chunk("lo!"),
+        finish_chunk("stop"),
+        usage_chunk(12, 3, 8),
+        done(),
+    ])])
+    .await
+    .unwrap();
+    let events = collect(&adapter(&server)).await.unwrap();
+    assert_eq!(
+        events,
+        vec![
+            Ok(Event::Text("Hel".into())),
+            Ok(Event::Text("lo!".into())),
+            Ok(Event::Finish(FinishReason::Stop)),
+            Ok(Event::Usage(Usage {
+                input_tokens: 12,
+                output_tokens: 3,
+                cached_input_tokens: 8,
+            })),
+        ]
+    );
+    let sent = &server.requests()[0];
+    assert_eq!(sent["model"], "fake-model");
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    assert_eq!(sent["messages"][0]["role"], "system");
+    assert_eq!(sent["messages"][1]["content"], "Say hello.");
+    assert_eq!(sent["max_tokens"], 64, "compatible servers get max_tokens");
+    assert!(sent.get("max_completion_tokens").is_none());
+}
+
+#[tokio::test]
+async fn images_go_as_data_urls_and_reasoning_comes_back_apart() {
+    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+        reasoning_chunk("Thinking…"),
+        text_chunk("A cat."),
+        finish_chunk("length"),
+        usage_chunk(100, 2, 0),
+        done(),
+    ])])
+    .await
+    .unwrap();
+    let mut request = request();
+    request.messages[1].parts = vec![
+        Part::Text("What is this?".into()),
+        Part::Image {
+            media_type: "image/png".into(),
+            data: Arc::from(&b"\x89PNG"[..]),
+        },
+    ];
+    let events: Vec<_> = adapter(&server)
+        .stream(request)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(events[0], Ok(Event::Reasoning("Thinking…".into())));
+    assert_eq!(events[1], Ok(Event::Text("A cat.".into())));
+    assert_eq!(events[2], Ok(Event::Finish(FinishReason::Length)));
+    let content = &server.requests()[0]["messages"][1]["content"];
+    assert_eq!(content[0]["type"], "text");
+    assert_eq!(content[1]["type"], "image_url");
+    assert_eq!(
+        content[1]["image_url"]["url"],
+        "data:image/png;base64,iVBORw=="
+    );
+}
+
+#[tokio::test]
+async fn a_refused_request_is_reported_with_its_status_and_not_retried() {
+    let server = FakeOpenAi::start(vec![Reply::error(401, "Incorrect API key provided")])
+        .await
+        .unwrap();
+    let provider = guarded(&server, 3, CircuitBreaker::default());
+    let err = collect(&provider).await.unwrap_err();
+    assert_eq!(
+        err,
+        LlmError::Rejected {
+            status: 401,
+            message: "Incorrect API key provided".into()
+        }
+    );
+    assert_eq!(server.requests().len(), 1);
+    assert!(!provider.breaker().is_open());
+}
+
+#[tokio::test]
+async fn server_errors_before_the_first_token_are_retried() {
+    let server = FakeOpenAi::start(vec![
+        Reply::error(503, "overloaded"),
+        Reply::error(429, "slow down"),
+        Reply::text(&["Fine ", "now."], 5, 2),
+    ])
+    .await
+    .unwrap();
+    let events = collect(&guarded(&server, 3, CircuitBreaker::default()))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&events), "Fine now.");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_reply_keeps_what_came_and_ends_with_an_error() {
+    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+        text_chunk("Partial "),
+        text_chunk("answer"),
+        Frame::Cut,
+    ])])
+    .await
+    .unwrap();
+    let events = collect(&guarded(&server, 3, CircuitBreaker::default()))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&events), "Partial answer");
+    assert!(
+        matches!(events.last(), Some(Err(LlmError::Stream(_)))),
+        "{events:?}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no retry once text was streamed"
+    );
+}
+
+#[tokio::test]
+async fn malformed_chunks_and_error_objects_mid_stream_are_errors() {
+    let server = FakeOpenAi::start(vec![
+        Reply::Stream(vec![
+            text_chunk("ok so far"),
+            Frame::Data("{not json".into()),
+        ]),
+        Reply::Stream(vec![
+            text_chunk("ok so far"),
+            Frame::Data(r#"{"error":{"message":"model crashed"}}"#.into()),
+        ]),
+    ])
+    .await
+    .unwrap();
+    let provider = adapter(&server);
+    let malformed = collect(&provider).await.unwrap();
+    assert!(
+        matches!(malformed.last(), Some(Err(LlmError::Protocol(_)))),
+        "{malformed:?}"
+    );
+    let crashed = collect(&provider).await.unwrap();
+    assert_eq!(
+        crashed.last(),
+        Some(&Err(LlmError::Stream("model crashed".into())))
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_falls_silent_times_out() {
+    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+        text_chunk("Once upon"),
+        Frame::Pause(Duration::from_secs(5)),
+        text_chunk(" a time"),
+    ])])
+    .await
+    .unwrap();
+    let events = collect(&guarded(&server, 1, CircuitBreaker::default()))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&events), "Once upon");
+    assert!(
+        matches!(events.last(), Some(Err(LlmError::Timeout(_)))),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_first_token_times_out_after_the_retries() {
+    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+        Frame::Pause(Duration::from_secs(5)),
+        text_chunk("too late"),
+    ])])
+    .await
+    .unwrap();
+    let err = collect(&guarded(&server, 2, CircuitBreaker::default()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_provider_opens_the_circuit_and_is_not_called() {
+    let server = FakeOpenAi::start(vec![Reply::error(500, "down")])
+        .await
+        .unwrap();
+    let provider = guarded(&server, 1, CircuitBreaker::new(2, Duration::from_secs(60)));
+    for _ in 0..2 {
+        let err = collect(&provider).await.unwrap_err();
+        assert!(
+            matches!(err, LlmError::Rejected { status: 500, .. }),
+            "{err:?}"
+        );
+    }
+    let err = collect(&provider).await.unwrap_err();
+    assert!(matches!(err, LlmError::CircuitOpen(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("calls resume in"),
+        "a message for people: {err}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the open circuit made no request"
+    );
+}
