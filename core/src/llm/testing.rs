@@ -1,7 +1,8 @@
-//! A fake OpenAI-compatible server on loopback, for tests and benchmarks. It speaks the real
-//! wire format (HTTP/1.1, `text/event-stream`, `chat.completion.chunk` JSON, `data: [DONE]`), so
-//! the real client code runs against it; each reply is scripted frame by frame, including
-//! pauses, malformed data and connections cut mid-stream.
+//! Fake AI provider servers on loopback, for tests and benchmarks. They speak the real wire
+//! formats (HTTP/1.1, `text/event-stream`; OpenAI `chat.completion.chunk` JSON ending with
+//! `data: [DONE]`, Gemini `GenerateContentResponse` JSON), so the real client code runs
+//! against them; each reply is scripted frame by frame, including pauses, malformed data and
+//! connections cut mid-stream.
 
 use std::{
     sync::{Arc, Mutex},
@@ -88,6 +89,43 @@ pub fn usage_chunk(input: u64, output: u64, cached: u64) -> Frame {
     )
 }
 
+/// A Gemini `streamGenerateContent` chunk: text parts (`(text, is_thought)`), and on the last
+/// one the finish reason and usage `(prompt, candidates, cached, thoughts)`.
+pub fn gemini_chunk(
+    parts: &[(&str, bool)],
+    finish: Option<&str>,
+    usage: Option<(u64, u64, u64, u64)>,
+) -> Frame {
+    let parts: Vec<serde_json::Value> = parts
+        .iter()
+        .map(|(text, thought)| {
+            if *thought {
+                serde_json::json!({ "text": text, "thought": true })
+            } else {
+                serde_json::json!({ "text": text })
+            }
+        })
+        .collect();
+    let mut candidate = serde_json::json!({
+        "content": { "role": "model", "parts": parts },
+        "index": 0,
+    });
+    if let Some(finish) = finish {
+        candidate["finishReason"] = finish.into();
+    }
+    let mut chunk = serde_json::json!({ "candidates": [candidate], "modelVersion": "fake-gemini" });
+    if let Some((prompt, candidates, cached, thoughts)) = usage {
+        chunk["usageMetadata"] = serde_json::json!({
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": candidates,
+            "cachedContentTokenCount": cached,
+            "thoughtsTokenCount": thoughts,
+            "totalTokenCount": prompt + candidates + thoughts,
+        });
+    }
+    Frame::Data(chunk.to_string())
+}
+
 pub fn done() -> Frame {
     Frame::Data("[DONE]".to_owned())
 }
@@ -114,15 +152,34 @@ impl Reply {
     }
 }
 
+/// A request the server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Path and query, e.g. `/v1/chat/completions`.
+    pub target: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// The running server. Each request takes the next scripted reply; after the last one, the
 /// last repeats. Stops when dropped.
-pub struct FakeOpenAi {
+pub struct FakeServer {
     addr: std::net::SocketAddr,
-    requests: Arc<Mutex<Vec<serde_json::Value>>>,
+    requests: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl FakeOpenAi {
+impl FakeServer {
     pub async fn start(replies: Vec<Reply>) -> std::io::Result<Self> {
         assert!(!replies.is_empty(), "script at least one reply");
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -148,13 +205,18 @@ impl FakeOpenAi {
         })
     }
 
-    /// The base URL to configure: `http://127.0.0.1:PORT/v1`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
-    /// The JSON bodies received so far, in order.
-    pub fn requests(&self) -> Vec<serde_json::Value> {
+    /// The OpenAI-style base URL: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.url())
+    }
+
+    /// The requests received so far, in order.
+    pub fn requests(&self) -> Vec<Received> {
         self.requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -162,7 +224,7 @@ impl FakeOpenAi {
     }
 }
 
-impl Drop for FakeOpenAi {
+impl Drop for FakeServer {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -172,15 +234,16 @@ type Script = Mutex<(Vec<Reply>, usize)>;
 
 async fn serve(
     mut socket: TcpStream,
-    requests: &Mutex<Vec<serde_json::Value>>,
+    requests: &Mutex<Vec<Received>>,
     script: &Script,
 ) -> std::io::Result<()> {
-    let body = read_request(&mut socket).await?;
-    let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let Some(received) = read_request(&mut socket).await? else {
+        return Ok(());
+    };
     requests
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(value);
+        .push(received);
     let reply = {
         let mut script = script
             .lock()
@@ -223,25 +286,35 @@ async fn serve(
     socket.shutdown().await
 }
 
-/// Reads one request's head and body (by `content-length`); returns the body.
-async fn read_request(socket: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+/// Reads one request: its head and its body (by `content-length`).
+async fn read_request(socket: &mut TcpStream) -> std::io::Result<Option<Received>> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
         let n = socket.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         buffer.extend_from_slice(&chunk[..n]);
         if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
         }
     };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let target = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0);
     while buffer.len() < head_end + length {
         let n = socket.read(&mut chunk).await?;
@@ -250,5 +323,10 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<Vec<u8>> {
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
-    Ok(buffer[head_end..].to_vec())
+    let body = serde_json::from_slice(&buffer[head_end..]).unwrap_or(serde_json::Value::Null);
+    Ok(Some(Received {
+        target,
+        headers,
+        body,
+    }))
 }

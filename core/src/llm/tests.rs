@@ -1,4 +1,4 @@
-//! The OpenAI adapter and the call policy against the fake server on loopback.
+//! The adapters and the call policy against fake provider servers on loopback.
 
 use std::{sync::Arc, time::Duration};
 
@@ -7,9 +7,11 @@ use futures::StreamExt;
 use super::{
     ChatProvider, ChatRequest, CircuitBreaker, Event, FinishReason, Guarded, LlmError, Message,
     Part, RetryPolicy, Role, Usage,
+    gemini::{Gemini, GeminiSettings},
     openai::{OpenAi, OpenAiSettings},
     testing::{
-        FakeOpenAi, Frame, Reply, done, finish_chunk, reasoning_chunk, text_chunk, usage_chunk,
+        FakeServer, Frame, Reply, done, finish_chunk, gemini_chunk, reasoning_chunk, text_chunk,
+        usage_chunk,
     },
 };
 
@@ -25,7 +27,7 @@ fn request() -> ChatRequest {
     }
 }
 
-fn adapter(server: &FakeOpenAi) -> OpenAi {
+fn adapter(server: &FakeServer) -> OpenAi {
     OpenAi::new(&OpenAiSettings {
         base_url: Some(server.base_url()),
         api_key: Some("sk-test".to_owned().into()),
@@ -34,7 +36,7 @@ fn adapter(server: &FakeOpenAi) -> OpenAi {
 }
 
 /// Fast limits so the failure tests run in milliseconds.
-fn guarded(server: &FakeOpenAi, attempts: u32, breaker: CircuitBreaker) -> Guarded {
+fn guarded(server: &FakeServer, attempts: u32, breaker: CircuitBreaker) -> Guarded {
     Guarded::new(
         Arc::new(adapter(server)),
         RetryPolicy {
@@ -65,7 +67,7 @@ fn text_of(events: &[Result<Event, LlmError>]) -> String {
 
 #[tokio::test]
 async fn a_streamed_reply_yields_text_finish_and_usage_and_sends_the_real_request() {
-    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+    let server = FakeServer::start(vec![Reply::Stream(vec![
         text_chunk("Hel"),
         text_chunk("lo!"),
         finish_chunk("stop"),
@@ -88,7 +90,7 @@ async fn a_streamed_reply_yields_text_finish_and_usage_and_sends_the_real_reques
             })),
         ]
     );
-    let sent = &server.requests()[0];
+    let sent = &server.requests()[0].body;
     assert_eq!(sent["model"], "fake-model");
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["stream_options"]["include_usage"], true);
@@ -100,7 +102,7 @@ async fn a_streamed_reply_yields_text_finish_and_usage_and_sends_the_real_reques
 
 #[tokio::test]
 async fn images_go_as_data_urls_and_reasoning_comes_back_apart() {
-    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+    let server = FakeServer::start(vec![Reply::Stream(vec![
         reasoning_chunk("Thinking…"),
         text_chunk("A cat."),
         finish_chunk("length"),
@@ -126,7 +128,7 @@ async fn images_go_as_data_urls_and_reasoning_comes_back_apart() {
     assert_eq!(events[0], Ok(Event::Reasoning("Thinking…".into())));
     assert_eq!(events[1], Ok(Event::Text("A cat.".into())));
     assert_eq!(events[2], Ok(Event::Finish(FinishReason::Length)));
-    let content = &server.requests()[0]["messages"][1]["content"];
+    let content = &server.requests()[0].body["messages"][1]["content"];
     assert_eq!(content[0]["type"], "text");
     assert_eq!(content[1]["type"], "image_url");
     assert_eq!(
@@ -137,7 +139,7 @@ async fn images_go_as_data_urls_and_reasoning_comes_back_apart() {
 
 #[tokio::test]
 async fn a_refused_request_is_reported_with_its_status_and_not_retried() {
-    let server = FakeOpenAi::start(vec![Reply::error(401, "Incorrect API key provided")])
+    let server = FakeServer::start(vec![Reply::error(401, "Incorrect API key provided")])
         .await
         .unwrap();
     let provider = guarded(&server, 3, CircuitBreaker::default());
@@ -155,7 +157,7 @@ async fn a_refused_request_is_reported_with_its_status_and_not_retried() {
 
 #[tokio::test]
 async fn server_errors_before_the_first_token_are_retried() {
-    let server = FakeOpenAi::start(vec![
+    let server = FakeServer::start(vec![
         Reply::error(503, "overloaded"),
         Reply::error(429, "slow down"),
         Reply::text(&["Fine ", "now."], 5, 2),
@@ -171,7 +173,7 @@ async fn server_errors_before_the_first_token_are_retried() {
 
 #[tokio::test]
 async fn a_stream_cut_mid_reply_keeps_what_came_and_ends_with_an_error() {
-    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+    let server = FakeServer::start(vec![Reply::Stream(vec![
         text_chunk("Partial "),
         text_chunk("answer"),
         Frame::Cut,
@@ -195,7 +197,7 @@ async fn a_stream_cut_mid_reply_keeps_what_came_and_ends_with_an_error() {
 
 #[tokio::test]
 async fn malformed_chunks_and_error_objects_mid_stream_are_errors() {
-    let server = FakeOpenAi::start(vec![
+    let server = FakeServer::start(vec![
         Reply::Stream(vec![
             text_chunk("ok so far"),
             Frame::Data("{not json".into()),
@@ -222,7 +224,7 @@ async fn malformed_chunks_and_error_objects_mid_stream_are_errors() {
 
 #[tokio::test]
 async fn a_provider_that_falls_silent_times_out() {
-    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+    let server = FakeServer::start(vec![Reply::Stream(vec![
         text_chunk("Once upon"),
         Frame::Pause(Duration::from_secs(5)),
         text_chunk(" a time"),
@@ -241,7 +243,7 @@ async fn a_provider_that_falls_silent_times_out() {
 
 #[tokio::test]
 async fn a_slow_first_token_times_out_after_the_retries() {
-    let server = FakeOpenAi::start(vec![Reply::Stream(vec![
+    let server = FakeServer::start(vec![Reply::Stream(vec![
         Frame::Pause(Duration::from_secs(5)),
         text_chunk("too late"),
     ])])
@@ -256,7 +258,7 @@ async fn a_slow_first_token_times_out_after_the_retries() {
 
 #[tokio::test]
 async fn a_failing_provider_opens_the_circuit_and_is_not_called() {
-    let server = FakeOpenAi::start(vec![Reply::error(500, "down")])
+    let server = FakeServer::start(vec![Reply::error(500, "down")])
         .await
         .unwrap();
     let provider = guarded(&server, 1, CircuitBreaker::new(2, Duration::from_secs(60)));
@@ -277,5 +279,116 @@ async fn a_failing_provider_opens_the_circuit_and_is_not_called() {
         server.requests().len(),
         2,
         "the open circuit made no request"
+    );
+}
+
+fn gemini(server: &FakeServer) -> Gemini {
+    Gemini::new(&GeminiSettings {
+        base_url: Some(server.url()),
+        api_key: "gemini-key".to_owned().into(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn gemini_streams_thoughts_text_finish_and_usage_from_its_wire_format() {
+    let server = FakeServer::start(vec![Reply::Stream(vec![
+        gemini_chunk(&[("Considering…", true)], None, Some((9, 0, 0, 4))),
+        gemini_chunk(&[("Hello", false)], None, Some((9, 1, 0, 4))),
+        gemini_chunk(&[(" there.", false)], Some("STOP"), Some((9, 3, 2, 4))),
+    ])])
+    .await
+    .unwrap();
+    let mut request = request();
+    request.model = "gemini-2.5-flash".into();
+    request.messages.push(Message::text(Role::Assistant, "Hi."));
+    request.messages.push(Message {
+        role: Role::User,
+        parts: vec![
+            Part::Text("And this?".into()),
+            Part::Image {
+                media_type: "image/webp".into(),
+                data: Arc::from(&b"RIFF"[..]),
+            },
+        ],
+    });
+    let events: Vec<_> = gemini(&server)
+        .stream(request)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(
+        events,
+        vec![
+            Ok(Event::Reasoning("Considering…".into())),
+            Ok(Event::Text("Hello".into())),
+            Ok(Event::Text(" there.".into())),
+            Ok(Event::Finish(FinishReason::Stop)),
+            Ok(Event::Usage(Usage {
+                input_tokens: 9,
+                output_tokens: 7,
+                cached_input_tokens: 2,
+            })),
+        ],
+        "thinking counts as output; usage is sent once"
+    );
+
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.target,
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    );
+    assert_eq!(sent.header("x-goog-api-key"), Some("gemini-key"));
+    let body = &sent.body;
+    assert_eq!(body["systemInstruction"]["parts"][0]["text"], "Be brief.");
+    assert_eq!(body["contents"][0]["role"], "user");
+    assert_eq!(body["contents"][1]["role"], "model");
+    assert_eq!(
+        body["contents"][2]["parts"][1]["inlineData"]["mimeType"],
+        "image/webp"
+    );
+    assert_eq!(
+        body["contents"][2]["parts"][1]["inlineData"]["data"],
+        "UklGRg=="
+    );
+    assert_eq!(body["generationConfig"]["maxOutputTokens"], 64);
+}
+
+#[tokio::test]
+async fn gemini_errors_before_and_during_the_stream_are_reported() {
+    let server = FakeServer::start(vec![
+        Reply::Status {
+            status: 400,
+            body: r#"{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}"#
+                .into(),
+        },
+        Reply::Stream(vec![
+            gemini_chunk(&[("Half", false)], None, None),
+            Frame::Cut,
+        ]),
+        Reply::Stream(vec![Frame::Data("<html>".into())]),
+    ])
+    .await
+    .unwrap();
+    let provider = gemini(&server);
+    let err = collect(&provider).await.unwrap_err();
+    assert_eq!(
+        err,
+        LlmError::Rejected {
+            status: 400,
+            message: "API key not valid.".into()
+        }
+    );
+    let cut = collect(&provider).await.unwrap();
+    assert_eq!(text_of(&cut), "Half");
+    assert!(
+        matches!(cut.last(), Some(Err(LlmError::Stream(_)))),
+        "{cut:?}"
+    );
+    let garbage = collect(&provider).await.unwrap();
+    assert!(
+        matches!(garbage.last(), Some(Err(LlmError::Protocol(_)))),
+        "{garbage:?}"
     );
 }
