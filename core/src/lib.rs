@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod db;
 pub mod llm;
+pub mod models;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -1,0 +1,616 @@
+//! The model catalogue: providers (where models run, with credentials) and models (what
+//! people pick), with the roles allowed to use each. Which models a user may use is decided
+//! here, on the server, for the list they see and for every call.
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::{
+    accounts::admin::{Actor, AdminError},
+    audit,
+};
+
+/// What kind of API a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenAI, or any OpenAI-compatible server (Ollama, vLLM, LM Studio).
+    OpenAi,
+    Gemini,
+    Bedrock,
+    /// The small model that runs inside this server.
+    Local,
+}
+
+impl ProviderKind {
+    pub const ALL: [Self; 4] = [Self::OpenAi, Self::Gemini, Self::Bedrock, Self::Local];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Gemini => "gemini",
+            Self::Bedrock => "bedrock",
+            Self::Local => "local",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// A provider as admins see it: never the key itself, only whether one is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provider {
+    pub id: Uuid,
+    pub kind: ProviderKind,
+    pub name: String,
+    pub base_url: Option<String>,
+    pub has_api_key: bool,
+    pub region: Option<String>,
+}
+
+/// A provider with its secret, for building a client. Stays on the server.
+#[derive(Debug, Clone)]
+pub struct ProviderConnection {
+    pub id: Uuid,
+    pub kind: ProviderKind,
+    pub base_url: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub region: Option<String>,
+}
+
+/// What an admin submits for a provider.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderInput {
+    pub kind: String,
+    pub name: String,
+    pub base_url: Option<String>,
+    /// `None` or blank keeps the stored key; see `clear_api_key`.
+    pub api_key: Option<String>,
+    pub clear_api_key: bool,
+    pub region: Option<String>,
+}
+
+/// A model with everything the catalogue knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Model {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    pub provider_name: String,
+    pub provider_kind: ProviderKind,
+    pub model_key: String,
+    pub display_name: String,
+    pub description: String,
+    pub supports_vision: bool,
+    pub supports_tools: bool,
+    pub supports_reasoning: bool,
+    pub context_tokens: Option<i32>,
+    pub max_output_tokens: Option<i32>,
+    /// US dollars per million tokens.
+    pub input_price: Decimal,
+    pub output_price: Decimal,
+    pub cached_input_price: Decimal,
+    pub is_active: bool,
+    /// Roles allowed to use it.
+    pub role_ids: Vec<Uuid>,
+}
+
+/// What an admin submits for a model.
+#[derive(Debug, Clone, Default)]
+pub struct ModelInput {
+    pub provider_id: Uuid,
+    pub model_key: String,
+    pub display_name: String,
+    pub description: String,
+    pub supports_vision: bool,
+    pub supports_tools: bool,
+    pub supports_reasoning: bool,
+    pub context_tokens: Option<i32>,
+    pub max_output_tokens: Option<i32>,
+    pub input_price: Decimal,
+    pub output_price: Decimal,
+    pub cached_input_price: Decimal,
+    pub is_active: bool,
+    pub role_ids: Vec<Uuid>,
+}
+
+fn refused(message: impl Into<String>) -> AdminError {
+    AdminError::Refused(message.into())
+}
+
+fn clean(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+struct CheckedProvider {
+    kind: ProviderKind,
+    name: String,
+    base_url: Option<String>,
+    region: Option<String>,
+}
+
+fn check_provider(input: &ProviderInput) -> Result<CheckedProvider, AdminError> {
+    let kind =
+        ProviderKind::parse(input.kind.trim()).ok_or_else(|| refused("Choose a provider type."))?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(refused("Give the provider a name of 1 to 100 characters."));
+    }
+    let base_url = clean(input.base_url.clone());
+    if let Some(url) = &base_url {
+        let parsed = url::Url::parse(url)
+            .map_err(|_| refused("The base URL must look like https://host/v1."))?;
+        if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+            return Err(refused("The base URL must start with http:// or https://."));
+        }
+    }
+    Ok(CheckedProvider {
+        kind,
+        name,
+        base_url: base_url.map(|u| u.trim_end_matches('/').to_owned()),
+        region: clean(input.region.clone()),
+    })
+}
+
+fn provider_row(
+    id: Uuid,
+    kind: &str,
+    name: String,
+    base_url: Option<String>,
+    has_api_key: bool,
+    region: Option<String>,
+) -> Provider {
+    Provider {
+        id,
+        kind: ProviderKind::parse(kind).unwrap_or(ProviderKind::OpenAi),
+        name,
+        base_url,
+        has_api_key,
+        region,
+    }
+}
+
+pub async fn list_providers(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Provider>> {
+    let rows = sqlx::query!(
+        r#"
+        select id, kind, name, base_url, api_key is not null as "has_api_key!", region
+        from ai_providers
+        order by lower(name)
+        "#
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| provider_row(r.id, &r.kind, r.name, r.base_url, r.has_api_key, r.region))
+        .collect())
+}
+
+/// Creates a provider (`id` `None`) or updates one. A blank key keeps the stored one.
+pub async fn save_provider(
+    pool: &PgPool,
+    actor: Actor<'_>,
+    id: Option<Uuid>,
+    input: &ProviderInput,
+) -> Result<Provider, AdminError> {
+    let checked = check_provider(input)?;
+    let new_key = clean(input.api_key.clone());
+    let mut tx = pool.begin().await?;
+    let saved = match id {
+        None => sqlx::query!(
+            r#"
+            insert into ai_providers (kind, name, base_url, api_key, region)
+            values ($1, $2, $3, $4, $5)
+            returning id, kind, name, base_url, api_key is not null as "has_api_key!", region
+            "#,
+            checked.kind.as_str(),
+            checked.name,
+            checked.base_url,
+            new_key,
+            checked.region,
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(AdminError::from)
+        .map(|r| provider_row(r.id, &r.kind, r.name, r.base_url, r.has_api_key, r.region)),
+        Some(id) => sqlx::query!(
+            r#"
+            update ai_providers
+            set kind = $2, name = $3, base_url = $4, region = $6,
+                api_key = case when $7 then null else coalesce($5, api_key) end
+            where id = $1
+            returning id, kind, name, base_url, api_key is not null as "has_api_key!", region
+            "#,
+            id,
+            checked.kind.as_str(),
+            checked.name,
+            checked.base_url,
+            new_key,
+            checked.region,
+            input.clear_api_key,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(AdminError::from)
+        .and_then(|row| {
+            row.map(|r| provider_row(r.id, &r.kind, r.name, r.base_url, r.has_api_key, r.region))
+                .ok_or(AdminError::NotFound)
+        }),
+    };
+    let saved = match saved {
+        Err(AdminError::Database(sqlx::Error::Database(err))) if err.is_unique_violation() => {
+            return Err(refused("Another provider already has that name."));
+        }
+        other => other?,
+    };
+    audit::record(
+        &mut *tx,
+        audit::Event {
+            actor_user_id: Some(actor.user_id),
+            action: if id.is_some() {
+                "admin.provider.updated"
+            } else {
+                "admin.provider.created"
+            },
+            target_type: Some("ai_provider"),
+            target_id: Some(saved.id.to_string()),
+            // The key itself never reaches the log; only whether it changed.
+            after: Some(serde_json::json!({
+                "kind": saved.kind.as_str(),
+                "name": saved.name,
+                "base_url": saved.base_url,
+                "region": saved.region,
+                "api_key_changed": new_key.is_some() || input.clear_api_key,
+            })),
+            ip: actor.ip,
+            ..audit::Event::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// Deletes a provider that no model uses.
+pub async fn delete_provider(pool: &PgPool, actor: Actor<'_>, id: Uuid) -> Result<(), AdminError> {
+    let mut tx = pool.begin().await?;
+    let in_use = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from ai_models where provider_id = $1"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if in_use > 0 {
+        return Err(refused(format!(
+            "{in_use} model(s) use this provider. Delete or move them first."
+        )));
+    }
+    let name = sqlx::query_scalar!("delete from ai_providers where id = $1 returning name", id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    audit::record(
+        &mut *tx,
+        audit::Event {
+            actor_user_id: Some(actor.user_id),
+            action: "admin.provider.deleted",
+            target_type: Some("ai_provider"),
+            target_id: Some(id.to_string()),
+            before: Some(serde_json::json!({ "name": name })),
+            ip: actor.ip,
+            ..audit::Event::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A provider with its secret, for calling it.
+pub async fn provider_connection(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+) -> sqlx::Result<Option<ProviderConnection>> {
+    let row = sqlx::query!(
+        "select id, kind, base_url, api_key, region from ai_providers where id = $1",
+        id
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|r| ProviderConnection {
+        id: r.id,
+        kind: ProviderKind::parse(&r.kind).unwrap_or(ProviderKind::OpenAi),
+        base_url: r.base_url,
+        api_key: r.api_key.map(SecretString::from),
+        region: r.region,
+    }))
+}
+
+fn check_model(input: &ModelInput) -> Result<(), AdminError> {
+    let key = input.model_key.trim();
+    if key.is_empty() || key.chars().count() > 200 {
+        return Err(refused(
+            "Enter the provider's model id (1 to 200 characters).",
+        ));
+    }
+    let name = input.display_name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(refused(
+            "Give the model a display name of 1 to 100 characters.",
+        ));
+    }
+    if input.description.chars().count() > 1000 {
+        return Err(refused("Keep the description under 1000 characters."));
+    }
+    for (label, tokens) in [
+        ("context window", input.context_tokens),
+        ("maximum output", input.max_output_tokens),
+    ] {
+        if tokens.is_some_and(|t| t <= 0) {
+            return Err(refused(format!(
+                "The {label} must be a positive number of tokens."
+            )));
+        }
+    }
+    let top = Decimal::from(100_000);
+    for price in [
+        input.input_price,
+        input.output_price,
+        input.cached_input_price,
+    ] {
+        if price.is_sign_negative() || price > top {
+            return Err(refused(
+                "Prices are dollars per million tokens, from 0 to 100000.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every model, for the admin page (`None`), or one.
+async fn fetch_models(
+    executor: impl PgExecutor<'_>,
+    only: Option<Uuid>,
+) -> sqlx::Result<Vec<Model>> {
+    let rows = sqlx::query!(
+        r#"
+        select m.id, m.provider_id, p.name as provider_name, p.kind as provider_kind,
+            m.model_key, m.display_name, m.description,
+            m.supports_vision, m.supports_tools, m.supports_reasoning,
+            m.context_tokens, m.max_output_tokens,
+            m.input_price, m.output_price, m.cached_input_price, m.is_active,
+            coalesce(
+                (select array_agg(r.role_id order by r.role_id) from ai_model_roles as r where r.model_id = m.id),
+                '{}'
+            ) as "role_ids!"
+        from ai_models as m
+        join ai_providers as p on p.id = m.provider_id
+        where $1::uuid is null or m.id = $1
+        order by lower(m.display_name), m.id
+        "#,
+        only,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Model {
+            id: r.id,
+            provider_id: r.provider_id,
+            provider_name: r.provider_name,
+            provider_kind: ProviderKind::parse(&r.provider_kind).unwrap_or(ProviderKind::OpenAi),
+            model_key: r.model_key,
+            display_name: r.display_name,
+            description: r.description,
+            supports_vision: r.supports_vision,
+            supports_tools: r.supports_tools,
+            supports_reasoning: r.supports_reasoning,
+            context_tokens: r.context_tokens,
+            max_output_tokens: r.max_output_tokens,
+            input_price: r.input_price,
+            output_price: r.output_price,
+            cached_input_price: r.cached_input_price,
+            is_active: r.is_active,
+            role_ids: r.role_ids,
+        })
+        .collect())
+}
+
+pub async fn list_models(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Model>> {
+    fetch_models(executor, None).await
+}
+
+/// Creates a model (`id` `None`) or updates one, with its allowed roles.
+pub async fn save_model(
+    pool: &PgPool,
+    actor: Actor<'_>,
+    id: Option<Uuid>,
+    input: &ModelInput,
+) -> Result<Model, AdminError> {
+    check_model(input)?;
+    let mut tx = pool.begin().await?;
+    let before = match id {
+        Some(id) => Some(
+            fetch_models(&mut *tx, Some(id))
+                .await?
+                .pop()
+                .ok_or(AdminError::NotFound)?,
+        ),
+        None => None,
+    };
+    let provider_exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from ai_providers where id = $1) as "exists!""#,
+        input.provider_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !provider_exists {
+        return Err(refused("Choose a provider for the model."));
+    }
+    let saved_id = sqlx::query_scalar!(
+        r#"
+        insert into ai_models (
+            id, provider_id, model_key, display_name, description,
+            supports_vision, supports_tools, supports_reasoning,
+            context_tokens, max_output_tokens,
+            input_price, output_price, cached_input_price, is_active
+        )
+        values (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        on conflict (id) do update set
+            provider_id = excluded.provider_id,
+            model_key = excluded.model_key,
+            display_name = excluded.display_name,
+            description = excluded.description,
+            supports_vision = excluded.supports_vision,
+            supports_tools = excluded.supports_tools,
+            supports_reasoning = excluded.supports_reasoning,
+            context_tokens = excluded.context_tokens,
+            max_output_tokens = excluded.max_output_tokens,
+            input_price = excluded.input_price,
+            output_price = excluded.output_price,
+            cached_input_price = excluded.cached_input_price,
+            is_active = excluded.is_active
+        returning id
+        "#,
+        id,
+        input.provider_id,
+        input.model_key.trim(),
+        input.display_name.trim(),
+        input.description.trim(),
+        input.supports_vision,
+        input.supports_tools,
+        input.supports_reasoning,
+        input.context_tokens,
+        input.max_output_tokens,
+        input.input_price,
+        input.output_price,
+        input.cached_input_price,
+        input.is_active,
+    )
+    .fetch_one(&mut *tx)
+    .await;
+    let saved_id = match saved_id {
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            return Err(refused("This provider already has a model with that id."));
+        }
+        other => other?,
+    };
+    sqlx::query!("delete from ai_model_roles where model_id = $1", saved_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        r#"
+        insert into ai_model_roles (model_id, role_id)
+        select $1, r.id from roles as r where r.id = any($2)
+        "#,
+        saved_id,
+        &input.role_ids,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let saved = fetch_models(&mut *tx, Some(saved_id))
+        .await?
+        .pop()
+        .ok_or(AdminError::NotFound)?;
+    audit::record(
+        &mut *tx,
+        audit::Event {
+            actor_user_id: Some(actor.user_id),
+            action: if before.is_some() {
+                "admin.model.updated"
+            } else {
+                "admin.model.created"
+            },
+            target_type: Some("ai_model"),
+            target_id: Some(saved.id.to_string()),
+            before: before.map(|m| serde_json::to_value(m).unwrap_or_default()),
+            after: Some(serde_json::to_value(&saved).unwrap_or_default()),
+            ip: actor.ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+pub async fn delete_model(pool: &PgPool, actor: Actor<'_>, id: Uuid) -> Result<(), AdminError> {
+    let mut tx = pool.begin().await?;
+    let before = fetch_models(&mut *tx, Some(id))
+        .await?
+        .pop()
+        .ok_or(AdminError::NotFound)?;
+    sqlx::query!("delete from ai_models where id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        audit::Event {
+            actor_user_id: Some(actor.user_id),
+            action: "admin.model.deleted",
+            target_type: Some("ai_model"),
+            target_id: Some(id.to_string()),
+            before: Some(serde_json::to_value(before).unwrap_or_default()),
+            ip: actor.ip,
+            ..audit::Event::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The active models one of `user_id`'s roles allows, for the model picker.
+pub async fn models_for_user(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<Model>> {
+    let allowed: Vec<Uuid> = sqlx::query_scalar!(
+        r#"
+        select distinct m.id
+        from ai_models as m
+        join ai_model_roles as mr on mr.model_id = m.id
+        join user_roles as ur on ur.role_id = mr.role_id
+        where ur.user_id = $1 and m.is_active
+        "#,
+        user_id,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(list_models(pool)
+        .await?
+        .into_iter()
+        .filter(|m| allowed.contains(&m.id))
+        .collect())
+}
+
+/// The model `model_id` if `user_id` may use it now (active, and one of their roles allowed).
+/// Every call to a model goes through this.
+pub async fn model_for_user(
+    pool: &PgPool,
+    user_id: Uuid,
+    model_id: Uuid,
+) -> sqlx::Result<Option<Model>> {
+    let allowed = sqlx::query_scalar!(
+        r#"
+        select exists (
+            select 1
+            from ai_models as m
+            join ai_model_roles as mr on mr.model_id = m.id
+            join user_roles as ur on ur.role_id = mr.role_id
+            where m.id = $2 and ur.user_id = $1 and m.is_active
+        ) as "allowed!"
+        "#,
+        user_id,
+        model_id,
+    )
+    .fetch_one(pool)
+    .await?;
+    if !allowed {
+        return Ok(None);
+    }
+    Ok(fetch_models(pool, Some(model_id)).await?.pop())
+}
+
+#[cfg(test)]
+mod tests;
