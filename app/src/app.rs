@@ -9,7 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    admin::{AdminAuditPage, AdminRolesPage, AdminUsersPage},
+    admin::{AdminAuditPage, AdminModelsPage, AdminRolesPage, AdminUsersPage},
     auth::{SignInPage, SignUpPage, UserResource, get_current_user},
     home::HomePage,
     ui::{ErrorView, Layout, NotFoundPage, theme},
@@ -71,6 +71,11 @@ pub fn App() -> impl IntoView {
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/roles") view=AdminRolesPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/admin/models")
+                            view=AdminModelsPage
+                            ssr=SsrMode::Async
+                        />
                         <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
-use studio_core::accounts::{AccountsConfig, oidc::Oidc};
+use studio_core::{
+    accounts::{AccountsConfig, oidc::Oidc},
+    llm::registry::Registry,
+};
 
 /// What every request handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -15,6 +18,8 @@ pub struct AppState {
     pub accounts: AccountsConfig,
     /// The configured OpenID Connect providers (none in the embedded default).
     pub oidc: Arc<Oidc>,
+    /// Clients for the catalogue's AI providers.
+    pub llm: Arc<Registry>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -40,6 +40,20 @@ impl ProviderKind {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OpenAi => "OpenAI or OpenAI-compatible",
+            Self::Gemini => "Google Gemini",
+            Self::Bedrock => "Amazon Bedrock",
+            Self::Local => "Built-in",
+        }
+    }
+
+    /// Whether this server has an adapter for the kind.
+    pub fn is_available(self) -> bool {
+        matches!(self, Self::OpenAi | Self::Gemini)
+    }
 }
 
 /// A provider as admins see it: never the key itself, only whether one is stored.
@@ -61,6 +75,8 @@ pub struct ProviderConnection {
     pub base_url: Option<String>,
     pub api_key: Option<SecretString>,
     pub region: Option<String>,
+    /// Changes when the settings do (clients built from them are rebuilt).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What an admin submits for a provider.
@@ -136,6 +152,12 @@ struct CheckedProvider {
 fn check_provider(input: &ProviderInput) -> Result<CheckedProvider, AdminError> {
     let kind =
         ProviderKind::parse(input.kind.trim()).ok_or_else(|| refused("Choose a provider type."))?;
+    if !kind.is_available() {
+        return Err(refused(format!(
+            "{} providers cannot be added on this server yet.",
+            kind.label()
+        )));
+    }
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(refused("Give the provider a name of 1 to 100 characters."));
@@ -316,7 +338,7 @@ pub async fn provider_connection(
     id: Uuid,
 ) -> sqlx::Result<Option<ProviderConnection>> {
     let row = sqlx::query!(
-        "select id, kind, base_url, api_key, region from ai_providers where id = $1",
+        "select id, kind, base_url, api_key, region, updated_at from ai_providers where id = $1",
         id
     )
     .fetch_optional(executor)
@@ -327,6 +349,7 @@ pub async fn provider_connection(
         base_url: r.base_url,
         api_key: r.api_key.map(SecretString::from),
         region: r.region,
+        updated_at: r.updated_at,
     }))
 }
 

@@ -18,7 +18,7 @@ test("staff see no admin links and are refused admin pages", async ({ page, isMo
   await expect(page.getByRole("link", { name: "Home" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Users" })).toHaveCount(0);
 
-  for (const path of ["/admin/users", "/admin/roles", "/admin/audit"]) {
+  for (const path of ["/admin/users", "/admin/roles", "/admin/models", "/admin/audit"]) {
     const response = await page.goto(path);
     expect(response!.status(), path).toBe(403);
     await expect(page.getByRole("alert")).toContainText("you don't have access to this");

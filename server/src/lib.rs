@@ -16,6 +16,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::ssr::AppState;
+use studio_core::llm::{
+    RetryPolicy,
+    registry::{EnvironmentKeys, Registry},
+};
 use tokio_util::sync::CancellationToken;
 use workers::Runner;
 
@@ -36,6 +40,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         pool: pool.clone(),
         accounts: config.accounts.clone(),
         oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
+        llm: std::sync::Arc::new(Registry::new(
+            EnvironmentKeys::from_env(),
+            RetryPolicy::default(),
+        )),
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 

@@ -64,3 +64,66 @@ pub struct AuditRow {
     pub after: Option<String>,
     pub ip: Option<String>,
 }
+
+/// A provider on the models page. Its key is never sent: only where one comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub id: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub name: String,
+    pub base_url: Option<String>,
+    pub has_api_key: bool,
+}
+
+/// A provider type an admin may choose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderKindView {
+    pub kind: String,
+    pub label: String,
+}
+
+/// A model on the models page; prices are decimal strings (dollars per million tokens).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelForm {
+    /// Empty for a new model.
+    pub id: String,
+    pub provider_id: String,
+    pub model_key: String,
+    pub display_name: String,
+    pub description: String,
+    pub supports_vision: bool,
+    pub supports_tools: bool,
+    pub supports_reasoning: bool,
+    /// Empty when unknown.
+    pub context_tokens: String,
+    pub max_output_tokens: String,
+    pub input_price: String,
+    pub output_price: String,
+    pub cached_input_price: String,
+    pub is_active: bool,
+    pub role_ids: Vec<String>,
+}
+
+/// A provider as edited: the key is write-only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderForm {
+    /// Empty for a new provider.
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub base_url: String,
+    /// Blank keeps the stored key.
+    pub api_key: String,
+    pub clear_api_key: bool,
+}
+
+/// Everything the models page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    pub providers: Vec<ProviderView>,
+    pub kinds: Vec<ProviderKindView>,
+    pub models: Vec<ModelForm>,
+    /// `(id, name)` of every role.
+    pub roles: Vec<(String, String)>,
+}

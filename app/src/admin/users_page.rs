@@ -50,7 +50,7 @@ pub(super) fn StatusLine(status: ReadSignal<Option<(bool, String)>>) -> impl Int
     }
 }
 
-fn confirm(question: &str) -> bool {
+pub(super) fn confirm(question: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         window().confirm_with_message(question).unwrap_or(false)

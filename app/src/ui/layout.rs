@@ -189,6 +189,11 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         icon="M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z"
                     />
                     <NavItem
+                        href="/admin/models"
+                        label="Models"
+                        icon="M12 2l9 5v10l-9 5-9-5V7zM12 12l9-5M12 12v10M12 12L3 7"
+                    />
+                    <NavItem
                         href="/admin/audit"
                         label="Audit log"
                         icon="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5"

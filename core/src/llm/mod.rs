@@ -11,6 +11,7 @@
 pub mod gemini;
 mod guard;
 pub mod openai;
+pub mod registry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub struct OpenAiSettings {
 #[derive(Clone)]
 pub struct OpenAi {
     client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    base: String,
+    api_key: Option<SecretString>,
     /// OpenAI itself wants `max_completion_tokens`; compatible servers know `max_tokens`.
     is_openai: bool,
 }
@@ -66,11 +69,63 @@ impl OpenAi {
         // async-openai's own retry layer.
         let client = Client::with_config(config)
             .with_http_client(http.clone())
-            .with_http_service(ReqwestService::new(http));
+            .with_http_service(ReqwestService::new(http.clone()));
         Ok(Self {
             client,
+            http,
+            base: base.to_owned(),
+            api_key: settings.api_key.clone(),
             is_openai: base == OPENAI_BASE,
         })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelList {
+    #[serde(default)]
+    data: Vec<ListedModel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedModel {
+    id: String,
+}
+
+impl OpenAi {
+    /// The model ids the server offers (`GET /models`): what an Ollama server has pulled,
+    /// or every model an OpenAI key can reach. Sorted.
+    pub async fn list_models(&self) -> Result<Vec<String>, LlmError> {
+        let mut request = self
+            .http
+            .get(format!("{}/models", self.base))
+            .timeout(Duration::from_secs(15));
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| LlmError::Connect(err.to_string()))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|err| LlmError::Stream(err.to_string()))?;
+        if !status.is_success() {
+            return Err(LlmError::Rejected {
+                status: status.as_u16(),
+                message: body.chars().take(300).collect(),
+            });
+        }
+        let list: ModelList = serde_json::from_str(&body).map_err(|err| {
+            LlmError::Protocol(format!(
+                "{err}: {}",
+                body.chars().take(200).collect::<String>()
+            ))
+        })?;
+        let mut ids: Vec<String> = list.data.into_iter().map(|m| m.id).collect();
+        ids.sort();
+        Ok(ids)
     }
 }
 

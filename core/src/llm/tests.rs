@@ -392,3 +392,103 @@ async fn gemini_errors_before_and_during_the_stream_are_reported() {
         "{garbage:?}"
     );
 }
+
+mod registry {
+    use sqlx::PgPool;
+
+    use super::*;
+    use crate::{
+        accounts::admin::Actor,
+        llm::registry::{EnvironmentKeys, Registry, RegistryError},
+        models::{self, ProviderInput},
+    };
+
+    async fn admin(pool: &PgPool) -> Actor<'static> {
+        let id = sqlx::query_scalar(
+            "insert into users (email, display_name) values ('admin@school.org', 'Admin') returning id",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        Actor {
+            user_id: id,
+            ip: None,
+        }
+    }
+
+    fn input(kind: &str, base_url: String) -> ProviderInput {
+        ProviderInput {
+            kind: kind.into(),
+            name: format!("{kind} test"),
+            base_url: Some(base_url),
+            ..ProviderInput::default()
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn clients_follow_the_catalogue_and_fall_back_to_environment_keys(pool: PgPool) {
+        let server = FakeServer::start(vec![Reply::text(&["Hi"], 1, 1)])
+            .await
+            .unwrap();
+        let actor = admin(&pool).await;
+        let mut settings = input("openai", server.base_url());
+        let provider = models::save_provider(&pool, actor, None, &settings)
+            .await
+            .unwrap();
+        let registry = Registry::new(
+            EnvironmentKeys {
+                openai: Some("env-key".to_owned().into()),
+                gemini: None,
+            },
+            RetryPolicy::default(),
+        );
+        let client = registry.provider(&pool, provider.id).await.unwrap();
+        assert_eq!(text_of(&collect(&client).await.unwrap()), "Hi");
+        assert_eq!(
+            server.requests()[0].header("authorization"),
+            Some("Bearer env-key")
+        );
+
+        settings.api_key = Some("stored-key".into());
+        models::save_provider(&pool, actor, Some(provider.id), &settings)
+            .await
+            .unwrap();
+        let client = registry.provider(&pool, provider.id).await.unwrap();
+        collect(&client).await.unwrap();
+        assert_eq!(
+            server.requests()[1].header("authorization"),
+            Some("Bearer stored-key"),
+            "a changed provider gets a new client"
+        );
+
+        let gemini = models::save_provider(&pool, actor, None, &input("gemini", server.url()))
+            .await
+            .unwrap();
+        let err = registry.provider(&pool, gemini.id).await.err().unwrap();
+        assert!(
+            matches!(err, RegistryError::MissingKey("GEMINI_API_KEY")),
+            "{err}"
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn an_openai_compatible_server_lists_its_models(pool: PgPool) {
+        let server = FakeServer::start(vec![Reply::Status {
+            status: 200,
+            body: r#"{"object":"list","data":[{"id":"qwen3:4b","object":"model"},{"id":"llama3.2:1b","object":"model"}]}"#.into(),
+        }])
+        .await
+        .unwrap();
+        let actor = admin(&pool).await;
+        let provider =
+            models::save_provider(&pool, actor, None, &input("openai", server.base_url()))
+                .await
+                .unwrap();
+        let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        assert_eq!(
+            registry.discover(&pool, provider.id).await.unwrap(),
+            ["llama3.2:1b", "qwen3:4b"]
+        );
+        assert_eq!(server.requests()[0].target, "/v1/models");
+    }
+}

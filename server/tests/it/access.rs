@@ -96,6 +96,32 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::Tool("admin"),
         r#"{"open":true}"#,
     ),
+    ("/api/admin/models", Access::Tool("admin"), "{}"),
+    (
+        "/api/admin/models/provider/save",
+        Access::Tool("admin"),
+        r#"{"form":{"id":"","kind":"openai","name":"","base_url":"","api_key":"","clear_api_key":false}}"#,
+    ),
+    (
+        "/api/admin/models/provider/delete",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/models/provider/discover",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/models/save",
+        Access::Tool("admin"),
+        r#"{"form":{"id":"","provider_id":"","model_key":"","display_name":"","description":"","supports_vision":false,"supports_tools":false,"supports_reasoning":false,"context_tokens":"","max_output_tokens":"","input_price":"","output_price":"","cached_input_price":"","is_active":true,"role_ids":[]}}"#,
+    ),
+    (
+        "/api/admin/models/delete",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
     (
         "/api/admin/audit",
         Access::Tool("admin"),

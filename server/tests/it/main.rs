@@ -43,6 +43,10 @@ fn router_with(
         pool,
         accounts,
         oidc: std::sync::Arc::new(Oidc::new(oidc).unwrap()),
+        llm: std::sync::Arc::new(studio_core::llm::registry::Registry::new(
+            studio_core::llm::registry::EnvironmentKeys::default(),
+            studio_core::llm::RetryPolicy::default(),
+        )),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))
