@@ -9,7 +9,7 @@ use super::{
         delete_model, delete_provider, discover_models, get_catalogue, save_model, save_provider,
     },
     types::{Catalogue, ModelForm, ProviderForm},
-    users_page::{StatusLine, apply_change, confirm},
+    users_page::{RoleChecks, StatusLine, apply_change, confirm},
 };
 use crate::{
     error::AppError,
@@ -304,17 +304,12 @@ fn ProviderEditor(
             clear_api_key: clear_api_key.get_untracked(),
         };
         let done = format!("Provider {} saved.", form.name.trim());
-        spawn_local(async move {
-            match save_provider(form).await {
-                Ok(()) => {
-                    provider_form.set(None);
-                    set_status.set(Some((true, done)));
-                    set_version.update(|v| *v += 1);
-                }
-                Err(AppError::Invalid(message)) => set_status.set(Some((false, message))),
-                Err(other) => set_status.set(Some((false, other.to_string()))),
-            }
-        });
+        let save = async move {
+            save_provider(form).await?;
+            provider_form.set(None);
+            Ok(())
+        };
+        apply_change(save, done, set_status, set_version);
     };
     view! {
         <form class="form editor" on:submit=submit aria-labelledby="provider-editor-title">
@@ -591,17 +586,12 @@ fn ModelEditor(
             role_ids: role_ids.get_untracked(),
         };
         let done = format!("Model {} saved.", form.display_name.trim());
-        spawn_local(async move {
-            match save_model(form).await {
-                Ok(()) => {
-                    model_form.set(None);
-                    set_status.set(Some((true, done)));
-                    set_version.update(|v| *v += 1);
-                }
-                Err(AppError::Invalid(message)) => set_status.set(Some((false, message))),
-                Err(other) => set_status.set(Some((false, other.to_string()))),
-            }
-        });
+        let save = async move {
+            save_model(form).await?;
+            model_form.set(None);
+            Ok(())
+        };
+        apply_change(save, done, set_status, set_version);
     };
     let number_field =
         |id: &'static str, label: &'static str, value: RwSignal<String>, hint: &'static str| {
@@ -680,34 +670,7 @@ fn ModelEditor(
             )}
             <fieldset class="checks">
                 <legend>"Allowed roles"</legend>
-                {roles
-                    .into_iter()
-                    .map(|(role_id, name)| {
-                        let checked = {
-                            let role_id = role_id.clone();
-                            move || role_ids.read().contains(&role_id)
-                        };
-                        view! {
-                            <label class="check">
-                                <input
-                                    type="checkbox"
-                                    prop:checked=checked
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        role_ids
-                                            .update(|ids| {
-                                                ids.retain(|id| *id != role_id);
-                                                if on {
-                                                    ids.push(role_id.clone());
-                                                }
-                                            });
-                                    }
-                                />
-                                {name}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
+                <RoleChecks roles selected=role_ids />
             </fieldset>
             <label class="check">
                 <input type="checkbox" bind:checked=active />

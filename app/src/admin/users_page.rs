@@ -36,6 +36,43 @@ pub(super) fn apply_change<F>(
     });
 }
 
+/// A checkbox per role; `selected` holds the ids of the checked ones.
+#[component]
+pub(super) fn RoleChecks(
+    /// `(id, name)` of each role, in order.
+    roles: Vec<(String, String)>,
+    selected: RwSignal<Vec<String>>,
+) -> impl IntoView {
+    roles
+        .into_iter()
+        .map(|(role_id, name)| {
+            let checked = {
+                let role_id = role_id.clone();
+                move || selected.read().contains(&role_id)
+            };
+            view! {
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        prop:checked=checked
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            selected
+                                .update(|ids| {
+                                    ids.retain(|id| *id != role_id);
+                                    if on {
+                                        ids.push(role_id.clone());
+                                    }
+                                });
+                        }
+                    />
+                    {name}
+                </label>
+            }
+        })
+        .collect_view()
+}
+
 /// The polite live region where results of changes are announced.
 #[component]
 pub(super) fn StatusLine(status: ReadSignal<Option<(bool, String)>>) -> impl IntoView {
@@ -273,36 +310,10 @@ fn UserRowView(
                 <Show when=move || editing.get()>
                     <fieldset class="inline-editor">
                         <legend>{legend.clone()}</legend>
-                        {all_roles
-                            .iter()
-                            .map(|role| {
-                                let role_id = role.id.clone();
-                                let checked = {
-                                    let role_id = role_id.clone();
-                                    move || selected.get().contains(&role_id)
-                                };
-                                view! {
-                                    <label class="check">
-                                        <input
-                                            type="checkbox"
-                                            prop:checked=checked
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
-                                                let role_id = role_id.clone();
-                                                selected
-                                                    .update(|ids| {
-                                                        ids.retain(|id| *id != role_id);
-                                                        if on {
-                                                            ids.push(role_id)
-                                                        }
-                                                    });
-                                            }
-                                        />
-                                        {role.name.clone()}
-                                    </label>
-                                }
-                            })
-                            .collect_view()}
+                        <RoleChecks
+                            roles=all_roles.iter().map(|r| (r.id.clone(), r.name.clone())).collect()
+                            selected
+                        />
                         <button class="button" type="button" on:click=save_roles.clone()>
                             "Save roles"
                         </button>
