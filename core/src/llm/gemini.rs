@@ -1,15 +1,14 @@
 //! Google AI (Gemini) `streamGenerateContent` over server-sent events, with reqwest.
 
-use std::time::Duration;
-
 use base64::{Engine, engine::general_purpose::STANDARD};
 use eventsource_stream::Eventsource;
-use futures::{StreamExt, future::BoxFuture, stream};
+use futures::{StreamExt, future::BoxFuture};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ChatProvider, ChatRequest, Event, EventStream, FinishReason, LlmError, Part, Role, Usage,
+    ChatProvider, ChatRequest, Decoder, Event, EventStream, FinishReason, LlmError, Part, Role,
+    Usage, base_url, decode_stream, http_client,
 };
 
 const GEMINI_BASE: &str = "https://generativelanguage.googleapis.com";
@@ -39,21 +38,9 @@ impl std::fmt::Debug for Gemini {
 
 impl Gemini {
     pub fn new(settings: &GeminiSettings) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|err| LlmError::Connect(err.to_string()))?;
-        let base = settings
-            .base_url
-            .as_deref()
-            .map(|url| url.trim().trim_end_matches('/'))
-            .filter(|url| !url.is_empty())
-            .unwrap_or(GEMINI_BASE)
-            .to_owned();
         Ok(Self {
-            http,
-            base,
+            http: http_client()?,
+            base: base_url(settings.base_url.as_deref(), GEMINI_BASE),
             api_key: settings.api_key.clone(),
         })
     }
@@ -197,8 +184,7 @@ struct WireError {
     message: String,
 }
 
-/// Reads one chunk into events. Usage is cumulative in Gemini chunks: it is kept aside and
-/// sent once, at the end.
+/// Reads one chunk into events, keeping its usage aside in `usage`.
 fn chunk_events(chunk: Chunk, usage: &mut Option<UsageMetadata>) -> Result<Vec<Event>, LlmError> {
     if let Some(error) = chunk.error {
         return Err(LlmError::Stream(error.message));
@@ -232,11 +218,22 @@ fn usage_event(metadata: UsageMetadata) -> Event {
     })
 }
 
-struct Reading<S> {
-    events: S,
+/// Usage is cumulative in Gemini chunks: the latest is kept and sent once, at the end.
+#[derive(Default)]
+struct Chunks {
     usage: Option<UsageMetadata>,
-    finished: bool,
-    over: bool,
+}
+
+impl Decoder<String> for Chunks {
+    fn decode(&mut self, data: String) -> Result<Vec<Event>, LlmError> {
+        let chunk =
+            serde_json::from_str::<Chunk>(&data).map_err(|err| LlmError::unreadable(err, &data))?;
+        chunk_events(chunk, &mut self.usage)
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        self.usage.take().map(usage_event).into_iter().collect()
+    }
 }
 
 impl ChatProvider for Gemini {
@@ -265,55 +262,16 @@ impl ChatProvider for Gemini {
                     message,
                 });
             }
-            let reading = Reading {
-                events: response.bytes_stream().eventsource(),
-                usage: None,
-                finished: false,
-                over: false,
-            };
-            let events = stream::unfold(reading, |mut reading| async move {
-                if reading.over {
-                    return None;
-                }
-                let batch: Vec<Result<Event, LlmError>> = match reading.events.next().await {
-                    Some(Ok(sse)) => match serde_json::from_str::<Chunk>(&sse.data)
-                        .map_err(|err| {
-                            LlmError::Protocol(format!(
-                                "{err}: {}",
-                                sse.data.chars().take(200).collect::<String>()
-                            ))
-                        })
-                        .and_then(|chunk| chunk_events(chunk, &mut reading.usage))
-                    {
-                        Ok(events) => {
-                            reading.finished |=
-                                events.iter().any(|e| matches!(e, Event::Finish(_)));
-                            events.into_iter().map(Ok).collect()
-                        }
-                        Err(err) => {
-                            reading.over = true;
-                            vec![Err(err)]
-                        }
-                    },
-                    Some(Err(err)) => {
-                        reading.over = true;
-                        vec![Err(LlmError::Stream(err.to_string()))]
-                    }
-                    None => {
-                        reading.over = true;
-                        if reading.finished {
-                            reading.usage.map(usage_event).map(Ok).into_iter().collect()
-                        } else {
-                            vec![Err(LlmError::Stream(
-                                "the reply ended before the model finished".to_owned(),
-                            ))]
-                        }
-                    }
-                };
-                Some((stream::iter(batch), reading))
-            })
-            .flatten();
-            Ok(events.boxed())
+            let chunks = response
+                .bytes_stream()
+                .eventsource()
+                .map(|event| {
+                    event
+                        .map(|event| event.data)
+                        .map_err(|err| LlmError::Stream(err.to_string()))
+                })
+                .boxed();
+            Ok(decode_stream(chunks, Chunks::default()))
         })
     }
 }

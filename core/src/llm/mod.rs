@@ -19,7 +19,11 @@ mod tests;
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{future::BoxFuture, stream::BoxStream};
+use futures::{
+    StreamExt,
+    future::BoxFuture,
+    stream::{self, BoxStream},
+};
 
 pub use guard::{CircuitBreaker, Guarded, RetryPolicy};
 
@@ -132,6 +136,14 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// A body that did not parse, with the start of what came.
+    fn unreadable(err: impl std::fmt::Display, body: &str) -> Self {
+        Self::Protocol(format!(
+            "{err}: {}",
+            body.chars().take(200).collect::<String>()
+        ))
+    }
+
     /// Timeouts, connection failures, broken streams, rate limits and server errors may pass;
     /// a refused request (bad key, unknown model, too long), unreadable output or an open
     /// circuit will not by trying again at once.
@@ -152,4 +164,88 @@ pub trait ChatProvider: Send + Sync {
     /// Sends the request. Resolves once the provider has accepted it; the reply follows on
     /// the stream, which ends after [`Event::Finish`] and the usage (or with an error).
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>>;
+}
+
+/// The HTTP client adapters use: a connect timeout but no overall one (replies stream for
+/// minutes; [`Guarded`] times first events and silences instead).
+fn http_client() -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|err| LlmError::Connect(err.to_string()))
+}
+
+/// The configured base URL without a trailing slash, or `default` when none is set.
+fn base_url(configured: Option<&str>, default: &str) -> String {
+    configured
+        .map(|url| url.trim().trim_end_matches('/'))
+        .filter(|url| !url.is_empty())
+        .unwrap_or(default)
+        .to_owned()
+}
+
+/// How an adapter reads its provider's chunks into events.
+trait Decoder<C>: Send + 'static {
+    fn decode(&mut self, chunk: C) -> Result<Vec<Event>, LlmError>;
+
+    /// Events held back until the stream ends after the model finished (e.g. usage).
+    fn finish(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
+}
+
+/// A provider's chunks as events. The first error ends the stream, and a stream that ends
+/// before [`Event::Finish`] was cut: it ends with an error instead of passing as complete.
+fn decode_stream<C, D>(chunks: BoxStream<'static, Result<C, LlmError>>, decoder: D) -> EventStream
+where
+    C: Send + 'static,
+    D: Decoder<C>,
+{
+    struct Reading<C, D> {
+        chunks: BoxStream<'static, Result<C, LlmError>>,
+        decoder: D,
+        finished: bool,
+        over: bool,
+    }
+    let reading = Reading {
+        chunks,
+        decoder,
+        finished: false,
+        over: false,
+    };
+    stream::unfold(reading, |mut reading| async move {
+        if reading.over {
+            return None;
+        }
+        let batch: Vec<Result<Event, LlmError>> = match reading.chunks.next().await {
+            Some(Ok(chunk)) => match reading.decoder.decode(chunk) {
+                Ok(events) => {
+                    reading.finished |= events.iter().any(|e| matches!(e, Event::Finish(_)));
+                    events.into_iter().map(Ok).collect()
+                }
+                Err(err) => {
+                    reading.over = true;
+                    vec![Err(err)]
+                }
+            },
+            Some(Err(err)) => {
+                reading.over = true;
+                vec![Err(err)]
+            }
+            None => {
+                reading.over = true;
+                if reading.finished {
+                    reading.decoder.finish().into_iter().map(Ok).collect()
+                } else {
+                    vec![Err(LlmError::Stream(
+                        "the reply ended before the model finished".to_owned(),
+                    ))]
+                }
+            }
+        };
+        Some((stream::iter(batch), reading))
+    })
+    .flatten()
+    .boxed()
 }

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use async_openai::{Client, config::OpenAIConfig, error::OpenAIError, middleware::ReqwestService};
 use base64::{Engine, engine::general_purpose::STANDARD};
-use futures::{StreamExt, future::BoxFuture, stream};
+use futures::{StreamExt, future::BoxFuture};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ChatProvider, ChatRequest, Event, EventStream, FinishReason, LlmError, Part, Role, Usage,
+    ChatProvider, ChatRequest, Decoder, Event, EventStream, FinishReason, LlmError, Part, Role,
+    Usage, base_url, decode_stream, http_client,
 };
 
 /// Where the provider is and how to sign in to it.
@@ -48,23 +49,12 @@ const OPENAI_BASE: &str = "https://api.openai.com/v1";
 
 impl OpenAi {
     pub fn new(settings: &OpenAiSettings) -> Result<Self, LlmError> {
-        let base = settings
-            .base_url
-            .as_deref()
-            .map(|url| url.trim().trim_end_matches('/'))
-            .filter(|url| !url.is_empty())
-            .unwrap_or(OPENAI_BASE);
-        let mut config = OpenAIConfig::new().with_api_base(base);
+        let base = base_url(settings.base_url.as_deref(), OPENAI_BASE);
+        let mut config = OpenAIConfig::new().with_api_base(&base);
         if let Some(key) = &settings.api_key {
             config = config.with_api_key(key.expose_secret());
         }
-        // No overall timeout: replies stream for minutes. The guard times first events and
-        // silences instead.
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|err| LlmError::Connect(err.to_string()))?;
+        let http = http_client()?;
         // Retries are the guard's business (and only before the first token): leave out
         // async-openai's own retry layer.
         let client = Client::with_config(config)
@@ -73,9 +63,9 @@ impl OpenAi {
         Ok(Self {
             client,
             http,
-            base: base.to_owned(),
-            api_key: settings.api_key.clone(),
             is_openai: base == OPENAI_BASE,
+            base,
+            api_key: settings.api_key.clone(),
         })
     }
 }
@@ -117,12 +107,8 @@ impl OpenAi {
                 message: body.chars().take(300).collect(),
             });
         }
-        let list: ModelList = serde_json::from_str(&body).map_err(|err| {
-            LlmError::Protocol(format!(
-                "{err}: {}",
-                body.chars().take(200).collect::<String>()
-            ))
-        })?;
+        let list: ModelList =
+            serde_json::from_str(&body).map_err(|err| LlmError::unreadable(err, &body))?;
         let mut ids: Vec<String> = list.data.into_iter().map(|m| m.id).collect();
         ids.sort();
         Ok(ids)
@@ -276,10 +262,7 @@ fn map_error(err: OpenAIError) -> LlmError {
         }
         OpenAIError::Reqwest(err) => LlmError::Stream(err.to_string()),
         OpenAIError::StreamError(err) => LlmError::Stream(err.to_string()),
-        OpenAIError::JSONDeserialize(err, content) => LlmError::Protocol(format!(
-            "{err}: {}",
-            content.chars().take(200).collect::<String>()
-        )),
+        OpenAIError::JSONDeserialize(err, content) => LlmError::unreadable(err, &content),
         other => LlmError::Protocol(other.to_string()),
     }
 }
@@ -319,6 +302,15 @@ fn chunk_events(chunk: Chunk) -> Result<Vec<Event>, LlmError> {
     Ok(events)
 }
 
+/// Chunks carry no state between them.
+struct Chunks;
+
+impl Decoder<Chunk> for Chunks {
+    fn decode(&mut self, chunk: Chunk) -> Result<Vec<Event>, LlmError> {
+        chunk_events(chunk)
+    }
+}
+
 impl ChatProvider for OpenAi {
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
         Box::pin(async move {
@@ -329,50 +321,10 @@ impl ChatProvider for OpenAi {
                 .create_stream_byot::<_, Chunk>(body)
                 .await
                 .map_err(map_error)?;
-            // Flatten chunks into events; a stream that ends without a finish reason was cut.
-            let events = stream::unfold(
-                (chunks, false, false),
-                |(mut chunks, finished, done)| async move {
-                    if done {
-                        return None;
-                    }
-                    match chunks.next().await {
-                        Some(Ok(chunk)) => match chunk_events(chunk) {
-                            Ok(events) => {
-                                let finished = finished
-                                    || events.iter().any(|e| matches!(e, Event::Finish(_)));
-                                Some((
-                                    stream::iter(events.into_iter().map(Ok)).boxed(),
-                                    (chunks, finished, false),
-                                ))
-                            }
-                            Err(err) => Some((
-                                stream::once(async move { Err(err) }).boxed(),
-                                (chunks, finished, true),
-                            )),
-                        },
-                        Some(Err(err)) => {
-                            let err = map_error(err);
-                            Some((
-                                stream::once(async move { Err(err) }).boxed(),
-                                (chunks, finished, true),
-                            ))
-                        }
-                        None if finished => None,
-                        None => Some((
-                            stream::once(async {
-                                Err(LlmError::Stream(
-                                    "the reply ended before the model finished".to_owned(),
-                                ))
-                            })
-                            .boxed(),
-                            (chunks, finished, true),
-                        )),
-                    }
-                },
-            )
-            .flatten();
-            Ok(events.boxed())
+            Ok(decode_stream(
+                chunks.map(|chunk| chunk.map_err(map_error)).boxed(),
+                Chunks,
+            ))
         })
     }
 }
