@@ -103,10 +103,7 @@ async fn provision_inner(
     allowed: &AllowedDomains,
 ) -> Result<User, ProvisionError> {
     let mut tx = pool.begin().await?;
-    // The same lock as local sign-up: only one account can be the first.
-    sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.sign_up'))")
-        .execute(&mut *tx)
-        .await?;
+    let is_first = users::lock_account_creation(&mut tx).await?;
 
     let linked = sqlx::query_as!(
         User,
@@ -162,51 +159,22 @@ async fn provision_inner(
             user
         }
         None => {
-            let is_first =
-                !sqlx::query_scalar!(r#"select exists (select 1 from users) as "exists!""#)
-                    .fetch_one(&mut *tx)
-                    .await?;
             let display_name = identity
                 .name
                 .as_deref()
                 .map(|n| n.chars().take(200).collect::<String>())
                 .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-            let user = sqlx::query_as!(
-                User,
-                r#"
-                insert into users (email, display_name, is_email_verified)
-                values ($1, $2, $3)
-                returning id, email, display_name, is_disabled, created_at
-                "#,
-                email,
-                display_name,
-                identity.email_verified,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let role = if is_first {
-                "administrator"
-            } else {
-                rule.role_for(&email)
+            let account = users::NewAccount {
+                email: &email,
+                display_name: &display_name,
+                password_hash: None,
+                email_verified: identity.email_verified,
+                provider: Some(&identity.provider),
             };
-            users::grant_role_by_name(&mut *tx, user.id, role).await?;
-            audit::record(
-                &mut *tx,
-                audit::Event {
-                    actor_user_id: Some(user.id),
-                    action: "auth.sign_up",
-                    target_type: Some("user"),
-                    target_id: Some(user.id.to_string()),
-                    after: Some(serde_json::json!({
-                        "email": user.email,
-                        "roles": [role],
-                        "provider": identity.provider,
-                    })),
-                    ..audit::Event::default()
-                },
-            )
-            .await?;
-            user
+            // Cannot be taken: the address was looked up above under the same lock.
+            users::create_account(&mut tx, &account, is_first, rule)
+                .await?
+                .ok_or(ProvisionError::EmailInUse)?
         }
     };
     sqlx::query!(

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// A user as the rest of the backend sees it.
@@ -107,51 +107,96 @@ pub async fn sign_up_local(
     rule: &RoleRule,
 ) -> Result<User, SignUpError> {
     let mut tx = pool.begin().await?;
-    // Serialize sign-ups so two people racing on an empty database cannot both be first.
-    sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.sign_up'))")
-        .execute(&mut *tx)
-        .await?;
-    let is_first = !sqlx::query_scalar!(r#"select exists (select 1 from users) as "exists!""#)
-        .fetch_one(&mut *tx)
-        .await?;
+    let is_first = lock_account_creation(&mut tx).await?;
     if !is_first && !is_local_sign_up_open(&mut *tx).await? {
         return Err(SignUpError::SignUpClosed);
     }
-    let created = sqlx::query_as!(
+    let account = NewAccount {
+        email: &user.email,
+        display_name: &user.display_name,
+        password_hash: Some(&user.password_hash),
+        email_verified: false,
+        provider: None,
+    };
+    let created = create_account(&mut tx, &account, is_first, rule)
+        .await?
+        .ok_or(SignUpError::EmailTaken)?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Serializes account creation, so that two people racing on an empty database cannot both
+/// be first. Returns whether the database has no account yet.
+pub(super) async fn lock_account_creation(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.sign_up'))")
+        .execute(&mut *conn)
+        .await?;
+    let any = sqlx::query_scalar!(r#"select exists (select 1 from users) as "exists!""#)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(!any)
+}
+
+/// An account about to be created, by password sign-up or a provider's first sign-in.
+pub(super) struct NewAccount<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub email_verified: bool,
+    /// The provider id, for the audit log.
+    pub provider: Option<&'a str>,
+}
+
+/// Creates the account with its first role (administrator for the first account, else the
+/// rule's) and audits it. `None` if the email is taken. Call under
+/// [`lock_account_creation`], which says whether this is the first account.
+pub(super) async fn create_account(
+    conn: &mut PgConnection,
+    account: &NewAccount<'_>,
+    is_first: bool,
+    rule: &RoleRule,
+) -> sqlx::Result<Option<User>> {
+    let Some(created) = sqlx::query_as!(
         User,
         r#"
-        insert into users (email, display_name, password_hash)
-        values ($1, $2, $3)
+        insert into users (email, display_name, password_hash, is_email_verified)
+        values ($1, $2, $3, $4)
         on conflict (email) do nothing
         returning id, email, display_name, is_disabled, created_at
         "#,
-        user.email,
-        user.display_name,
-        user.password_hash,
+        account.email,
+        account.display_name,
+        account.password_hash,
+        account.email_verified,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
-    .ok_or(SignUpError::EmailTaken)?;
+    else {
+        return Ok(None);
+    };
     let role = if is_first {
         "administrator"
     } else {
         rule.role_for(&created.email)
     };
-    grant_role_by_name(&mut *tx, created.id, role).await?;
+    grant_role_by_name(&mut *conn, created.id, role).await?;
+    let mut after = serde_json::json!({ "email": created.email, "roles": [role] });
+    if let Some(provider) = account.provider {
+        after["provider"] = provider.into();
+    }
     crate::audit::record(
-        &mut *tx,
+        &mut *conn,
         crate::audit::Event {
             actor_user_id: Some(created.id),
             action: "auth.sign_up",
             target_type: Some("user"),
             target_id: Some(created.id.to_string()),
-            after: Some(serde_json::json!({ "email": created.email, "roles": [role] })),
+            after: Some(after),
             ..crate::audit::Event::default()
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(created)
+    Ok(Some(created))
 }
 
 /// Gives `user_id` the role called `role` (no-op if held already or if no such role).
