@@ -20,7 +20,7 @@ use studio_core::{
 
 use super::{
     SignInProblem,
-    ssr::{read_cookie, session_cookie},
+    ssr::{http_only_cookie, read_cookie, session_cookie},
 };
 use crate::ssr::AppState;
 
@@ -37,19 +37,8 @@ fn state_cookie_name(secure: bool) -> &'static str {
 }
 
 fn state_cookie(value: Option<&str>, secure: bool) -> HeaderValue {
-    let max_age = match value {
-        Some(_) => i64::try_from(LOGIN_TTL.as_secs()).unwrap_or(600),
-        None => 0,
-    };
-    // Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
-    let cookie = cookie::Cookie::build((state_cookie_name(secure), value.unwrap_or_default()))
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(cookie::SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(max_age))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let lifetime = i64::try_from(LOGIN_TTL.as_secs()).unwrap_or(600);
+    http_only_cookie(state_cookie_name(secure), value, secure, lifetime)
 }
 
 fn to_sign_in(problem: SignInProblem, secure: bool) -> Response {

@@ -48,18 +48,30 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for a new session (`Some(token)`) or for removing it (`None`).
 pub fn session_cookie(token: Option<&str>, secure: bool, max_age_secs: i64) -> HeaderValue {
-    let mut builder =
-        cookie::Cookie::build((cookie_name(secure), token.unwrap_or_default().to_owned()))
-            .path("/")
-            .http_only(true)
-            .secure(secure)
-            .same_site(cookie::SameSite::Lax);
-    builder = match token {
-        Some(_) => builder.max_age(cookie::time::Duration::seconds(max_age_secs)),
-        None => builder.max_age(cookie::time::Duration::ZERO),
+    http_only_cookie(cookie_name(secure), token, secure, max_age_secs)
+}
+
+/// `Set-Cookie` for one of our cookies: HttpOnly, Path=/, SameSite=Lax (so it comes along on
+/// top-level navigations from other sites, such as a provider's redirect back), Secure when
+/// `secure`. `None` removes it.
+pub fn http_only_cookie(
+    name: &str,
+    value: Option<&str>,
+    secure: bool,
+    max_age_secs: i64,
+) -> HeaderValue {
+    let max_age = match value {
+        Some(_) => cookie::time::Duration::seconds(max_age_secs),
+        None => cookie::time::Duration::ZERO,
     };
-    HeaderValue::from_str(&builder.build().to_string())
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let cookie = cookie::Cookie::build((name, value.unwrap_or_default()))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The request's session, if signed in.
