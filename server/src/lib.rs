@@ -35,15 +35,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("could not apply database migrations")?;
 
+    let keys = EnvironmentKeys::from_env();
+    studio_core::models::register_builtin(&pool, &keys.local_model)
+        .await
+        .context("could not register the built-in model")?;
     let state = AppState {
         leptos_options: config.leptos.clone(),
         pool: pool.clone(),
         accounts: config.accounts.clone(),
         oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
-        llm: std::sync::Arc::new(Registry::new(
-            EnvironmentKeys::from_env(),
-            RetryPolicy::default(),
-        )),
+        llm: std::sync::Arc::new(Registry::new(keys, RetryPolicy::default())),
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 

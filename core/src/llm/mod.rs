@@ -3,13 +3,14 @@
 //! A [`ChatProvider`] takes a [`ChatRequest`] and yields a stream of [`Event`]s: text and
 //! reasoning deltas, token usage, and the finish reason. Adapters speak each provider's wire
 //! format (`openai` also serves OpenAI-compatible servers: Ollama, vLLM, LM Studio;
-//! `gemini` is the Google AI API).
+//! `gemini` is the Google AI API; `local` is the tiny built-in model run on the CPU).
 //! [`Guarded`] wraps any provider with the policy every call gets: a time limit for the first
 //! event and between events, retries with backoff while nothing has been streamed yet, and a
 //! circuit breaker that stops calling a failing provider for a while.
 
 pub mod gemini;
 mod guard;
+pub mod local;
 pub mod openai;
 pub mod registry;
 #[cfg(any(test, feature = "test-support"))]

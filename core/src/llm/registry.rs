@@ -3,6 +3,7 @@
 
 use std::{
     collections::HashMap,
+    path::PathBuf,
     sync::{Arc, Mutex},
 };
 
@@ -13,15 +14,19 @@ use uuid::Uuid;
 use super::{
     ChatProvider, CircuitBreaker, Guarded, LlmError, RetryPolicy,
     gemini::{Gemini, GeminiSettings},
+    local::{Local, SMOLLM2_FILE},
     openai::{OpenAi, OpenAiSettings},
 };
 use crate::models::{self, ProviderConnection, ProviderKind};
 
-/// Keys used when a provider has none stored (`OPENAI_API_KEY`, `GEMINI_API_KEY`).
+/// Settings from the environment: keys used when a provider has none stored
+/// (`OPENAI_API_KEY`, `GEMINI_API_KEY`) and the built-in model's file (`LOCAL_MODEL_PATH`,
+/// default `models/SmolLM2-135M-Instruct.Q4_1.gguf`).
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentKeys {
     pub openai: Option<SecretString>,
     pub gemini: Option<SecretString>,
+    pub local_model: PathBuf,
 }
 
 impl EnvironmentKeys {
@@ -35,6 +40,9 @@ impl EnvironmentKeys {
         Self {
             openai: key("OPENAI_API_KEY"),
             gemini: key("GEMINI_API_KEY"),
+            local_model: std::env::var_os("LOCAL_MODEL_PATH")
+                .filter(|path| !path.is_empty())
+                .map_or_else(|| PathBuf::from("models").join(SMOLLM2_FILE), PathBuf::from),
         }
     }
 }
@@ -64,6 +72,8 @@ struct Entry {
 /// The clients. Cheap to share behind an `Arc`.
 pub struct Registry {
     keys: EnvironmentKeys,
+    /// The built-in model, loaded once whichever provider rows use it.
+    local: Local,
     policy: RetryPolicy,
     entries: Mutex<HashMap<Uuid, Entry>>,
 }
@@ -77,6 +87,7 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     pub fn new(keys: EnvironmentKeys, policy: RetryPolicy) -> Self {
         Self {
+            local: Local::new(keys.local_model.clone()),
             keys,
             policy,
             entries: Mutex::default(),
@@ -110,6 +121,11 @@ impl Registry {
             },
         );
         Ok(provider)
+    }
+
+    /// Where the built-in model's file is expected.
+    pub fn local_model(&self) -> &std::path::Path {
+        self.local.path()
     }
 
     /// The model ids an OpenAI-compatible provider offers (for "discover models").
@@ -155,6 +171,7 @@ impl Registry {
                     api_key,
                 })?))
             }
+            ProviderKind::Local => Ok(Arc::new(self.local.clone())),
             kind => Err(RegistryError::Unavailable(kind.label())),
         }
     }

@@ -439,6 +439,7 @@ mod registry {
             EnvironmentKeys {
                 openai: Some("env-key".to_owned().into()),
                 gemini: None,
+                local_model: "unused".into(),
             },
             RetryPolicy::default(),
         );
@@ -490,5 +491,141 @@ mod registry {
             ["llama3.2:1b", "qwen3:4b"]
         );
         assert_eq!(server.requests()[0].target, "/v1/models");
+    }
+}
+
+/// The built-in model, for real (short prompts; the file comes from `scripts/setup.sh`).
+mod local {
+    use futures::StreamExt;
+
+    use crate::llm::{
+        ChatProvider, ChatRequest, Event, FinishReason, LlmError, Message, Role,
+        local::{Local, SMOLLM2_FILE},
+    };
+
+    fn model() -> Local {
+        let path = std::env::var_os("LOCAL_MODEL_PATH").map_or_else(
+            || std::path::PathBuf::from("models").join(SMOLLM2_FILE),
+            Into::into,
+        );
+        assert!(
+            path.is_file(),
+            "the built-in model is missing at {}: run scripts/setup.sh",
+            path.display()
+        );
+        Local::new(path)
+    }
+
+    fn ask(text: &str, max: u32) -> ChatRequest {
+        ChatRequest {
+            model: "smollm2-135m-instruct".into(),
+            messages: vec![Message::text(Role::User, text)],
+            max_output_tokens: Some(max),
+            temperature: Some(0.0),
+        }
+    }
+
+    async fn collect(local: &Local, request: ChatRequest) -> Vec<Event> {
+        local
+            .stream(request)
+            .await
+            .expect("accepted")
+            .map(|event| event.expect("no error"))
+            .collect()
+            .await
+    }
+
+    fn text(events: &[Event]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn answers_in_words_then_usage_and_finish() {
+        let local = model();
+        let events = collect(&local, ask("What is the capital of France?", 24)).await;
+        let reply = text(&events);
+        assert!(reply.contains("Paris"), "reply: {reply:?}");
+        let usage = events.iter().find_map(|e| match e {
+            Event::Usage(u) => Some(*u),
+            _ => None,
+        });
+        let usage = usage.expect("usage reported");
+        assert!(usage.input_tokens > 10, "{usage:?}");
+        assert!(
+            usage.output_tokens >= 1 && usage.output_tokens <= 24,
+            "{usage:?}"
+        );
+        assert!(matches!(
+            events.last(),
+            Some(Event::Finish(FinishReason::Stop | FinishReason::Length))
+        ));
+        // Greedy decoding is repeatable.
+        let again = collect(&local, ask("What is the capital of France?", 24)).await;
+        assert_eq!(text(&again), reply);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn stops_at_the_output_limit() {
+        let events = collect(&model(), ask("Write a long story about a dragon.", 6)).await;
+        assert!(
+            events.contains(&Event::Finish(FinishReason::Length)),
+            "{events:?}"
+        );
+        let usage = events.iter().find_map(|e| match e {
+            Event::Usage(u) => Some(u.output_tokens),
+            _ => None,
+        });
+        assert_eq!(usage, Some(6));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn dropping_the_stream_frees_the_model_for_the_next_call() {
+        let local = model();
+        let mut first = local
+            .stream(ask("Count from one to one hundred.", 400))
+            .await
+            .expect("accepted");
+        assert!(matches!(first.next().await, Some(Ok(Event::Text(_)))));
+        drop(first);
+        // One generation at a time: this only starts once the first one has stopped.
+        let started = std::time::Instant::now();
+        let events = collect(&local, ask("Say hi.", 4)).await;
+        assert!(!text(&events).is_empty());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the stopped generation kept the model"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn refuses_a_message_longer_than_it_reads() {
+        let long = "word ".repeat(5000);
+        let Err(err) = model().stream(ask(&long, 8)).await else {
+            panic!("a 5000-word message was accepted");
+        };
+        assert!(
+            matches!(&err, LlmError::Rejected { status: 400, message } if message.contains("too long")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_says_where_it_was_looked_for() {
+        let Err(err) = Local::new("/nonexistent/model.gguf")
+            .stream(ask("hi", 4))
+            .await
+        else {
+            panic!("no model file, yet accepted");
+        };
+        assert!(
+            matches!(&err, LlmError::Rejected { status: 503, message } if message.contains("/nonexistent/model.gguf")),
+            "{err:?}"
+        );
     }
 }

@@ -243,3 +243,36 @@ async fn users_see_and_may_call_only_active_models_their_roles_allow(pool: PgPoo
     delete_model(&pool, actor, retired.id).await.unwrap();
     assert_eq!(list_models(&pool).await.unwrap().len(), 2);
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_builtin_model_is_registered_once_on_an_empty_catalogue(pool: PgPool) {
+    let missing = std::path::Path::new("/nonexistent/model.gguf");
+    assert!(!register_builtin(&pool, missing).await.unwrap());
+    assert!(list_models(&pool).await.unwrap().is_empty());
+
+    let file = std::env::temp_dir().join(format!("builtin-{}.gguf", Uuid::new_v4()));
+    std::fs::write(&file, b"GGUF").unwrap();
+    assert!(register_builtin(&pool, &file).await.unwrap());
+    assert!(
+        !register_builtin(&pool, &file).await.unwrap(),
+        "registered twice"
+    );
+    std::fs::remove_file(&file).unwrap();
+
+    let models = list_models(&pool).await.unwrap();
+    let [model] = models.as_slice() else {
+        panic!("expected one model, got {models:?}");
+    };
+    assert_eq!(model.provider_kind, ProviderKind::Local);
+    assert_eq!(model.model_key, crate::llm::local::SMOLLM2_ID);
+    assert!(model.display_name.contains("tiny demo"));
+    assert!(model.is_active);
+    // Everyone may use it, students included.
+    let student = person(&pool, "pupil@example.org", "student").await;
+    assert!(
+        model_for_user(&pool, student, model.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
