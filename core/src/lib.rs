@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod chat;
 pub mod db;
 pub mod llm;
 pub mod models;

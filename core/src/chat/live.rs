@@ -1,0 +1,357 @@
+//! Replies being written. A generation runs as its own task, not inside the request that
+//! started it: closing the tab does not stop it. Pages attach to it (what was written so far,
+//! then every delta) and may stop it, which cancels the provider call and keeps what came.
+//! The text is saved as it streams (at most every [`SAVE_EVERY`]) and at the end, with a usage
+//! record for the call.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    llm::{ChatProvider, ChatRequest, Event, FinishReason, LlmError, Usage},
+    models::Model,
+};
+
+/// How often a streaming reply's text is written to the database.
+pub const SAVE_EVERY: Duration = Duration::from_millis(1000);
+
+/// What a reply has so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub content: String,
+    pub reasoning: String,
+}
+
+/// How a reply ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `complete`, `stopped` or `failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub usage: Usage,
+    pub cost: Decimal,
+}
+
+/// What attached pages receive after the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    Text(String),
+    Reasoning(String),
+    Done(Outcome),
+}
+
+struct Live {
+    user_id: Uuid,
+    snapshot: Mutex<Snapshot>,
+    deltas: broadcast::Sender<Delta>,
+    cancel: CancellationToken,
+}
+
+/// The replies being written on this server. Cheap to share behind an `Arc`.
+#[derive(Default)]
+pub struct Generations {
+    live: Mutex<HashMap<Uuid, Arc<Live>>>,
+}
+
+impl std::fmt::Debug for Generations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generations")
+            .field("running", &self.running())
+            .finish()
+    }
+}
+
+/// Everything a generation needs.
+pub struct Job {
+    pub pool: PgPool,
+    pub provider: Arc<dyn ChatProvider>,
+    pub request: ChatRequest,
+    pub model: Model,
+    pub user_id: Uuid,
+    pub conversation_id: Uuid,
+    pub reply_id: Uuid,
+    /// `chat`, `compare`, ... for the usage record.
+    pub feature: &'static str,
+}
+
+impl Generations {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Live>>> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many replies are being written now.
+    pub fn running(&self) -> usize {
+        self.map().len()
+    }
+
+    /// What reply `id` has so far and a receiver of what follows, if it is being written and
+    /// belongs to `user_id`. Nothing is missed between the two.
+    pub fn attach(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Option<(Snapshot, broadcast::Receiver<Delta>)> {
+        let live = self.map().get(&id).cloned()?;
+        if live.user_id != user_id {
+            return None;
+        }
+        let snapshot = live.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        Some((snapshot.clone(), live.deltas.subscribe()))
+    }
+
+    /// Stops reply `id` of `user_id`. Returns whether it was running.
+    pub fn stop(&self, user_id: Uuid, id: Uuid) -> bool {
+        match self.map().get(&id) {
+            Some(live) if live.user_id == user_id => {
+                live.cancel.cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts writing the reply; returns at once. `shutdown` stops it like the user would.
+    pub fn start(self: &Arc<Self>, job: Job, shutdown: &CancellationToken) {
+        let live = Arc::new(Live {
+            user_id: job.user_id,
+            snapshot: Mutex::default(),
+            deltas: broadcast::channel(1024).0,
+            cancel: shutdown.child_token(),
+        });
+        self.map().insert(job.reply_id, live.clone());
+        let generations = self.clone();
+        tokio::spawn(async move {
+            let reply_id = job.reply_id;
+            let outcome = run(&job, &live).await;
+            // Saved before it leaves the map: a page that finds it gone reads the final text.
+            let outcome = finish(&job, &live, outcome).await;
+            generations.map().remove(&reply_id);
+            let _ = live.deltas.send(Delta::Done(outcome));
+        });
+    }
+}
+
+/// What the call produced before it ended.
+struct Ended {
+    status: &'static str,
+    error: Option<String>,
+    usage: Option<Usage>,
+    first_token: Option<Duration>,
+    total: Duration,
+}
+
+impl Live {
+    fn push(&self, delta: Delta) {
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        match &delta {
+            Delta::Text(text) => snapshot.content.push_str(text),
+            Delta::Reasoning(text) => snapshot.reasoning.push_str(text),
+            Delta::Done(_) => {}
+        }
+        // Sent under the lock: an attach sees each delta in its snapshot or on its receiver.
+        let _ = self.deltas.send(delta);
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+async fn run(job: &Job, live: &Live) -> Ended {
+    let started = Instant::now();
+    let mut first_token = None;
+    let mut usage = None;
+    let ended = |status, error: Option<String>, usage, first_token| Ended {
+        status,
+        error,
+        usage,
+        first_token,
+        total: started.elapsed(),
+    };
+    let mut stream = tokio::select! {
+        () = live.cancel.cancelled() => return ended("stopped", None, None, None),
+        stream = job.provider.stream(job.request.clone()) => match stream {
+            Ok(stream) => stream,
+            Err(err) => return ended("failed", Some(failure(&err)), None, None),
+        },
+    };
+    let mut saved_at = Instant::now();
+    let mut unsaved = false;
+    loop {
+        let event = tokio::select! {
+            () = live.cancel.cancelled() => return ended("stopped", None, usage, first_token),
+            event = stream.next() => event,
+        };
+        match event {
+            None => return ended("complete", None, usage, first_token),
+            Some(Err(err)) => return ended("failed", Some(failure(&err)), usage, first_token),
+            Some(Ok(Event::Text(text))) => {
+                first_token.get_or_insert_with(|| started.elapsed());
+                live.push(Delta::Text(text));
+                unsaved = true;
+            }
+            Some(Ok(Event::Reasoning(text))) => {
+                first_token.get_or_insert_with(|| started.elapsed());
+                live.push(Delta::Reasoning(text));
+                unsaved = true;
+            }
+            Some(Ok(Event::Usage(u))) => usage = Some(u),
+            Some(Ok(Event::Finish(reason))) => {
+                if let Some(note) = finish_note(&reason) {
+                    live.push(Delta::Text(note));
+                }
+            }
+        }
+        if unsaved && saved_at.elapsed() >= SAVE_EVERY {
+            let snapshot = live.snapshot();
+            if let Err(err) = save_progress(&job.pool, job.reply_id, &snapshot).await {
+                tracing::warn!(error = %err, reply = %job.reply_id, "could not save a streaming reply");
+            }
+            saved_at = Instant::now();
+            unsaved = false;
+        }
+    }
+}
+
+/// What the reader is told when a model stopped for a reason other than being done.
+fn finish_note(reason: &FinishReason) -> Option<String> {
+    match reason {
+        FinishReason::Stop | FinishReason::ToolCalls => None,
+        FinishReason::Length => Some("\n\n*(The reply reached the model's length limit.)*".into()),
+        FinishReason::ContentFilter => {
+            Some("\n\n*(The provider's content filter stopped the reply.)*".into())
+        }
+        FinishReason::Other(_) => None,
+    }
+}
+
+/// The error as the reader sees it: what happened, never credentials (adapters keep those out
+/// of their errors).
+fn failure(err: &LlmError) -> String {
+    let text = err.to_string();
+    let mut text: String = text.chars().take(500).collect();
+    if let Some(first) = text.get(..1) {
+        text.replace_range(..1, &first.to_uppercase());
+    }
+    format!("{text}.")
+}
+
+async fn save_progress(pool: &PgPool, id: Uuid, snapshot: &Snapshot) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update messages set content = $2, reasoning = $3 where id = $1 and status = 'streaming'",
+        id,
+        snapshot.content,
+        snapshot.reasoning,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The cost of a call in US dollars from the model's prices per million tokens.
+pub fn cost(model: &Model, usage: &Usage) -> Decimal {
+    let cached = usage.cached_input_tokens.min(usage.input_tokens);
+    let million = Decimal::from(1_000_000u32);
+    (Decimal::from(usage.input_tokens - cached) * model.input_price
+        + Decimal::from(cached) * model.cached_input_price
+        + Decimal::from(usage.output_tokens) * model.output_price)
+        / million
+}
+
+/// Saves the reply as it ended and records the call's usage. Retries a failed write a few
+/// times: the reply must not be lost to a brief database hiccup.
+async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
+    let snapshot = live.snapshot();
+    let usage = ended.usage.unwrap_or_default();
+    let cost = cost(&job.model, &usage);
+    let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+    let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    for attempt in 1..=5 {
+        let saved: sqlx::Result<()> = async {
+            let mut tx = job.pool.begin().await?;
+            sqlx::query!(
+                "update messages set content = $2, reasoning = $3, status = $4, error = $5 where id = $1",
+                job.reply_id,
+                snapshot.content,
+                snapshot.reasoning,
+                ended.status,
+                ended.error,
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                r#"
+                insert into usage_records
+                    (user_id, model_id, model_key, provider_kind, feature, conversation_id,
+                     message_id, input_tokens, output_tokens, cached_input_tokens,
+                     first_token_ms, total_ms, cost, status, error)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                "#,
+                job.user_id,
+                job.model.id,
+                job.model.model_key,
+                job.model.provider_kind.as_str(),
+                job.feature,
+                job.conversation_id,
+                job.reply_id,
+                tokens(usage.input_tokens),
+                tokens(usage.output_tokens),
+                tokens(usage.cached_input_tokens),
+                ended.first_token.map(millis),
+                millis(ended.total),
+                cost,
+                ended.status,
+                ended.error,
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "update conversations set last_activity_at = now() where id = $1",
+                job.conversation_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        match saved {
+            Ok(()) => break,
+            Err(err) if attempt < 5 => {
+                tracing::warn!(error = %err, attempt, reply = %job.reply_id, "could not save a finished reply; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, reply = %job.reply_id, "could not save a finished reply");
+            }
+        }
+    }
+    tracing::info!(
+        reply = %job.reply_id,
+        model = %job.model.model_key,
+        status = ended.status,
+        input_tokens = usage.input_tokens,
+        output_tokens = usage.output_tokens,
+        first_token_ms = ended.first_token.map(|d| d.as_millis() as u64),
+        total_ms = ended.total.as_millis() as u64,
+        "reply finished"
+    );
+    Outcome {
+        status: ended.status,
+        error: ended.error,
+        usage,
+        cost,
+    }
+}

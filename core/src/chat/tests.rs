@@ -1,0 +1,583 @@
+//! Database tests of conversations and of replies written by a fake OpenAI server on loopback.
+
+use std::{sync::Arc, time::Duration};
+
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{
+    live::{Delta, Generations, Job},
+    *,
+};
+use crate::{
+    accounts::users,
+    llm::{
+        ChatRequest,
+        openai::{OpenAi, OpenAiSettings},
+        testing::{FakeServer, Frame, Reply, done, finish_chunk, text_chunk, usage_chunk},
+    },
+    models::{self, Model},
+};
+
+async fn person(pool: &PgPool, email: &str) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "insert into users (email, display_name) values ($1, 'Someone') returning id",
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    users::grant_role_by_name(pool, id, "student")
+        .await
+        .unwrap();
+    id
+}
+
+/// A model priced at $1 / $2 / $0.5 per million input / output / cached tokens.
+async fn model(pool: &PgPool) -> Model {
+    let provider: Uuid = sqlx::query_scalar(
+        "insert into ai_providers (kind, name) values ('openai', 'Fake') returning id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let id: Uuid = sqlx::query_scalar(
+        r#"
+        insert into ai_models (provider_id, model_key, display_name, input_price, output_price, cached_input_price)
+        values ($1, 'fake-model', 'Fake model', 1, 2, 0.5) returning id
+        "#,
+    )
+    .bind(provider)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    models::list_models(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap()
+}
+
+fn message(conversation_id: Option<Uuid>, text: &str) -> Turn {
+    Turn::Message {
+        conversation_id,
+        replacing: None,
+        text: text.into(),
+        images: Vec::new(),
+    }
+}
+
+struct Harness {
+    pool: PgPool,
+    generations: Arc<Generations>,
+    model: Model,
+    server: FakeServer,
+}
+
+impl Harness {
+    async fn new(pool: PgPool, replies: Vec<Reply>) -> Self {
+        let model = model(&pool).await;
+        Self {
+            pool,
+            generations: Arc::default(),
+            model,
+            server: FakeServer::start(replies).await.unwrap(),
+        }
+    }
+
+    async fn turn(&self, user_id: Uuid, turn: Turn) -> Started {
+        let started = start_turn(&self.pool, user_id, self.model.id, turn)
+            .await
+            .unwrap();
+        let provider = OpenAi::new(&OpenAiSettings {
+            base_url: Some(self.server.base_url()),
+            api_key: Some("sk-test".to_owned().into()),
+        })
+        .unwrap();
+        self.generations.start(
+            Job {
+                pool: self.pool.clone(),
+                provider: Arc::new(provider),
+                request: ChatRequest {
+                    model: "fake-model".into(),
+                    messages: started.history.clone(),
+                    max_output_tokens: None,
+                    temperature: None,
+                },
+                model: self.model.clone(),
+                user_id,
+                conversation_id: started.conversation_id,
+                reply_id: started.reply_id,
+                feature: "chat",
+            },
+            &CancellationToken::new(),
+        );
+        started
+    }
+
+    /// Waits until the reply is no longer being written.
+    async fn settled(&self, reply: Uuid) -> SavedReply {
+        for _ in 0..500 {
+            let saved = saved_reply(&self.pool, reply).await.unwrap().unwrap();
+            if saved.status != "streaming" && self.generations.running() == 0 {
+                return saved;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the reply never finished");
+    }
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
+    let h = Harness::new(
+        pool,
+        vec![Reply::Stream(vec![
+            text_chunk("Hello"),
+            text_chunk(", world."),
+            finish_chunk("stop"),
+            usage_chunk(1_000, 500, 400),
+            done(),
+        ])],
+    )
+    .await;
+    let user = person(&h.pool, "a@example.org").await;
+    let started = h
+        .turn(
+            user,
+            message(
+                None,
+                "Say hello to the whole wide world, please, in a friendly way today",
+            ),
+        )
+        .await;
+    let saved = h.settled(started.reply_id).await;
+    assert_eq!(saved.content, "Hello, world.");
+    assert_eq!(saved.status, "complete");
+
+    let conversation = conversation(&h.pool, user, started.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        conversation.summary.title,
+        "Say hello to the whole wide world, please, in a friendly…"
+    );
+    let roles: Vec<&str> = conversation
+        .messages
+        .iter()
+        .map(|m| m.role.as_str())
+        .collect();
+    assert_eq!(roles, ["user", "assistant"]);
+    let usage = conversation.messages[1].usage.expect("usage per message");
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens
+        ),
+        (1_000, 500, 400)
+    );
+    // 600 input at $1/M + 400 cached at $0.5/M + 500 output at $2/M.
+    let expected = Decimal::new(1_800, 6);
+    assert_eq!(usage.cost, expected);
+    assert_eq!(conversation.totals.cost, expected);
+
+    let record = sqlx::query!(
+        "select feature, status, model_key, first_token_ms, total_ms from usage_records where message_id = $1",
+        started.reply_id
+    )
+    .fetch_one(&h.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            record.feature.as_str(),
+            record.status.as_str(),
+            record.model_key.as_str()
+        ),
+        ("chat", "complete", "fake-model")
+    );
+    assert!(
+        record
+            .first_token_ms
+            .is_some_and(|ms| ms <= record.total_ms)
+    );
+
+    // The provider saw the user's message.
+    let body = &h.server.requests()[0].body;
+    assert!(body.to_string().contains("whole wide world"), "{body}");
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn attaching_sees_everything_and_stop_keeps_what_came(pool: PgPool) {
+    let h = Harness::new(
+        pool,
+        vec![Reply::Stream(vec![
+            text_chunk("First part. "),
+            Frame::Pause(Duration::from_secs(30)),
+            text_chunk("Never sent."),
+            finish_chunk("stop"),
+            done(),
+        ])],
+    )
+    .await;
+    let user = person(&h.pool, "a@example.org").await;
+    let other = person(&h.pool, "b@example.org").await;
+    let started = h.turn(user, message(None, "Tell me a story")).await;
+    // Someone else can neither watch nor stop it.
+    assert!(h.generations.attach(other, started.reply_id).is_none());
+    assert!(!h.generations.stop(other, started.reply_id));
+
+    let (snapshot, mut deltas) = h.generations.attach(user, started.reply_id).unwrap();
+    let mut seen = snapshot.content;
+    while seen != "First part. " {
+        match tokio::time::timeout(Duration::from_secs(5), deltas.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Delta::Text(text) => seen.push_str(&text),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(h.generations.stop(user, started.reply_id));
+    let done = loop {
+        if let Delta::Done(outcome) = deltas.recv().await.unwrap() {
+            break outcome;
+        }
+    };
+    assert_eq!(done.status, "stopped");
+    let saved = h.settled(started.reply_id).await;
+    assert_eq!(
+        (saved.content.as_str(), saved.status.as_str()),
+        ("First part. ", "stopped")
+    );
+    let status: String =
+        sqlx::query_scalar("select status from usage_records where message_id = $1")
+            .bind(started.reply_id)
+            .fetch_one(&h.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "stopped");
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_provider_failure_keeps_the_partial_reply_with_the_reason(pool: PgPool) {
+    let h = Harness::new(
+        pool,
+        vec![
+            Reply::Stream(vec![text_chunk("Half a"), Frame::Cut]),
+            Reply::error(400, "This model's maximum context length is 10 tokens"),
+        ],
+    )
+    .await;
+    let user = person(&h.pool, "a@example.org").await;
+    let cut = h.turn(user, message(None, "Go")).await;
+    let saved = h.settled(cut.reply_id).await;
+    assert_eq!(
+        (saved.content.as_str(), saved.status.as_str()),
+        ("Half a", "failed")
+    );
+    assert!(
+        saved
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("broke off")),
+        "{saved:?}"
+    );
+
+    let refused = h
+        .turn(user, message(Some(cut.conversation_id), "Again"))
+        .await;
+    let saved = h.settled(refused.reply_id).await;
+    assert_eq!(saved.status, "failed");
+    assert!(
+        saved
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("maximum context length")),
+        "{saved:?}"
+    );
+    // The failed reply is not sent back to the model as if it had said it.
+    let body = h.server.requests()[1].body.to_string();
+    assert!(!body.contains("Half a"), "{body}");
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn regenerate_and_edit_make_branches_the_user_can_switch(pool: PgPool) {
+    let h = Harness::new(
+        pool,
+        vec![
+            Reply::text(&["One."], 1, 1),
+            Reply::text(&["Two."], 1, 1),
+            Reply::text(&["Three."], 1, 1),
+        ],
+    )
+    .await;
+    let user = person(&h.pool, "a@example.org").await;
+    let first = h.turn(user, message(None, "Count")).await;
+    h.settled(first.reply_id).await;
+    let second = h
+        .turn(
+            user,
+            Turn::Regenerate {
+                reply: first.reply_id,
+            },
+        )
+        .await;
+    h.settled(second.reply_id).await;
+
+    let shown = conversation(&h.pool, user, first.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[1].content, "Two.");
+    assert_eq!(
+        shown.messages[1].siblings,
+        [first.reply_id, second.reply_id]
+    );
+
+    select_branch(&h.pool, user, first.reply_id).await.unwrap();
+    let shown = conversation(&h.pool, user, first.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[1].content, "One.");
+
+    // An edit is a sibling of the user message, with its own reply.
+    let edited = h
+        .turn(
+            user,
+            Turn::Message {
+                conversation_id: Some(first.conversation_id),
+                replacing: Some(first.user_message_id),
+                text: "Count again".into(),
+                images: Vec::new(),
+            },
+        )
+        .await;
+    h.settled(edited.reply_id).await;
+    let shown = conversation(&h.pool, user, first.conversation_id, None)
+        .await
+        .unwrap();
+    let texts: Vec<&str> = shown.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["Count again", "Three."]);
+    assert_eq!(
+        shown.messages[0].siblings,
+        [first.user_message_id, edited.user_message_id]
+    );
+    // Going back to the first question shows its newest reply.
+    select_branch(&h.pool, user, first.user_message_id)
+        .await
+        .unwrap();
+    let shown = conversation(&h.pool, user, first.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[1].content, "Two.");
+    // The totals count every branch.
+    assert_eq!(shown.totals.output_tokens, 3);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_list_searches_pins_archives_and_stays_private(pool: PgPool) {
+    let h = Harness::new(
+        pool,
+        vec![
+            Reply::text(&["Photosynthesis turns light into sugar."], 1, 1),
+            Reply::text(&["Ok."], 1, 1),
+        ],
+    )
+    .await;
+    let user = person(&h.pool, "a@example.org").await;
+    let other = person(&h.pool, "b@example.org").await;
+    let biology = h.turn(user, message(None, "Explain plants")).await;
+    h.settled(biology.reply_id).await;
+    let history = h.turn(user, message(None, "Romans")).await;
+    h.settled(history.reply_id).await;
+
+    let find = |search: &str| ListQuery {
+        search: Some(search.into()),
+        ..ListQuery::default()
+    };
+    let ids = |list: Vec<Summary>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    // Message text, with a prefix; titles; nothing for nonsense or markup.
+    assert_eq!(
+        ids(list(&h.pool, user, &find("photosynth")).await.unwrap()),
+        [biology.conversation_id]
+    );
+    assert_eq!(
+        ids(list(&h.pool, user, &find("ROMANS")).await.unwrap()),
+        [history.conversation_id]
+    );
+    assert!(
+        list(&h.pool, user, &find("zebra"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        list(&h.pool, user, &find("'):* & !")).await.unwrap().len(),
+        2,
+        "no words: everything"
+    );
+    assert!(
+        list(&h.pool, other, &find("photosynthesis"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Newest first, pinned before that.
+    assert_eq!(
+        ids(list(&h.pool, user, &ListQuery::default()).await.unwrap()),
+        [history.conversation_id, biology.conversation_id]
+    );
+    set_pinned(&h.pool, user, biology.conversation_id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(list(&h.pool, user, &ListQuery::default()).await.unwrap()),
+        [biology.conversation_id, history.conversation_id]
+    );
+
+    set_archived(&h.pool, user, history.conversation_id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(list(&h.pool, user, &ListQuery::default()).await.unwrap()),
+        [biology.conversation_id]
+    );
+    let archived = ListQuery {
+        archived: true,
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        ids(list(&h.pool, user, &archived).await.unwrap()),
+        [history.conversation_id]
+    );
+
+    rename(
+        &h.pool,
+        user,
+        biology.conversation_id,
+        "  Plants   and light ",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        list(&h.pool, user, &ListQuery::default()).await.unwrap()[0].title,
+        "Plants and light"
+    );
+    assert!(matches!(
+        rename(&h.pool, user, biology.conversation_id, " ").await,
+        Err(ChatError::Invalid(_))
+    ));
+
+    // Folders.
+    let folder = create_folder(&h.pool, user, "Science").await.unwrap();
+    assert!(matches!(
+        create_folder(&h.pool, user, "science").await,
+        Err(ChatError::Invalid(_))
+    ));
+    move_to_folder(&h.pool, user, biology.conversation_id, Some(folder))
+        .await
+        .unwrap();
+    let in_folder = ListQuery {
+        folder_id: Some(folder),
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        ids(list(&h.pool, user, &in_folder).await.unwrap()),
+        [biology.conversation_id]
+    );
+    let foreign = create_folder(&h.pool, other, "Mine").await.unwrap();
+    assert!(matches!(
+        move_to_folder(&h.pool, user, biology.conversation_id, Some(foreign)).await,
+        Err(ChatError::NotFound)
+    ));
+
+    // Someone else's conversation does not exist for them.
+    assert!(matches!(
+        conversation(&h.pool, other, biology.conversation_id, None).await,
+        Err(ChatError::NotFound)
+    ));
+    assert!(matches!(
+        rename(&h.pool, other, biology.conversation_id, "Mine").await,
+        Err(ChatError::NotFound)
+    ));
+    assert!(matches!(
+        delete(&h.pool, other, biology.conversation_id).await,
+        Err(ChatError::NotFound)
+    ));
+    assert!(matches!(
+        start_turn(
+            &h.pool,
+            other,
+            h.model.id,
+            Turn::Regenerate {
+                reply: biology.reply_id
+            }
+        )
+        .await,
+        Err(ChatError::NotFound)
+    ));
+    assert!(!owns_reply(&h.pool, other, biology.reply_id).await.unwrap());
+    assert!(owns_reply(&h.pool, user, biology.reply_id).await.unwrap());
+
+    delete(&h.pool, user, biology.conversation_id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        conversation(&h.pool, user, biology.conversation_id, None).await,
+        Err(ChatError::NotFound)
+    ));
+    // The usage stays for reports.
+    let records: i64 = sqlx::query_scalar("select count(*) from usage_records where user_id = $1")
+        .bind(user)
+        .fetch_one(&h.pool)
+        .await
+        .unwrap();
+    assert_eq!(records, 2);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn replies_interrupted_by_a_restart_are_marked_stopped(pool: PgPool) {
+    let model = model(&pool).await;
+    let user = person(&pool, "a@example.org").await;
+    let started = start_turn(&pool, user, model.id, message(None, "Hi"))
+        .await
+        .unwrap();
+    assert_eq!(recover_interrupted(&pool).await.unwrap(), 1);
+    let saved = saved_reply(&pool, started.reply_id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "stopped");
+    assert!(saved.error.unwrap().contains("restarted"));
+    assert!(matches!(
+        start_turn(&pool, user, model.id, message(None, "   ")).await,
+        Err(ChatError::Invalid(_))
+    ));
+}
+
+#[test]
+fn titles_come_from_the_first_line_cut_at_a_word() {
+    assert_eq!(
+        auto_title("\n  What is   photosynthesis?\nMore"),
+        "What is photosynthesis?"
+    );
+    let long = "Please explain in great detail how the Roman Empire managed its provinces";
+    assert_eq!(
+        auto_title(long),
+        "Please explain in great detail how the Roman Empire managed…"
+    );
+    assert_eq!(auto_title(""), "New chat");
+}
+
+#[test]
+fn search_words_become_a_safe_prefix_query() {
+    assert_eq!(
+        ts_query("Photo synth").as_deref(),
+        Some("'photo' & 'synth':*")
+    );
+    assert_eq!(ts_query("a'b | c:*").as_deref(), Some("'a' & 'b' & 'c':*"));
+    assert_eq!(ts_query(" !& "), None);
+}
