@@ -4,6 +4,8 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 // The OpenID Connect provider the server is configured with (see scripts/e2e-server.sh).
 const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
+// The fake OpenAI-compatible provider the chat tests talk to (support/fake-openai.mjs).
+const fakeProviderPort = port + 2;
 
 // The system Chromium, never a downloaded browser. The networking flags keep it from calling
 // home, which a closed network answers with a flood of refused connections.
@@ -37,20 +39,33 @@ export default defineConfig({
     // Runs first, alone, against the empty database: it creates the first (admin) account.
     {
       name: "setup",
-      testMatch: /.*\.setup\.ts/,
+      testMatch: /first-admin\.setup\.ts/,
+      use: { ...devices["Desktop Chrome"], launchOptions },
+    },
+    // Then, as that administrator, the models on the fake provider.
+    {
+      name: "catalogue",
+      dependencies: ["setup"],
+      testMatch: /models\.setup\.ts/,
       use: { ...devices["Desktop Chrome"], launchOptions },
     },
     {
       name: "desktop",
-      dependencies: ["setup"],
+      dependencies: ["catalogue"],
       use: { ...devices["Desktop Chrome"], launchOptions },
     },
-    { name: "mobile", dependencies: ["setup"], use: { ...devices["Pixel 7"], launchOptions } },
+    { name: "mobile", dependencies: ["catalogue"], use: { ...devices["Pixel 7"], launchOptions } },
   ],
   webServer: [
     {
       command: `node support/oidc-provider.mjs ${oidcPort}`,
       url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node support/fake-openai.mjs ${fakeProviderPort}`,
+      url: `http://127.0.0.1:${fakeProviderPort}/v1/models`,
       reuseExistingServer: false,
       timeout: 30_000,
     },

@@ -11,6 +11,7 @@ use leptos_router::{
 use crate::{
     admin::{AdminAuditPage, AdminModelsPage, AdminRolesPage, AdminUsersPage},
     auth::{SignInPage, SignUpPage, UserResource, get_current_user},
+    chat::ChatPage,
     home::HomePage,
     ui::{ErrorView, Layout, NotFoundPage, theme},
 };
@@ -68,6 +69,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage />
                         <Route path=path!("/sign-in") view=SignInPage />
                         <Route path=path!("/sign-up") view=SignUpPage />
+                        <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async />
+                        <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async />
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/roles") view=AdminRolesPage ssr=SsrMode::Async />

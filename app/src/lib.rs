@@ -6,6 +6,7 @@
 mod admin;
 mod app;
 pub mod auth;
+pub mod chat;
 pub mod error;
 mod home;
 #[cfg(feature = "ssr")]

@@ -7,8 +7,10 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use studio_core::{
     accounts::{AccountsConfig, oidc::Oidc},
+    chat::live::Generations,
     llm::registry::Registry,
 };
+use tokio_util::sync::CancellationToken;
 
 /// What every request handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -20,6 +22,10 @@ pub struct AppState {
     pub oidc: Arc<Oidc>,
     /// Clients for the catalogue's AI providers.
     pub llm: Arc<Registry>,
+    /// Replies being written.
+    pub generations: Arc<Generations>,
+    /// Cancelled when the server shuts down: replies being written stop and are saved.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -111,6 +111,9 @@ create table usage_records (
     input_tokens integer not null default 0,
     output_tokens integer not null default 0,
     cached_input_tokens integer not null default 0,
+    -- True when the provider reported no usage (a stopped or failed call) and the tokens are
+    -- estimated from the text (about four characters a token).
+    tokens_estimated boolean not null default false,
     -- Milliseconds from sending the request to the first streamed token, and to the end.
     first_token_ms integer,
     total_ms integer not null,

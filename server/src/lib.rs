@@ -39,16 +39,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     studio_core::models::register_builtin(&pool, &keys.local_model)
         .await
         .context("could not register the built-in model")?;
+    let interrupted = studio_core::chat::recover_interrupted(&pool)
+        .await
+        .context("could not mark interrupted replies")?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "replies cut off by the last shutdown were marked stopped"
+        );
+    }
+    let shutdown = CancellationToken::new();
+    let generations = std::sync::Arc::new(studio_core::chat::live::Generations::default());
     let state = AppState {
         leptos_options: config.leptos.clone(),
         pool: pool.clone(),
         accounts: config.accounts.clone(),
         oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
         llm: std::sync::Arc::new(Registry::new(keys, RetryPolicy::default())),
+        generations: generations.clone(),
+        shutdown: shutdown.clone(),
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 
-    let shutdown = CancellationToken::new();
     let runner = config.embedded_workers.then(|| {
         let runner = Runner::new(pool.clone(), workers::handlers(), config.runner.clone());
         tokio::spawn(runner.run(shutdown.child_token()))
@@ -78,17 +90,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("the HTTP server failed")?;
 
-    if let Some(runner) = runner {
-        shutdown.cancel();
-        if tokio::time::timeout(config.shutdown_grace, runner)
+    // Replies being written were stopped by the signal; let them save what they have.
+    shutdown.cancel();
+    let deadline = tokio::time::Instant::now() + config.shutdown_grace;
+    while generations.running() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if let Some(runner) = runner
+        && tokio::time::timeout(config.shutdown_grace, runner)
             .await
             .is_err()
-        {
-            tracing::warn!(
-                grace_secs = config.shutdown_grace.as_secs(),
-                "jobs still running at the end of the grace period; their leases will expire and another worker will retry them"
-            );
-        }
+    {
+        tracing::warn!(
+            grace_secs = config.shutdown_grace.as_secs(),
+            "jobs still running at the end of the grace period; their leases will expire and another worker will retry them"
+        );
     }
     pool.close().await;
     tracing::info!("stopped");

@@ -56,6 +56,10 @@ pub fn router(
         .route("/health", get(health::health))
         .route("/auth/oidc/{provider}/start", get(app::auth::oidc::start))
         .route(
+            "/api/chat/replies/{id}/events",
+            get(app::chat::stream::reply_events),
+        )
+        .route(
             "/auth/oidc/{provider}/callback",
             get(app::auth::oidc::callback),
         )

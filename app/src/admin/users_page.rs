@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView},
+    ui::{DataTable, ErrorView, confirm},
 };
 
 /// Runs an admin change, then reports it in the status line and reloads the lists.
@@ -84,18 +84,6 @@ pub(super) fn StatusLine(status: ReadSignal<Option<(bool, String)>>) -> impl Int
         >
             {move || status.get().map(|(_, text)| text)}
         </p>
-    }
-}
-
-pub(super) fn confirm(question: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        window().confirm_with_message(question).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = question;
-        false
     }
 }
 

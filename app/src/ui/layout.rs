@@ -121,6 +121,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         label="Home"
                         icon="M3 11l9-8 9 8v10h-6v-6H9v6H3z"
                     />
+                    <NavItem href="/chat" label="Chat" icon="M4 5h16v11H9l-5 4z" />
                 </ul>
                 <AdminNav on_navigate=move || set_open.set(false) />
                 <SignedOutThemePicker />

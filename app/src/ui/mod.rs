@@ -10,3 +10,18 @@ pub use data_table::DataTable;
 pub use error_view::ErrorView;
 pub use layout::Layout;
 pub use not_found::NotFoundPage;
+
+/// Asks the browser's yes/no question (`false` when rendering on the server).
+pub fn confirm(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window()
+            .confirm_with_message(question)
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}

@@ -261,6 +261,31 @@ async fn save_progress(pool: &PgPool, id: Uuid, snapshot: &Snapshot) -> sqlx::Re
     Ok(())
 }
 
+/// Tokens of a call the provider did not count (it was stopped or failed): about four
+/// characters a token, images not counted. A call that streamed nothing counts nothing (it
+/// may never have reached the model).
+fn estimate(request: &ChatRequest, snapshot: &Snapshot) -> Usage {
+    let tokens = |chars: usize| chars.div_ceil(4) as u64;
+    let output = snapshot.content.chars().count() + snapshot.reasoning.chars().count();
+    if output == 0 {
+        return Usage::default();
+    }
+    let input: usize = request
+        .messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .map(|part| match part {
+            crate::llm::Part::Text(text) => text.chars().count(),
+            crate::llm::Part::Image { .. } => 0,
+        })
+        .sum();
+    Usage {
+        input_tokens: tokens(input),
+        output_tokens: tokens(output),
+        cached_input_tokens: 0,
+    }
+}
+
 /// The cost of a call in US dollars from the model's prices per million tokens.
 pub fn cost(model: &Model, usage: &Usage) -> Decimal {
     let cached = usage.cached_input_tokens.min(usage.input_tokens);
@@ -275,7 +300,11 @@ pub fn cost(model: &Model, usage: &Usage) -> Decimal {
 /// times: the reply must not be lost to a brief database hiccup.
 async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
     let snapshot = live.snapshot();
-    let usage = ended.usage.unwrap_or_default();
+    // A call cut short still cost what the provider generated: estimate when it did not say.
+    let estimated = ended.usage.is_none();
+    let usage = ended
+        .usage
+        .unwrap_or_else(|| estimate(&job.request, &snapshot));
     let cost = cost(&job.model, &usage);
     let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
     let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
@@ -297,8 +326,8 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
                 insert into usage_records
                     (user_id, model_id, model_key, provider_kind, feature, conversation_id,
                      message_id, input_tokens, output_tokens, cached_input_tokens,
-                     first_token_ms, total_ms, cost, status, error)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                     tokens_estimated, first_token_ms, total_ms, cost, status, error)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                 "#,
                 job.user_id,
                 job.model.id,
@@ -310,6 +339,7 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
                 tokens(usage.input_tokens),
                 tokens(usage.output_tokens),
                 tokens(usage.cached_input_tokens),
+                estimated,
                 ended.first_token.map(millis),
                 millis(ended.total),
                 cost,

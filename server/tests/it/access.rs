@@ -127,13 +127,64 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::Tool("admin"),
         r#"{"kind":"all","before":null}"#,
     ),
+    ("/api/chat/models", Access::Tool("chat"), "{}"),
+    (
+        "/api/chat/conversations",
+        Access::Tool("chat"),
+        r#"{"search":"","archived":false,"offset":0}"#,
+    ),
+    (
+        "/api/chat/conversation",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","before":null}"#,
+    ),
+    (
+        "/api/chat/send",
+        Access::Tool("chat"),
+        r#"{"conversation_id":null,"replacing":null,"model_id":"","text":"hi"}"#,
+    ),
+    (
+        "/api/chat/regenerate",
+        Access::Tool("chat"),
+        r#"{"reply_id":"00000000-0000-0000-0000-000000000000","model_id":""}"#,
+    ),
+    (
+        "/api/chat/stop",
+        Access::Tool("chat"),
+        r#"{"reply_id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/chat/branch",
+        Access::Tool("chat"),
+        r#"{"message_id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/chat/rename",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","title":"x"}"#,
+    ),
+    (
+        "/api/chat/pin",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","pinned":true}"#,
+    ),
+    (
+        "/api/chat/archive",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","archived":true}"#,
+    ),
+    (
+        "/api/chat/delete",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
 ];
 
 /// The people the matrix checks, by the role they hold.
 const PERSONAS: &[Option<&str>] = &[None, Some("student"), Some("staff"), Some("administrator")];
 
 /// Signs up a user holding exactly `role` and returns their id.
-async fn persona(pool: &PgPool, role: &str) -> uuid::Uuid {
+pub(crate) async fn persona(pool: &PgPool, role: &str) -> uuid::Uuid {
     let email = format!("{role}-{}@school.org", uuid::Uuid::new_v4().simple());
     let user = users::sign_up_local(
         pool,
@@ -158,14 +209,14 @@ async fn persona(pool: &PgPool, role: &str) -> uuid::Uuid {
 }
 
 /// A cookie header for a new session of `user_id` (each call its own: sign-out ends one).
-async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
+pub(crate) async fn session_cookie(pool: &PgPool, user_id: uuid::Uuid) -> String {
     let session = sessions::create(pool, user_id, Origin::default(), SessionPolicy::default())
         .await
         .unwrap();
     format!("__Host-aistudio-session={}", session.token)
 }
 
-async fn post(
+pub(crate) async fn post(
     router: &Router,
     path: &str,
     body: &str,

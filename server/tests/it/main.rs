@@ -6,6 +6,7 @@
 )]
 
 mod access;
+mod chat;
 mod oidc;
 mod process;
 
@@ -47,6 +48,8 @@ fn router_with(
             studio_core::llm::registry::EnvironmentKeys::default(),
             studio_core::llm::RetryPolicy::default(),
         )),
+        generations: std::sync::Arc::default(),
+        shutdown: tokio_util::sync::CancellationToken::new(),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))

@@ -1,0 +1,298 @@
+//! Server functions of the chat pages. Each starts with `require_tool("chat")` and passes the
+//! user's id down: `studio_core::chat` only ever touches that user's conversations, and
+//! `models::model_for_user` decides which models they may call.
+
+use leptos::{prelude::*, server_fn::codec::Json};
+
+use super::types::{ConversationDetail, ConversationPage, ModelOption, Sent};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod support {
+    use std::sync::Arc;
+
+    use leptos::prelude::expect_context;
+    use rust_decimal::Decimal;
+    use studio_core::{
+        chat::{self, ChatError, MessageUsage, Turn, live::Job},
+        llm::ChatRequest,
+        models::{self, ProviderKind},
+    };
+    use uuid::Uuid;
+
+    use super::super::types::{Sent, UsageView};
+    use crate::{auth::ssr::require_tool, error::AppError, ssr::AppState};
+
+    pub fn id(raw: &str) -> Result<Uuid, AppError> {
+        raw.parse().map_err(|_| AppError::NotFound)
+    }
+
+    /// The signed-in user allowed to chat.
+    pub async fn user() -> Result<Uuid, AppError> {
+        let user = require_tool("chat").await?;
+        id(&user.id)
+    }
+
+    impl From<ChatError> for AppError {
+        fn from(err: ChatError) -> Self {
+            match err {
+                ChatError::Invalid(message) => AppError::Invalid(message),
+                ChatError::NotFound => AppError::NotFound,
+                ChatError::Database(err) => err.into(),
+            }
+        }
+    }
+
+    /// Dollars with enough digits for fractions of a cent.
+    pub fn dollars(cost: Decimal) -> String {
+        let cost = cost.round_dp(6).normalize();
+        if cost.is_zero() {
+            "$0".to_owned()
+        } else {
+            format!("${cost}")
+        }
+    }
+
+    pub fn usage(usage: MessageUsage) -> UsageView {
+        UsageView {
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cost: dollars(usage.cost),
+        }
+    }
+
+    /// Saves the turn and starts the reply on `model_id`, which the user must be allowed.
+    pub async fn begin(user_id: Uuid, model_id: &str, turn: Turn) -> Result<Sent, AppError> {
+        let state = expect_context::<AppState>();
+        let refused = || AppError::Invalid("You cannot use that model. Pick another one.".into());
+        let model_id = model_id.parse().map_err(|_| refused())?;
+        let model = models::model_for_user(&state.pool, user_id, model_id)
+            .await?
+            .ok_or_else(refused)?;
+        if let Turn::Message { images, .. } = &turn
+            && !images.is_empty()
+            && !model.supports_vision
+        {
+            return Err(AppError::Invalid(format!(
+                "{} cannot read images. Pick a model that can, or send text only.",
+                model.display_name
+            )));
+        }
+        let provider = state
+            .llm
+            .provider(&state.pool, model.provider_id)
+            .await
+            .map_err(|err| {
+                AppError::Invalid(format!("{} cannot be used now: {err}.", model.display_name))
+            })?;
+        let started = chat::start_turn(&state.pool, user_id, model.id, turn).await?;
+        let max_output_tokens = model
+            .max_output_tokens
+            .and_then(|n| u32::try_from(n).ok())
+            .or((model.provider_kind == ProviderKind::Local).then_some(512));
+        state.generations.start(
+            Job {
+                pool: state.pool.clone(),
+                provider: Arc::new(provider),
+                request: ChatRequest {
+                    model: model.model_key.clone(),
+                    messages: started.history,
+                    max_output_tokens,
+                    temperature: None,
+                },
+                model,
+                user_id,
+                conversation_id: started.conversation_id,
+                reply_id: started.reply_id,
+                feature: "chat",
+            },
+            &state.shutdown,
+        );
+        Ok(Sent {
+            conversation_id: started.conversation_id.to_string(),
+            reply_id: started.reply_id.to_string(),
+        })
+    }
+}
+
+/// The models the user's roles allow, for the picker.
+#[server(endpoint = "chat/models", input = Json)]
+pub async fn chat_models() -> Result<Vec<ModelOption>, AppError> {
+    use studio_core::models::{self, ProviderKind};
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    Ok(models::models_for_user(&state.pool, user_id)
+        .await?
+        .into_iter()
+        .map(|m| ModelOption {
+            id: m.id.to_string(),
+            name: m.display_name,
+            description: m.description,
+            supports_vision: m.supports_vision,
+            is_builtin: m.provider_kind == ProviderKind::Local,
+        })
+        .collect())
+}
+
+/// One page of the user's conversations, pinned first, then by last activity.
+#[server(endpoint = "chat/conversations", input = Json)]
+pub async fn list_conversations(
+    search: String,
+    archived: bool,
+    offset: i64,
+) -> Result<ConversationPage, AppError> {
+    use studio_core::chat::{self, ListQuery, PAGE_SIZE};
+
+    use super::types::ConversationItem;
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let search = search.trim();
+    let items = chat::list(
+        &state.pool,
+        user_id,
+        &ListQuery {
+            search: (!search.is_empty()).then(|| search.to_owned()),
+            archived,
+            folder_id: None,
+            offset,
+        },
+    )
+    .await?;
+    Ok(ConversationPage {
+        has_more: items.len() as i64 == PAGE_SIZE,
+        items: items
+            .into_iter()
+            .map(|c| ConversationItem {
+                id: c.id.to_string(),
+                title: c.title,
+                is_pinned: c.is_pinned,
+                is_archived: c.is_archived,
+                last_activity: c.last_activity_at.to_rfc3339(),
+            })
+            .collect(),
+    })
+}
+
+/// A conversation with the latest messages of the branch shown (or those before `before`).
+#[server(endpoint = "chat/conversation", input = Json)]
+pub async fn get_conversation(
+    id: String,
+    before: Option<String>,
+) -> Result<ConversationDetail, AppError> {
+    use super::types::MessageView;
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let before = before.as_deref().map(support::id).transpose()?;
+    let c =
+        studio_core::chat::conversation(&state.pool, user_id, support::id(&id)?, before).await?;
+    Ok(ConversationDetail {
+        id: c.summary.id.to_string(),
+        title: c.summary.title,
+        model_id: c.summary.model_id.map(|id| id.to_string()),
+        is_pinned: c.summary.is_pinned,
+        is_archived: c.summary.is_archived,
+        has_earlier: c.has_earlier,
+        totals: support::usage(c.totals),
+        messages: c
+            .messages
+            .into_iter()
+            .map(|m| MessageView {
+                id: m.id.to_string(),
+                role: m.role,
+                content: m.content,
+                reasoning: m.reasoning,
+                model_name: m.model_name,
+                status: m.status,
+                error: m.error,
+                siblings: m.siblings.iter().map(ToString::to_string).collect(),
+                usage: m.usage.map(support::usage),
+                image_count: m.image_count,
+            })
+            .collect(),
+    })
+}
+
+/// Sends a message: in a new conversation (`conversation_id` empty), after the shown branch,
+/// or as an edit of the user message `replacing` (a new branch).
+#[server(endpoint = "chat/send", input = Json)]
+pub async fn send_message(
+    conversation_id: Option<String>,
+    replacing: Option<String>,
+    model_id: String,
+    text: String,
+) -> Result<Sent, AppError> {
+    use studio_core::chat::Turn;
+    let user_id = support::user().await?;
+    let turn = Turn::Message {
+        conversation_id: conversation_id.as_deref().map(support::id).transpose()?,
+        replacing: replacing.as_deref().map(support::id).transpose()?,
+        text,
+        images: Vec::new(),
+    };
+    support::begin(user_id, &model_id, turn).await
+}
+
+/// Another reply to the question `reply_id` answered, as a new branch.
+#[server(endpoint = "chat/regenerate", input = Json)]
+pub async fn regenerate(reply_id: String, model_id: String) -> Result<Sent, AppError> {
+    use studio_core::chat::Turn;
+    let user_id = support::user().await?;
+    let reply = support::id(&reply_id)?;
+    support::begin(user_id, &model_id, Turn::Regenerate { reply }).await
+}
+
+/// Stops a reply being written; what came so far is kept.
+#[server(endpoint = "chat/stop", input = Json)]
+pub async fn stop_reply(reply_id: String) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let reply = support::id(&reply_id)?;
+    if !state.generations.stop(user_id, reply)
+        && !studio_core::chat::owns_reply(&state.pool, user_id, reply).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// Shows the branch through `message_id`.
+#[server(endpoint = "chat/branch", input = Json)]
+pub async fn select_branch(message_id: String) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::select_branch(&state.pool, user_id, support::id(&message_id)?).await?;
+    Ok(())
+}
+
+#[server(endpoint = "chat/rename", input = Json)]
+pub async fn rename_conversation(id: String, title: String) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::rename(&state.pool, user_id, support::id(&id)?, &title).await?;
+    Ok(())
+}
+
+#[server(endpoint = "chat/pin", input = Json)]
+pub async fn pin_conversation(id: String, pinned: bool) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::set_pinned(&state.pool, user_id, support::id(&id)?, pinned).await?;
+    Ok(())
+}
+
+#[server(endpoint = "chat/archive", input = Json)]
+pub async fn archive_conversation(id: String, archived: bool) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::set_archived(&state.pool, user_id, support::id(&id)?, archived).await?;
+    Ok(())
+}
+
+#[server(endpoint = "chat/delete", input = Json)]
+pub async fn delete_conversation(id: String) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::delete(&state.pool, user_id, support::id(&id)?).await?;
+    Ok(())
+}

@@ -1,0 +1,963 @@
+//! `/chat` and `/chat/:id`: the conversation list beside the conversation, the model picker
+//! and the composer. A reply being written streams into its own message only (see
+//! [`LiveReply`]); everything else re-renders when the reply ends.
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_navigate, use_params_map},
+};
+
+use super::{
+    api::{
+        archive_conversation, chat_models, delete_conversation, get_conversation,
+        list_conversations, pin_conversation, regenerate, rename_conversation, select_branch,
+        send_message, stop_reply,
+    },
+    markdown::to_html,
+    types::{ConversationDetail, ConversationItem, MessageView, ModelOption, UsageView},
+};
+use crate::{
+    error::AppError,
+    ui::{ErrorView, confirm},
+};
+
+/// What the parts of the page share.
+#[derive(Clone, Copy)]
+struct Chat {
+    /// Bumped to reload the conversation list.
+    list_version: RwSignal<u32>,
+    /// Bumped to reload the open conversation.
+    version: RwSignal<u32>,
+    /// The model the next message goes to.
+    model: RwSignal<String>,
+    /// A failure to show above the composer.
+    problem: RwSignal<Option<String>>,
+}
+
+fn show_problem(chat: Chat, err: AppError) {
+    chat.problem.set(Some(match err {
+        AppError::Invalid(message) => message,
+        other => format!("That did not work: {other}."),
+    }));
+}
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id"));
+    let chat = Chat {
+        list_version: RwSignal::new(0),
+        version: RwSignal::new(0),
+        model: RwSignal::new(String::new()),
+        problem: RwSignal::new(None),
+    };
+    provide_context(chat);
+    let models = Resource::new(|| (), |()| chat_models());
+    let (list_open, set_list_open) = signal(false);
+    // Opening another conversation closes the list on phones and clears old problems.
+    Effect::new(move |_| {
+        id.track();
+        set_list_open.set(false);
+        chat.problem.set(None);
+    });
+
+    view! {
+        <Title text="Chat" />
+        <div class="chat" class:list-open=list_open>
+            <button
+                type="button"
+                class="button secondary chat-list-toggle"
+                aria-expanded=move || list_open.get().to_string()
+                aria-controls="chat-list"
+                on:click=move |_| set_list_open.update(|open| *open = !*open)
+            >
+                "Conversations"
+            </button>
+            <ConversationList current=id />
+            <section class="chat-main" aria-label="Conversation">
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    <ErrorBoundary fallback=|errors| {
+                        view! { <ErrorView errors /> }
+                    }>
+                        {move || Suspend::new(async move {
+                            let models = models.await?;
+                            Ok::<_, AppError>(view! { <Conversation id models /> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let (search, set_search) = signal(String::new());
+    let (archived, set_archived) = signal(false);
+    let (pages, set_pages) = signal(1_i64);
+    let list = Resource::new(
+        move || {
+            (
+                search.get(),
+                archived.get(),
+                pages.get(),
+                chat.list_version.get(),
+            )
+        },
+        |(search, archived, pages, _)| async move {
+            let mut items = Vec::new();
+            let mut has_more = false;
+            for page in 0..pages {
+                let found =
+                    list_conversations(search.clone(), archived, items.len() as i64).await?;
+                has_more = found.has_more;
+                items.extend(found.items);
+                if !has_more || page + 1 == pages {
+                    break;
+                }
+            }
+            Ok::<_, AppError>((items, has_more))
+        },
+    );
+    view! {
+        <nav id="chat-list" class="chat-list" aria-label="Conversations">
+            <A href="/chat" attr:class="button new-chat">
+                "New chat"
+            </A>
+            <input
+                type="search"
+                placeholder="Search conversations"
+                aria-label="Search conversations"
+                on:input=move |ev| {
+                    set_pages.set(1);
+                    set_search.set(event_target_value(&ev));
+                }
+            />
+            <label class="check">
+                <input
+                    type="checkbox"
+                    prop:checked=archived
+                    on:change=move |ev| {
+                        set_pages.set(1);
+                        set_archived.set(event_target_checked(&ev));
+                    }
+                />
+                "Show archived"
+            </label>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorView errors /> }
+                }>
+                    {move || Suspend::new(async move {
+                        let (items, has_more) = list.await?;
+                        let empty = items.is_empty();
+                        Ok::<
+                            _,
+                            AppError,
+                        >(
+                            view! {
+                                <Show when=move || empty>
+                                    <p class="muted">
+                                        {move || {
+                                            if search.get().trim().is_empty() {
+                                                "No conversations yet."
+                                            } else {
+                                                "No conversation matches."
+                                            }
+                                        }}
+                                    </p>
+                                </Show>
+                                <ul class="conversation-items">
+                                    {items
+                                        .into_iter()
+                                        .map(|item| view! { <ConversationEntry item current /> })
+                                        .collect_view()}
+                                </ul>
+                                <Show when=move || has_more>
+                                    <button
+                                        type="button"
+                                        class="button secondary"
+                                        on:click=move |_| set_pages.update(|p| *p += 1)
+                                    >
+                                        "Show more"
+                                    </button>
+                                </Show>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </nav>
+    }
+}
+
+#[component]
+fn ConversationEntry(item: ConversationItem, current: Memo<Option<String>>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let navigate = use_navigate();
+    let renaming = RwSignal::new(false);
+    let title = RwSignal::new(item.title.clone());
+    let id = StoredValue::new(item.id.clone());
+    let href = format!("/chat/{}", item.id);
+    let is_current = move || current.get().as_deref() == Some(id.get_value().as_str());
+    let done = move |result: Result<(), AppError>| match result {
+        Ok(()) => {
+            chat.list_version.update(|v| *v += 1);
+            chat.version.update(|v| *v += 1);
+        }
+        Err(err) => show_problem(chat, err),
+    };
+    let save_title = move || {
+        renaming.set(false);
+        spawn_local(async move {
+            done(rename_conversation(id.get_value(), title.get_untracked()).await);
+        });
+    };
+    let (pinned, archived) = (item.is_pinned, item.is_archived);
+    // Choosing an action closes the menu.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close_menu = move |_| {
+        if let Some(menu) = menu.get() {
+            menu.set_open(false);
+        }
+    };
+    let name = item.title.clone();
+    view! {
+        <li class="conversation-entry" class:current=is_current>
+            <Show
+                when=move || renaming.get()
+                fallback=move || {
+                    view! {
+                        <A href=href.clone() attr:class="conversation-link">
+                            {pinned
+                                .then(|| {
+                                    view! {
+                                        <span class="pin" title="Pinned">
+                                            "📌"
+                                            <span class="visually-hidden">"Pinned: "</span>
+                                        </span>
+                                    }
+                                })}
+                            {move || title.get()}
+                        </A>
+                    }
+                }
+            >
+                <form
+                    class="rename"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        save_title();
+                    }
+                >
+                    <input
+                        aria-label="New title"
+                        prop:value=move || title.get()
+                        on:input=move |ev| title.set(event_target_value(&ev))
+                        on:keydown=move |ev| {
+                            if ev.key() == "Escape" {
+                                renaming.set(false);
+                            }
+                        }
+                        autofocus
+                    />
+                    <button type="submit" class="button small-button">
+                        "Save"
+                    </button>
+                </form>
+            </Show>
+            <details class="entry-menu" node_ref=menu>
+                <summary aria-label=format!("Actions for {name}")>"⋯"</summary>
+                <div class="entry-menu-panel" on:click=close_menu>
+                    <button type="button" on:click=move |_| renaming.set(true)>
+                        "Rename"
+                    </button>
+                    <button
+                        type="button"
+                        on:click=move |_| {
+                            spawn_local(async move {
+                                done(pin_conversation(id.get_value(), !pinned).await);
+                            })
+                        }
+                    >
+                        {if pinned { "Unpin" } else { "Pin" }}
+                    </button>
+                    <button
+                        type="button"
+                        on:click=move |_| {
+                            spawn_local(async move {
+                                done(archive_conversation(id.get_value(), !archived).await);
+                            })
+                        }
+                    >
+                        {if archived { "Unarchive" } else { "Archive" }}
+                    </button>
+                    <button
+                        type="button"
+                        class="danger"
+                        on:click={
+                            let name = name.clone();
+                            let navigate = navigate.clone();
+                            move |_| {
+                                if !confirm(&format!("Delete the conversation \"{name}\"?")) {
+                                    return;
+                                }
+                                let navigate = navigate.clone();
+                                let was_current = is_current();
+                                spawn_local(async move {
+                                    let result = delete_conversation(id.get_value()).await;
+                                    if result.is_ok() && was_current {
+                                        navigate("/chat", NavigateOptions::default());
+                                    }
+                                    done(result);
+                                });
+                            }
+                        }
+                    >
+                        "Delete"
+                    </button>
+                </div>
+            </details>
+        </li>
+    }
+}
+
+/// The open conversation (or an empty one for `/chat`) and the composer.
+#[component]
+fn Conversation(id: Memo<Option<String>>, models: Vec<ModelOption>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let detail = Resource::new(
+        move || (id.get(), chat.version.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_conversation(id, None).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let models = StoredValue::new(models);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <ErrorBoundary fallback=|errors| {
+                view! { <ErrorView errors /> }
+            }>
+                {move || Suspend::new(async move {
+                    let detail = detail.await?;
+                    Ok::<
+                        _,
+                        AppError,
+                    >(view! { <ConversationBody detail models=models.get_value() /> })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    // The conversation's model if the user may still use it, else the first they may.
+    let preferred = detail
+        .as_ref()
+        .and_then(|d| d.model_id.clone())
+        .filter(|id| models.iter().any(|m| &m.id == id))
+        .or_else(|| models.first().map(|m| m.id.clone()))
+        .unwrap_or_default();
+    if !models.iter().any(|m| m.id == chat.model.get_untracked()) {
+        chat.model.set(preferred);
+    }
+    let conversation_id = detail.as_ref().map(|d| d.id.clone());
+    let streaming = detail.as_ref().and_then(|d| {
+        d.messages
+            .iter()
+            .find(|m| m.status == "streaming")
+            .map(|m| m.id.clone())
+    });
+    let Some(detail) = detail else {
+        return view! {
+            <div class="chat-empty">
+                <h1>"New chat"</h1>
+                <p class="muted">"Pick a model, write a message and press Enter."</p>
+            </div>
+            <Composer conversation_id=None streaming=None models />
+        }
+        .into_any();
+    };
+    let totals = detail.totals.clone();
+    let earlier = RwSignal::new(Vec::<MessageView>::new());
+    let has_earlier = RwSignal::new(detail.has_earlier);
+    let first_id = StoredValue::new(detail.messages.first().map(|m| m.id.clone()));
+    let load_earlier = {
+        let id = detail.id.clone();
+        move |_| {
+            let id = id.clone();
+            let before = earlier
+                .with_untracked(|e| e.first().map(|m| m.id.clone()))
+                .or_else(|| first_id.get_value());
+            spawn_local(async move {
+                match get_conversation(id, before).await {
+                    Ok(page) => {
+                        has_earlier.set(page.has_earlier);
+                        earlier.update(|e| {
+                            let mut older = page.messages;
+                            older.append(e);
+                            *e = older;
+                        });
+                    }
+                    Err(err) => show_problem(chat, err),
+                }
+            });
+        }
+    };
+    let messages = detail.messages.clone();
+    view! {
+        <Title text=detail.title.clone() />
+        <header class="chat-head">
+            <h1>{detail.title.clone()}</h1>
+            <p class="muted small" aria-label="Conversation usage">
+                <UsageLine usage=totals />
+            </p>
+        </header>
+        <div class="messages" on:click=copy_code>
+            <Show when=move || has_earlier.get()>
+                <button type="button" class="button secondary" on:click=load_earlier.clone()>
+                    "Show earlier messages"
+                </button>
+            </Show>
+            <For
+                each=move || earlier.get()
+                key=|m| (m.id.clone(), m.status.clone())
+                children=|message| view! { <Message message /> }
+            />
+            {messages.into_iter().map(|message| view! { <Message message /> }).collect_view()}
+        </div>
+        <Composer conversation_id streaming models />
+    }
+    .into_any()
+}
+
+/// Copies a code block when its button is pressed (one listener for every block).
+fn copy_code(ev: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(button) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|el| el.class_list().contains("copy-code"))
+        else {
+            return;
+        };
+        if let Some(code) = button
+            .next_element_sibling()
+            .and_then(|pre| pre.text_content())
+        {
+            copy_text(&code);
+            button.set_text_content(Some("Copied"));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+fn read_aloud(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let (Ok(speech), Ok(utterance)) = (
+            window().speech_synthesis(),
+            web_sys::SpeechSynthesisUtterance::new_with_text(text),
+        ) {
+            speech.cancel();
+            speech.speak(&utterance);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+#[component]
+fn UsageLine(usage: UsageView) -> impl IntoView {
+    let mut parts = vec![
+        format!("{} tokens in", usage.input_tokens),
+        format!("{} out", usage.output_tokens),
+    ];
+    if usage.cached_input_tokens > 0 {
+        parts.push(format!("{} cached", usage.cached_input_tokens));
+    }
+    parts.push(usage.cost);
+    parts.join(" · ")
+}
+
+#[component]
+fn Message(message: MessageView) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let is_user = message.role == "user";
+    let content = StoredValue::new(message.content.clone());
+    let id = StoredValue::new(message.id.clone());
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(message.content.clone());
+    let position = message
+        .siblings
+        .iter()
+        .position(|s| *s == message.id)
+        .unwrap_or(0);
+    let siblings = StoredValue::new(message.siblings.clone());
+    let switch = move |to: usize| {
+        if let Some(target) = siblings.with_value(|s| s.get(to).cloned()) {
+            spawn_local(async move {
+                match select_branch(target).await {
+                    Ok(()) => chat.version.update(|v| *v += 1),
+                    Err(err) => show_problem(chat, err),
+                }
+            });
+        }
+    };
+    let count = message.siblings.len();
+    let streaming = message.status == "streaming";
+    let body = move || {
+        if streaming {
+            view! { <LiveReply id=id.get_value() initial=content.get_value() /> }.into_any()
+        } else if is_user {
+            view! { <div class="user-text">{content.get_value()}</div> }.into_any()
+        } else {
+            view! { <div class="markdown" inner_html=content.with_value(|c| to_html(c))></div> }
+                .into_any()
+        }
+    };
+    let label = if is_user {
+        "You".to_owned()
+    } else {
+        message
+            .model_name
+            .clone()
+            .unwrap_or_else(|| "Assistant".into())
+    };
+    let note = match message.status.as_str() {
+        "stopped" => Some(
+            message
+                .error
+                .clone()
+                .unwrap_or_else(|| "Stopped. This is what came before.".into()),
+        ),
+        "failed" => Some(format!(
+            "{} What came before is kept.",
+            message
+                .error
+                .clone()
+                .unwrap_or_else(|| "The reply failed.".into())
+        )),
+        _ => None,
+    };
+    let failed = message.status == "failed";
+    let usage = message.usage.clone();
+    let finished = message.status != "streaming";
+    view! {
+        <article
+            class="message"
+            class:user=is_user
+            class:assistant=!is_user
+            aria-label=format!("{label} said")
+            data-role=message.role.clone()
+        >
+            <header class="message-head">
+                <span class="message-author">{label.clone()}</span>
+                {(count > 1)
+                    .then(|| {
+                        view! {
+                            <span class="branches" role="group" aria-label="Versions">
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    aria-label="Previous version"
+                                    disabled=position == 0
+                                    on:click=move |_| switch(position.saturating_sub(1))
+                                >
+                                    <span aria-hidden="true">"‹"</span>
+                                </button>
+                                <span>{format!("{} / {count}", position + 1)}</span>
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    aria-label="Next version"
+                                    disabled=position + 1
+                                >
+                                    = count
+                                    on:click=move |_| switch(position + 1)
+                                    >
+                                    <span aria-hidden="true">"›"</span>
+                                </button>
+                            </span>
+                        }
+                    })}
+            </header>
+            <Show when=move || editing.get() fallback=body>
+                <form
+                    class="edit"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        let text = draft.get_untracked();
+                        editing.set(false);
+                        spawn_local(resend(id.get_value(), text, chat));
+                    }
+                >
+                    <textarea
+                        aria-label="Edit your message"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                    ></textarea>
+                    <div class="edit-actions">
+                        <button type="submit" class="button">
+                            "Send"
+                        </button>
+                        <button
+                            type="button"
+                            class="button secondary"
+                            on:click=move |_| editing.set(false)
+                        >
+                            "Cancel"
+                        </button>
+                    </div>
+                </form>
+            </Show>
+            {note
+                .map(|note| {
+                    view! {
+                        <p class="message-note" class:error=failed role="status">
+                            {note}
+                        </p>
+                    }
+                })}
+            <footer class="message-actions">
+                {usage
+                    .map(|usage| {
+                        view! {
+                            <span class="muted small">
+                                <UsageLine usage />
+                            </span>
+                        }
+                    })} <Show when=move || finished>
+                    <button
+                        type="button"
+                        class="link-button"
+                        on:click=move |_| content.with_value(|c| copy_text(c))
+                    >
+                        "Copy"
+                    </button>
+                    <button
+                        type="button"
+                        class="link-button"
+                        on:click=move |_| content.with_value(|c| read_aloud(c))
+                    >
+                        "Read aloud"
+                    </button>
+                    {if is_user {
+                        view! {
+                            <button
+                                type="button"
+                                class="link-button"
+                                on:click=move |_| editing.set(true)
+                            >
+                                "Edit"
+                            </button>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <button
+                                type="button"
+                                class="link-button"
+                                on:click=move |_| {
+                                    spawn_local(async move {
+                                        match regenerate(id.get_value(), chat.model.get_untracked())
+                                            .await
+                                        {
+                                            Ok(_) => chat.version.update(|v| *v += 1),
+                                            Err(err) => show_problem(chat, err),
+                                        }
+                                    })
+                                }
+                            >
+                                "Regenerate"
+                            </button>
+                        }
+                            .into_any()
+                    }}
+                </Show>
+            </footer>
+        </article>
+    }
+}
+
+/// Sends an edited user message as a new branch.
+async fn resend(message_id: String, text: String, chat: Chat) {
+    // The conversation is the open one: the server finds it from the message.
+    match send_message(
+        current_conversation(),
+        Some(message_id),
+        chat.model.get_untracked(),
+        text,
+    )
+    .await
+    {
+        Ok(_) => chat.version.update(|v| *v += 1),
+        Err(err) => show_problem(chat, err),
+    }
+}
+
+/// The id of the conversation in the address bar.
+fn current_conversation() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let path = window().location().pathname().ok()?;
+        path.strip_prefix("/chat/").map(str::to_owned)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+/// A reply being written: what the server had when the page was made, then what the
+/// reply's event stream sends. When it ends, the conversation reloads.
+#[component]
+fn LiveReply(id: String, initial: String) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let content = RwSignal::new(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{JsCast, closure::Closure};
+
+        use super::types::events;
+
+        let source = StoredValue::new_local(None::<web_sys::EventSource>);
+        let url = format!("/api/chat/replies/{id}/events");
+        Effect::new(move |_| {
+            let Ok(es) = web_sys::EventSource::new(&url) else {
+                return;
+            };
+            let data = |ev: &web_sys::Event| {
+                ev.dyn_ref::<web_sys::MessageEvent>()
+                    .and_then(|m| m.data().as_string())
+                    .unwrap_or_default()
+            };
+            let on_snapshot =
+                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                    if let Ok(s) = serde_json::from_str::<events::Snapshot>(&data(&ev)) {
+                        content.set(s.content);
+                    }
+                });
+            let on_text = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                if let Ok(text) = serde_json::from_str::<String>(&data(&ev)) {
+                    content.update(|c| c.push_str(&text));
+                }
+            });
+            let on_done = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+                source.with_value(|s| {
+                    if let Some(s) = s {
+                        s.close();
+                    }
+                });
+                chat.version.update(|v| *v += 1);
+                chat.list_version.update(|v| *v += 1);
+            });
+            for (name, handler) in [
+                (events::SNAPSHOT, &on_snapshot),
+                (events::TEXT, &on_text),
+                (events::DONE, &on_done),
+            ] {
+                let _ = es.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+            }
+            // The listeners live as long as the page; the source is closed on cleanup.
+            on_snapshot.forget();
+            on_text.forget();
+            on_done.forget();
+            source.set_value(Some(es));
+        });
+        on_cleanup(move || {
+            source.with_value(|s| {
+                if let Some(s) = s {
+                    s.close();
+                }
+            });
+        });
+    }
+    let _ = (&id, chat);
+    view! {
+        <div
+            class="markdown streaming"
+            aria-busy="true"
+            inner_html=move || to_html(&content.get())
+        ></div>
+        <p class="visually-hidden" role="status">
+            "Writing a reply…"
+        </p>
+    }
+}
+
+#[component]
+fn Composer(
+    conversation_id: Option<String>,
+    streaming: Option<String>,
+    models: Vec<ModelOption>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let navigate = use_navigate();
+    let text = RwSignal::new(String::new());
+    let sending = RwSignal::new(false);
+    let conversation_id = StoredValue::new(conversation_id);
+    let streaming = StoredValue::new(streaming);
+    let no_models = models.is_empty();
+    let builtin = models
+        .iter()
+        .filter(|m| m.is_builtin)
+        .map(|m| m.id.clone())
+        .collect::<Vec<_>>();
+    let send = move || {
+        let message = text.get_untracked();
+        if message.trim().is_empty() || sending.get_untracked() || streaming.get_value().is_some() {
+            return;
+        }
+        sending.set(true);
+        chat.problem.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let conversation = conversation_id.get_value();
+            let result = send_message(
+                conversation.clone(),
+                None,
+                chat.model.get_untracked(),
+                message,
+            )
+            .await;
+            sending.set(false);
+            match result {
+                Ok(sent) => {
+                    text.set(String::new());
+                    chat.list_version.update(|v| *v += 1);
+                    if conversation.is_none() {
+                        navigate(
+                            &format!("/chat/{}", sent.conversation_id),
+                            NavigateOptions::default(),
+                        );
+                    } else {
+                        chat.version.update(|v| *v += 1);
+                    }
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    let stop = move |_| {
+        if let Some(reply) = streaming.get_value() {
+            spawn_local(async move {
+                if let Err(err) = stop_reply(reply).await {
+                    show_problem(chat, err);
+                }
+            });
+        }
+    };
+    let is_builtin = move || builtin.contains(&chat.model.get());
+    let on_keydown = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send();
+            }
+        }
+    };
+    view! {
+        <form
+            class="composer"
+            on:submit={
+                let send = send.clone();
+                move |ev| {
+                    ev.prevent_default();
+                    send();
+                }
+            }
+        >
+            <p class="form-error" role="alert">
+                {move || chat.problem.get()}
+            </p>
+            {no_models
+                .then(|| {
+                    view! {
+                        <p class="notice error">
+                            "No model is available to you. Ask an administrator to allow one for your role."
+                        </p>
+                    }
+                })}
+            <div class="composer-row">
+                <label class="visually-hidden" for="composer-model">
+                    "Model"
+                </label>
+                <select
+                    id="composer-model"
+                    prop:value=move || chat.model.get()
+                    on:change=move |ev| chat.model.set(event_target_value(&ev))
+                >
+                    {models
+                        .iter()
+                        .map(|m| {
+                            view! {
+                                <option
+                                    value=m.id.clone()
+                                    selected=m.id == chat.model.get_untracked()
+                                >
+                                    {m.name.clone()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <Show when=is_builtin.clone()>
+                    <span class="muted small">"A tiny demo model: expect odd answers."</span>
+                </Show>
+            </div>
+            <div class="composer-row">
+                <label class="visually-hidden" for="composer-text">
+                    "Message"
+                </label>
+                <textarea
+                    id="composer-text"
+                    rows="2"
+                    placeholder="Message (Enter sends, Shift+Enter for a new line)"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:keydown=on_keydown
+                ></textarea>
+                {if streaming.get_value().is_some() {
+                    view! {
+                        <button type="button" class="button danger-button" on:click=stop>
+                            "Stop"
+                        </button>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <button
+                            type="submit"
+                            class="button"
+                            disabled=move || sending.get() || no_models
+                        >
+                            "Send"
+                        </button>
+                    }
+                        .into_any()
+                }}
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,101 @@
+//! What the chat pages and their server functions exchange.
+
+use serde::{Deserialize, Serialize};
+
+/// A model the user may pick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelOption {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub supports_vision: bool,
+    /// The tiny model running inside the server.
+    pub is_builtin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationItem {
+    pub id: String,
+    pub title: String,
+    pub is_pinned: bool,
+    pub is_archived: bool,
+    /// RFC 3339.
+    pub last_activity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationItem>,
+    pub has_more: bool,
+}
+
+/// Tokens and cost, for a reply or a whole conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_input_tokens: i64,
+    /// US dollars, formatted (`$0.0012`).
+    pub cost: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: String,
+    pub role: String,
+    pub content: String,
+    pub reasoning: String,
+    pub model_name: Option<String>,
+    /// `streaming`, `complete`, `stopped` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    /// This message and its alternatives (edits or regenerations), oldest first.
+    pub siblings: Vec<String>,
+    pub usage: Option<UsageView>,
+    pub image_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub id: String,
+    pub title: String,
+    pub model_id: Option<String>,
+    pub is_pinned: bool,
+    pub is_archived: bool,
+    pub messages: Vec<MessageView>,
+    /// Earlier messages of the branch not sent yet (load with `before` = the first id here).
+    pub has_earlier: bool,
+    pub totals: UsageView,
+}
+
+/// A turn that was saved, with the reply now being written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub conversation_id: String,
+    pub reply_id: String,
+}
+
+/// The events of `/api/chat/replies/{id}/events` (server-sent events, JSON data).
+pub mod events {
+    use serde::{Deserialize, Serialize};
+
+    /// `snapshot`: everything so far (sent first, and again if the page fell behind).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Snapshot {
+        pub content: String,
+        pub reasoning: String,
+    }
+
+    /// `done`: how the reply ended.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Done {
+        pub status: String,
+        pub error: Option<String>,
+    }
+
+    pub const SNAPSHOT: &str = "snapshot";
+    /// Data: the new text as a JSON string.
+    pub const TEXT: &str = "text";
+    pub const REASONING: &str = "reasoning";
+    pub const DONE: &str = "done";
+}

@@ -1,0 +1,43 @@
+import { expect, type Page } from "@playwright/test";
+
+import { waitForHydration } from "./shell";
+
+/** The models the setup project adds on the fake OpenAI server (support/fake-openai.mjs). */
+export const FAKE_MODEL = "Fake chat";
+export const ADMIN_ONLY_MODEL = "Admin only fake";
+export const BUILTIN_MODEL = "SmolLM2 135M (tiny demo)";
+
+/** Calls a server function from inside the page (same origin, the page's session). */
+export async function serverFn(page: Page, endpoint: string, args: unknown) {
+  return page.evaluate(
+    async ([endpoint, args]) => {
+      const response = await fetch(`/api/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(args),
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    [endpoint, args] as const,
+  );
+}
+
+/** Opens a new chat with `model` picked. */
+export async function newChat(page: Page, model: string) {
+  await page.goto("/chat");
+  await waitForHydration(page);
+  await page.getByLabel("Model").selectOption({ label: model });
+}
+
+/** Sends a message from the composer with the Enter key. */
+export async function send(page: Page, text: string) {
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+  await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+}
+
+/** The messages of the conversation shown, by author. */
+export function replies(page: Page) {
+  return page.locator("article.message.assistant");
+}

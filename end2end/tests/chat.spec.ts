@@ -1,0 +1,190 @@
+import { expect, test } from "@playwright/test";
+
+import { expectAccessible } from "../support/a11y";
+import { ADMIN, signIn, signUp, uniqueEmail } from "../support/auth";
+import {
+  ADMIN_ONLY_MODEL,
+  BUILTIN_MODEL,
+  FAKE_MODEL,
+  newChat,
+  replies,
+  send,
+  serverFn,
+} from "../support/chat";
+import { waitForHydration } from "../support/shell";
+
+const unique = () => Math.random().toString(36).slice(2, 8);
+
+test("a student watches the built-in model stream a reply and stops it", async ({ page }) => {
+  // The built-in model runs on the server's CPU, one reply at a time for every test.
+  test.setTimeout(180_000);
+  await signUp(page, uniqueEmail("pupil"), "Chatty Pupil");
+  await newChat(page, BUILTIN_MODEL);
+  await expect(page.getByText("A tiny demo model")).toBeVisible();
+  await send(page, "Write a long story about a brave little robot.");
+  await expect(page.locator("article.message.user")).toContainText("brave little robot");
+
+  // Words arrive while the reply is still being written.
+  const live = page.locator(".markdown.streaming");
+  await expect(live).toHaveText(/\w+ \w+/, { timeout: 120_000 });
+  const stop = page.getByRole("button", { name: "Stop" });
+  await expect(stop).toBeVisible();
+  await stop.click();
+
+  const reply = replies(page).last();
+  await expect(reply).toContainText("Stopped", { timeout: 30_000 });
+  await expect(reply.locator(".markdown")).toHaveText(/\w+/);
+  await expect(reply).toContainText("tokens in");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+});
+
+test("a reply streams, shows its cost, and regenerates as a branch", async ({ page }) => {
+  await signUp(page, uniqueEmail("pupil"), "Branch Pupil");
+  await newChat(page, FAKE_MODEL);
+  const question = `hello ${unique()}`;
+  await send(page, question);
+  const first = replies(page).last();
+  await expect(first.locator(".markdown")).toHaveText(new RegExp(`^Echo \\d+: ${question}\\s*$`));
+  // 12 tokens in at $1/M and the pieces out at $2/M.
+  await expect(first).toContainText(/12 tokens in · \d+ out · \$0\.0000\d+/);
+  const firstText = await first.locator(".markdown").innerText();
+
+  await first.getByRole("button", { name: "Regenerate" }).click();
+  await expect(replies(page).last().getByText("2 / 2")).toBeVisible();
+  const second = replies(page).last().locator(".markdown");
+  await expect(second).toHaveText(new RegExp(`^Echo \\d+: ${question}\\s*$`));
+  expect(await second.innerText()).not.toBe(firstText);
+
+  await replies(page).last().getByRole("button", { name: "Previous version" }).click();
+  await expect(replies(page).last().getByText("1 / 2")).toBeVisible();
+  await expect(replies(page).last().locator(".markdown")).toHaveText(firstText);
+  await expectAccessible(page);
+});
+
+test("conversations are renamed, pinned, found and archived", async ({ page, isMobile }) => {
+  await signUp(page, uniqueEmail("pupil"), "Tidy Pupil");
+  const word = `zebra${unique()}`;
+  await newChat(page, FAKE_MODEL);
+  await send(page, `tell me about ${word}`);
+  await expect(replies(page).last()).toContainText("tokens in");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "another topic");
+  await expect(replies(page).last()).toContainText("tokens in");
+
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  const openList = async () => {
+    if (isMobile) {
+      await page.getByRole("button", { name: "Conversations" }).click();
+    }
+    await expect(list).toBeVisible();
+  };
+  await openList();
+  const entry = list.locator("li", { hasText: word });
+  await entry.getByLabel(/Actions for/).click();
+  await entry.getByRole("button", { name: "Rename" }).click();
+  await list.getByLabel("New title").fill(`Stripes ${word}`);
+  // The list reloads after each change: wait for it before using its menus again.
+  const reloaded = () => page.waitForResponse("**/api/chat/conversations");
+  let listed = reloaded();
+  await list.getByLabel("New title").press("Enter");
+  await listed;
+  const renamed = list.locator("li", { hasText: `Stripes ${word}` });
+  await expect(renamed).toBeVisible();
+
+  await renamed.getByLabel(/Actions for/).click();
+  listed = reloaded();
+  await renamed.getByRole("button", { name: "Pin" }).click();
+  await listed;
+  await expect(list.locator("li").first()).toContainText("Pinned");
+  await expect(list.locator("li").first()).toContainText(`Stripes ${word}`);
+
+  // Found by a word of the message, typed in part.
+  await list.getByLabel("Search conversations").fill(word.slice(0, 7));
+  await expect(list.locator("li")).toHaveCount(1);
+  await list.getByLabel("Search conversations").fill("");
+  await expect(list.locator("li")).toHaveCount(2);
+
+  await renamed.getByLabel(/Actions for/).click();
+  await renamed.getByRole("button", { name: "Archive" }).click();
+  await expect(list.locator("li")).toHaveCount(1);
+  await list.getByLabel("Show archived").check();
+  await expect(list.locator("li", { hasText: `Stripes ${word}` })).toBeVisible();
+});
+
+test("a reload while a reply streams picks the stream up again", async ({ page }) => {
+  await signUp(page, uniqueEmail("pupil"), "Reload Pupil");
+  await newChat(page, FAKE_MODEL);
+  await send(page, `slow ${unique()}`);
+  await expect(page.locator(".markdown.streaming")).toContainText("two");
+  await page.reload();
+  await waitForHydration(page);
+  const reply = replies(page).last();
+  await expect(reply.locator(".markdown")).toContainText("The end.", { timeout: 20_000 });
+  await expect(reply.locator(".markdown")).toContainText("one two three");
+  await expect(reply).toContainText("tokens in");
+});
+
+test("provider failures say what happened and keep what came", async ({ page }) => {
+  await signUp(page, uniqueEmail("pupil"), "Failing Pupil");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "fail before anything");
+  await expect(replies(page).last()).toContainText("The fake model refuses this request");
+
+  await send(page, "fail during the reply");
+  const reply = replies(page).last();
+  await expect(reply).toContainText("What came before is kept.");
+  await expect(reply.locator(".markdown")).toHaveText("Partial answer before the cut");
+  await expect(reply).toContainText("broke off");
+});
+
+test("markdown attacks from a model render as text", async ({ page }) => {
+  await signUp(page, uniqueEmail("pupil"), "Careful Pupil");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "xss please");
+  const reply = replies(page).last();
+  await expect(reply).toContainText("tokens in");
+  const markdown = reply.locator(".markdown");
+  await expect(markdown).toContainText("<script>window.__pwned = 1</script>");
+  await expect(markdown).toContainText('<img src=x onerror="window.__pwned = 2">');
+  await expect(markdown.locator("strong")).toHaveText("still bold");
+  await expect(markdown.locator("script, img, iframe")).toHaveCount(0);
+  for (const link of await markdown.locator("a").all()) {
+    expect(await link.getAttribute("href")).not.toMatch(/^\s*javascript:/i);
+  }
+  // Clicking the neutralised links runs nothing.
+  await markdown.getByText("click me").click();
+  expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+});
+
+test("a student cannot pick or call an administrators-only model", async ({ page, browser }) => {
+  const admin = await browser.newContext();
+  const adminPage = await admin.newPage();
+  await signIn(adminPage, ADMIN.email, ADMIN.name);
+  const catalogue = JSON.parse((await serverFn(adminPage, "admin/models", {})).body) as {
+    models: { id: string; display_name: string }[];
+  };
+  const adminOnly = catalogue.models.find((m) => m.display_name === ADMIN_ONLY_MODEL)!;
+  await adminPage.goto("/chat");
+  await waitForHydration(adminPage);
+  await expect(
+    adminPage.getByLabel("Model").locator("option", { hasText: ADMIN_ONLY_MODEL }),
+  ).toHaveCount(1);
+  await admin.close();
+
+  await signUp(page, uniqueEmail("pupil"), "Curious Pupil");
+  await page.goto("/chat");
+  await waitForHydration(page);
+  const options = page.getByLabel("Model").locator("option");
+  await expect(options.filter({ hasText: FAKE_MODEL })).toHaveCount(1);
+  await expect(options.filter({ hasText: ADMIN_ONLY_MODEL })).toHaveCount(0);
+
+  // Asking the server directly is refused too.
+  const forced = await serverFn(page, "chat/send", {
+    conversation_id: null,
+    replacing: null,
+    model_id: adminOnly.id,
+    text: "let me in",
+  });
+  expect(forced.status).toBe(400);
+  expect(forced.body).toContain("You cannot use that model");
+});

@@ -1,0 +1,151 @@
+//! Chat over HTTP: a message sent through the server function, its reply streamed as
+//! server-sent events from a fake OpenAI server, and who may read that stream.
+
+use sqlx::PgPool;
+use studio_core::llm::testing::{FakeServer, Frame, Reply, done, finish_chunk, text_chunk};
+use uuid::Uuid;
+
+use crate::{
+    access::{persona, post, session_cookie},
+    get, router,
+};
+
+/// A provider on `server` with a model every role may use; returns the model's id.
+async fn fake_model(pool: &PgPool, server: &FakeServer) -> Uuid {
+    let provider: Uuid = sqlx::query_scalar(
+        "insert into ai_providers (kind, name, base_url, api_key) values ('openai', 'Fake', $1, 'sk-test') returning id",
+    )
+    .bind(server.base_url())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let model: Uuid = sqlx::query_scalar(
+        "insert into ai_models (provider_id, model_key, display_name) values ($1, 'fake', 'Fake') returning id",
+    )
+    .bind(provider)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into ai_model_roles (model_id, role_id) select $1, id from roles")
+        .bind(model)
+        .execute(pool)
+        .await
+        .unwrap();
+    model
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_reply_streams_as_events_to_its_owner_only(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::Stream(vec![
+        text_chunk("Hello "),
+        Frame::Pause(std::time::Duration::from_millis(200)),
+        text_chunk("there."),
+        finish_chunk("stop"),
+        done(),
+    ])])
+    .await
+    .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+
+    let body = format!(
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Greet me"}}"#
+    );
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let reply = sent["reply_id"].as_str().unwrap().to_owned();
+    let events = format!("/api/chat/replies/{reply}/events");
+
+    // Attached while it is written: the stream ends after `done`.
+    let (status, headers, body) = get(&router, &events, &[("cookie", &cookie)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert!(body.starts_with("event: snapshot\n"), "{body}");
+    let streamed: String = body
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|pair| pair[0] == "event: text")
+        .map(|pair| serde_json::from_str::<String>(&pair[1]["data: ".len()..]).unwrap())
+        .collect();
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&body.lines().nth(1).unwrap()["data: ".len()..]).unwrap();
+    assert_eq!(
+        format!("{}{streamed}", snapshot["content"].as_str().unwrap()),
+        "Hello there."
+    );
+    assert!(
+        body.contains("event: done\ndata: {\"status\":\"complete\",\"error\":null}"),
+        "{body}"
+    );
+
+    // Afterwards: the saved reply and `done` at once.
+    let (status, _, body) = get(&router, &events, &[("cookie", &cookie)]).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"data: {"content":"Hello there.","reasoning":""}"#),
+        "{body}"
+    );
+    assert!(body.contains("event: done"), "{body}");
+
+    // Nobody else can read it.
+    let (status, _, _) = get(&router, &events, &[]).await;
+    assert_eq!(status, 401);
+    let other = persona(&pool, "student").await;
+    let other_cookie = session_cookie(&pool, other).await;
+    let (status, _, _) = get(&router, &events, &[("cookie", &other_cookie)]).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = get(
+        &router,
+        "/api/chat/replies/not-an-id/events",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(status, 404);
+    sqlx::query(
+        "delete from role_tools where tool_id = (select id from tools where slug = 'chat')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (status, _, _) = get(&router, &events, &[("cookie", &cookie)]).await;
+    assert_eq!(status, 403);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn models_a_role_does_not_allow_are_refused(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(&["never"], 1, 1)])
+        .await
+        .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    sqlx::query(
+        "delete from ai_model_roles where model_id = $1 and role_id = (select id from roles where name = 'student')",
+    )
+    .bind(model)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+
+    let (status, models, _) = post(&router, "/api/chat/models", "{}", Some(&cookie)).await;
+    assert_eq!((status.as_u16(), models.as_str()), (200, "[]"));
+    let body =
+        format!(r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"hi"}}"#);
+    let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("You cannot use that model"), "{text}");
+    // Nothing was saved and the provider was never called.
+    let saved: i64 = sqlx::query_scalar("select count(*) from conversations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(saved, 0);
+    assert!(server.requests().is_empty());
+}
