@@ -1,5 +1,5 @@
 # AI Studio: the two entry points and a few conveniences. The work is in scripts/.
-.PHONY: run dev test build measure db db-stop sqlx-prepare fmt setup clean-dev
+.PHONY: run dev test build measure bench db db-stop sqlx-prepare fmt setup clean-dev
 
 ## Install what is missing, start a local Postgres, build (release) and serve on :3000.
 run:
@@ -21,6 +21,10 @@ build:
 ## Print bundle sizes, start-up time and idle memory of a release build.
 measure:
 	@scripts/measure.sh
+
+## Chat relay benchmark (release build; prints overhead, relay latency, concurrent streams).
+bench:
+	@scripts/bench.sh
 
 ## Start the embedded Postgres and print its DATABASE_URL.
 db:

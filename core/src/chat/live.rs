@@ -125,7 +125,8 @@ impl Generations {
         let live = Arc::new(Live {
             user_id: job.user_id,
             snapshot: Mutex::default(),
-            deltas: broadcast::channel(1024).0,
+            // A page this many deltas behind is cut off and reattaches with a snapshot.
+            deltas: broadcast::channel(128).0,
             cancel: shutdown.child_token(),
         });
         self.map().insert(job.reply_id, live.clone());

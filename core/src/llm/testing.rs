@@ -5,8 +5,8 @@
 //! connections cut mid-stream.
 
 use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
 };
 
 use tokio::{
@@ -24,6 +24,15 @@ pub enum Frame {
     Pause(Duration),
     /// Close the connection here.
     Cut,
+    /// A content chunk whose text is the moment it is written: microseconds since
+    /// [`epoch`] and a `|` (benchmarks measure relay latency from it).
+    Stamp,
+}
+
+/// The instant [`Frame::Stamp`] counts from (the first use in the process).
+pub fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// How the server answers one request.
@@ -39,14 +48,16 @@ pub enum Reply {
 
 /// A content delta chunk.
 pub fn text_chunk(text: &str) -> Frame {
-    Frame::Data(
-        serde_json::json!({
-            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
-            "model": "fake-model",
-            "choices": [{ "index": 0, "delta": { "content": text }, "finish_reason": null }],
-        })
-        .to_string(),
-    )
+    Frame::Data(content_json(text))
+}
+
+fn content_json(text: &str) -> String {
+    serde_json::json!({
+        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+        "model": "fake-model",
+        "choices": [{ "index": 0, "delta": { "content": text }, "finish_reason": null }],
+    })
+    .to_string()
 }
 
 /// A reasoning delta chunk, as DeepSeek-style servers send it.
@@ -160,6 +171,8 @@ pub struct Received {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// When the whole request had been read.
+    pub at: Instant,
 }
 
 impl Received {
@@ -278,6 +291,12 @@ async fn serve(
                     Frame::Raw(raw) => socket.write_all(raw.as_bytes()).await?,
                     Frame::Pause(duration) => tokio::time::sleep(duration).await,
                     Frame::Cut => return Ok(()),
+                    Frame::Stamp => {
+                        let payload = content_json(&format!("{}|", epoch().elapsed().as_micros()));
+                        socket
+                            .write_all(format!("data: {payload}\n\n").as_bytes())
+                            .await?;
+                    }
                 }
                 socket.flush().await?;
             }
@@ -328,5 +347,6 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<Option<Received
         target,
         headers,
         body,
+        at: Instant::now(),
     }))
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against a fresh local database and prints their numbers.
+#
+#   scripts/bench.sh    the chat relay (server overhead, relay latency, concurrent streams)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+scripts/setup.sh run
+source scripts/env.sh
+DATABASE_URL=$(scripts/postgres.sh fresh aistudio_bench)
+export DATABASE_URL
+export RUST_LOG=${RUST_LOG:-warn}
+cargo bench -p server --bench chat_relay
