@@ -81,19 +81,25 @@ alter table conversations
     foreign key (current_message_id) references messages (id) on delete set null;
 create index conversations_current_message_id_idx on conversations (current_message_id);
 
+-- Images attached to user messages. Uploaded first (message_id null), then taken by the
+-- message they are sent with.
 create table message_images (
     id uuid primary key default gen_random_uuid(),
-    message_id uuid not null,
-    position integer not null,
+    user_id uuid not null,
+    message_id uuid,
+    position integer,
+    file_name text not null default '',
     media_type text not null,
     data bytea not null,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
+    constraint message_images_user_id_fkey foreign key (user_id) references users (id) on delete cascade,
     constraint message_images_message_id_fkey foreign key (message_id) references messages (id) on delete cascade,
     constraint message_images_media_type_check check (media_type in ('image/png', 'image/jpeg', 'image/webp', 'image/gif')),
     constraint message_images_size_check check (octet_length(data) between 1 and 20971520),
     constraint message_images_message_id_position_key unique (message_id, position)
 );
+create index message_images_user_id_idx on message_images (user_id) where message_id is null;
 create trigger message_images_set_updated_at before update on message_images
     for each row execute function set_updated_at();
 

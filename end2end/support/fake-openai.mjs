@@ -6,7 +6,8 @@
 //   "fail before ..."  refuses the request (400) before streaming
 //   "fail during ..."  streams a little, then drops the connection
 //   "slow ..."         ten words, 400 ms apart, then "The end."
-//   anything else      "Echo <n>: <message>" (n counts calls, so regenerations differ)
+//   anything else      "Echo <n>: <message>" (n counts calls, so regenerations differ), with
+//                      " (N images)" when images came with it
 //
 // Usage: node fake-openai.mjs PORT
 import http from "node:http";
@@ -64,10 +65,17 @@ async function stream(res, pieces, { delay = 30, cut = false } = {}) {
   res.end();
 }
 
+/** The last user message's text, with " (N images)" when it carried images. */
 function lastUserText(body) {
   const users = (body.messages ?? []).filter((m) => m.role === "user");
   const content = users.at(-1)?.content ?? "";
-  return typeof content === "string" ? content : content.map((p) => p.text ?? "").join(" ");
+  if (typeof content === "string") return content;
+  const text = content
+    .map((p) => p.text ?? "")
+    .join(" ")
+    .trim();
+  const images = content.filter((p) => p.type === "image_url").length;
+  return images ? `${text} (${images} image${images > 1 ? "s" : ""})` : text;
 }
 
 const server = http.createServer(async (req, res) => {

@@ -184,7 +184,37 @@ test("a student cannot pick or call an administrators-only model", async ({ page
     replacing: null,
     model_id: adminOnly.id,
     text: "let me in",
+    images: [],
   });
   expect(forced.status).toBe(400);
   expect(forced.body).toContain("You cannot use that model");
+});
+
+/** The eight-byte PNG signature and a header chunk: enough to be told a PNG. */
+const PNG = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108020000", "hex");
+
+test("images go to models that read them, and only real images are taken", async ({ page }) => {
+  await signUp(page, uniqueEmail("pupil"), "Picture Pupil");
+  await newChat(page, FAKE_MODEL);
+  const input = page.getByLabel("Attach images");
+  await input.setInputFiles({
+    name: "notes.png",
+    mimeType: "image/png",
+    buffer: Buffer.from("plain text"),
+  });
+  await expect(page.getByRole("alert")).toHaveText(
+    "notes.png is not a PNG, JPEG, WebP or GIF image.",
+  );
+
+  await input.setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: PNG });
+  const attached = page.getByRole("list", { name: "Images to send" });
+  await expect(attached).toContainText("dot.png");
+  await send(page, "what is this");
+  await expect(page.locator("article.message.user img")).toHaveAttribute(
+    "alt",
+    "Image 1 sent with the message",
+  );
+  await expect(replies(page).last().locator(".markdown")).toContainText("what is this (1 image)");
+  await expect(attached).toBeHidden();
+  await expectAccessible(page);
 });

@@ -34,14 +34,14 @@ setup("the administrator adds models on the fake provider", async ({ page }) => 
   const catalogue = await read();
   const provider = catalogue.providers.find((p) => p.name === "E2E fake")!;
   const role = (name: string) => catalogue.roles.find(([, n]) => n === name)![0];
-  const model = (name: string, key: string, roles: string[]) => ({
+  const model = (name: string, key: string, roles: string[], vision: boolean) => ({
     form: {
       id: "",
       provider_id: provider.id,
       model_key: key,
       display_name: name,
       description: "Replies from the test server.",
-      supports_vision: false,
+      supports_vision: vision,
       supports_tools: false,
       supports_reasoning: false,
       context_tokens: "8000",
@@ -53,11 +53,11 @@ setup("the administrator adds models on the fake provider", async ({ page }) => 
       role_ids: roles,
     },
   });
-  for (const [name, key, roles] of [
-    [FAKE_MODEL, "fake", [role("administrator"), role("staff"), role("student")]],
-    [ADMIN_ONLY_MODEL, "fake-admin", [role("administrator")]],
+  for (const [name, key, roles, vision] of [
+    [FAKE_MODEL, "fake", [role("administrator"), role("staff"), role("student")], true],
+    [ADMIN_ONLY_MODEL, "fake-admin", [role("administrator")], false],
   ] as const) {
-    const result = await serverFn(page, "admin/models/save", model(name, key, [...roles]));
+    const result = await serverFn(page, "admin/models/save", model(name, key, [...roles], vision));
     expect(result.status, result.body).toBe(200);
   }
   const names = (await read()).models.map((m) => m.display_name);

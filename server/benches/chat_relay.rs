@@ -248,6 +248,7 @@ impl Client {
             "replacing": null,
             "model_id": model,
             "text": "Tell me about the weather on the moon.",
+            "images": [],
         });
         Ok(serde_json::from_str(&self.call("chat/send", body).await?)?)
     }

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use app::{App, shell, ssr::AppState};
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -59,6 +62,13 @@ pub fn router(
             "/api/chat/replies/{id}/events",
             get(app::chat::stream::reply_events),
         )
+        .route(
+            "/api/chat/images",
+            post(app::chat::images::upload).layer(axum::extract::DefaultBodyLimit::max(
+                studio_core::chat::MAX_IMAGE_BYTES + 1,
+            )),
+        )
+        .route("/api/chat/images/{id}", get(app::chat::images::serve))
         .route(
             "/auth/oidc/{provider}/callback",
             get(app::auth::oidc::callback),

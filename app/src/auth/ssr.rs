@@ -128,6 +128,30 @@ pub fn user_agent() -> Option<String> {
         .map(str::to_owned)
 }
 
+/// For axum routes outside server functions: the signed-in user's id if one of their roles
+/// grants `tool`, else the status and text to answer with.
+pub async fn route_user(
+    state: &AppState,
+    session: Option<&Authenticated>,
+    tool: &str,
+) -> Result<uuid::Uuid, (http::StatusCode, &'static str)> {
+    let session = session.ok_or((http::StatusCode::UNAUTHORIZED, "Please sign in."))?;
+    match access::tool_slugs(&state.pool, session.user.user_id).await {
+        Ok(tools) if tools.iter().any(|t| t == tool) => Ok(session.user.user_id),
+        Ok(_) => Err((
+            http::StatusCode::FORBIDDEN,
+            "You don't have access to this.",
+        )),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read tools");
+            Err((
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong.",
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

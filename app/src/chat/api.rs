@@ -207,20 +207,22 @@ pub async fn get_conversation(
                 error: m.error,
                 siblings: m.siblings.iter().map(ToString::to_string).collect(),
                 usage: m.usage.map(support::usage),
-                image_count: m.image_count,
+                image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
             })
             .collect(),
     })
 }
 
 /// Sends a message: in a new conversation (`conversation_id` empty), after the shown branch,
-/// or as an edit of the user message `replacing` (a new branch).
+/// or as an edit of the user message `replacing` (a new branch), with images uploaded to
+/// `POST /api/chat/images`.
 #[server(endpoint = "chat/send", input = Json)]
 pub async fn send_message(
     conversation_id: Option<String>,
     replacing: Option<String>,
     model_id: String,
     text: String,
+    images: Vec<String>,
 ) -> Result<Sent, AppError> {
     use studio_core::chat::Turn;
     let user_id = support::user().await?;
@@ -228,7 +230,14 @@ pub async fn send_message(
         conversation_id: conversation_id.as_deref().map(support::id).transpose()?,
         replacing: replacing.as_deref().map(support::id).transpose()?,
         text,
-        images: Vec::new(),
+        images: images
+            .iter()
+            .map(|id| {
+                support::id(id).map_err(|_| {
+                    AppError::Invalid("An attached image is gone: attach it again.".into())
+                })
+            })
+            .collect::<Result<_, _>>()?,
     };
     support::begin(user_id, &model_id, turn).await
 }

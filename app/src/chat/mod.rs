@@ -2,6 +2,8 @@
 //! written, branches from edits and regenerations, and what each reply cost.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod images;
 mod markdown;
 mod page;
 #[cfg(feature = "ssr")]

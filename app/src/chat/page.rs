@@ -562,6 +562,7 @@ fn Message(message: MessageView) -> impl IntoView {
         _ => None,
     };
     let failed = message.status == "failed";
+    let images = message.image_ids.clone();
     let usage = message.usage.clone();
     let finished = message.status != "streaming";
     view! {
@@ -632,6 +633,28 @@ fn Message(message: MessageView) -> impl IntoView {
                     </div>
                 </form>
             </Show>
+            {(!images.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="message-images">
+                            {images
+                                .iter()
+                                .enumerate()
+                                .map(|(n, id)| {
+                                    view! {
+                                        <a href=format!("/api/chat/images/{id}") target="_blank">
+                                            <img
+                                                src=format!("/api/chat/images/{id}")
+                                                alt=format!("Image {} sent with the message", n + 1)
+                                                loading="lazy"
+                                            />
+                                        </a>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                })}
             {note
                 .map(|note| {
                     view! {
@@ -709,6 +732,7 @@ async fn resend(message_id: String, text: String, chat: Chat) {
         Some(message_id),
         chat.model.get_untracked(),
         text,
+        Vec::new(),
     )
     .await
     {
@@ -805,6 +829,82 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
     }
 }
 
+/// Uploads the files chosen in a file input, one request each, and lists them as attached.
+fn upload_files(
+    ev: &leptos::ev::Event,
+    attached: RwSignal<Vec<(String, String)>>,
+    uploading: RwSignal<usize>,
+    chat: Chat,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+
+        use super::types::Uploaded;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let files = input.files();
+        let count = files.as_ref().map_or(0, web_sys::FileList::length);
+        for index in 0..count {
+            let Some(file) = files.as_ref().and_then(|f| f.get(index)) else {
+                continue;
+            };
+            let name = file.name();
+            uploading.update(|n| *n += 1);
+            spawn_local(async move {
+                let request = gloo_net::http::Request::post("/api/chat/images")
+                    .header("x-file-name", &percent_encode(&name))
+                    .body(file);
+                let result = match request {
+                    Ok(request) => request.send().await,
+                    Err(err) => Err(err),
+                };
+                uploading.update(|n| *n -= 1);
+                match result {
+                    Ok(response) if response.ok() => match response.json::<Uploaded>().await {
+                        Ok(uploaded) => attached.update(|a| a.push((uploaded.id, name))),
+                        Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                    },
+                    Ok(response) if response.status() == 413 => show_problem(
+                        chat,
+                        AppError::Invalid(format!("{name} is larger than 20 MB.")),
+                    ),
+                    Ok(response) => {
+                        let message = response.text().await.unwrap_or_default();
+                        show_problem(chat, AppError::Invalid(message));
+                    }
+                    Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                }
+            });
+        }
+        // The same file may be chosen again later.
+        input.set_value("");
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, attached, uploading, chat);
+}
+
+/// `text` with every byte but ASCII letters and digits as `%XX` (for a header value).
+#[cfg_attr(
+    not(feature = "hydrate"),
+    expect(dead_code, reason = "used by the browser only")
+)]
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[component]
 fn Composer(
     conversation_id: Option<String>,
@@ -815,6 +915,15 @@ fn Composer(
     let navigate = use_navigate();
     let text = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
+    // Images uploaded for the next message: (id, file name).
+    let attached = RwSignal::new(Vec::<(String, String)>::new());
+    let uploading = RwSignal::new(0_usize);
+    let vision = models
+        .iter()
+        .filter(|m| m.supports_vision)
+        .map(|m| m.id.clone())
+        .collect::<Vec<_>>();
+    let can_see = move || vision.contains(&chat.model.get());
     let conversation_id = StoredValue::new(conversation_id);
     let streaming = StoredValue::new(streaming);
     let no_models = models.is_empty();
@@ -825,7 +934,13 @@ fn Composer(
         .collect::<Vec<_>>();
     let send = move || {
         let message = text.get_untracked();
-        if message.trim().is_empty() || sending.get_untracked() || streaming.get_value().is_some() {
+        let images: Vec<String> =
+            attached.with_untracked(|a| a.iter().map(|(id, _)| id.clone()).collect());
+        if (message.trim().is_empty() && images.is_empty())
+            || sending.get_untracked()
+            || uploading.get_untracked() > 0
+            || streaming.get_value().is_some()
+        {
             return;
         }
         sending.set(true);
@@ -838,12 +953,14 @@ fn Composer(
                 None,
                 chat.model.get_untracked(),
                 message,
+                images,
             )
             .await;
             sending.set(false);
             match result {
                 Ok(sent) => {
                     text.set(String::new());
+                    attached.set(Vec::new());
                     chat.list_version.update(|v| *v += 1);
                     if conversation.is_none() {
                         navigate(
@@ -925,7 +1042,47 @@ fn Composer(
                 <Show when=is_builtin.clone()>
                     <span class="muted small">"A tiny demo model: expect odd answers."</span>
                 </Show>
+                <Show when=can_see.clone()>
+                    <label class="button secondary attach">
+                        "Attach images"
+                        <input
+                            type="file"
+                            class="visually-hidden"
+                            accept="image/png,image/jpeg,image/webp,image/gif"
+                            multiple
+                            on:change=move |ev| upload_files(&ev, attached, uploading, chat)
+                        />
+                    </label>
+                </Show>
             </div>
+            <ul class="attachments" aria-label="Images to send">
+                <For
+                    each=move || attached.get()
+                    key=|(id, _)| id.clone()
+                    children=move |(id, name)| {
+                        view! {
+                            <li>
+                                {name.clone()}
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    aria-label=format!("Remove {name}")
+                                    on:click=move |_| {
+                                        attached.update(|a| a.retain(|(other, _)| *other != id))
+                                    }
+                                >
+                                    <span aria-hidden="true">"✕"</span>
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <Show when=move || uploading.get() != 0>
+                <p class="muted small" role="status">
+                    "Uploading images…"
+                </p>
+            </Show>
             <div class="composer-row">
                 <label class="visually-hidden" for="composer-text">
                     "Message"

@@ -15,18 +15,18 @@ use axum::{
     },
 };
 use futures::{Stream, StreamExt, stream};
-use studio_core::{
-    accounts::access,
-    chat::{
-        self,
-        live::{Delta, Snapshot},
-    },
+use studio_core::chat::{
+    self,
+    live::{Delta, Snapshot},
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::types::events;
-use crate::{auth::ssr::Authenticated, ssr::AppState};
+use crate::{
+    auth::ssr::{Authenticated, route_user},
+    ssr::AppState,
+};
 
 fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
     Ok(Event::default()
@@ -50,18 +50,10 @@ pub async fn reply_events(
     Path(id): Path<String>,
     session: Option<Extension<Authenticated>>,
 ) -> Response {
-    let Some(Extension(session)) = session else {
-        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
+    let user_id = match route_user(&state, session.as_deref(), "chat").await {
+        Ok(user_id) => user_id,
+        Err(refusal) => return refusal.into_response(),
     };
-    let user_id = session.user.user_id;
-    match access::tool_slugs(&state.pool, user_id).await {
-        Ok(tools) if tools.iter().any(|t| t == "chat") => {}
-        Ok(_) => return (StatusCode::FORBIDDEN, "You don't have access to chat.").into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "could not read tools");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    }
     let Ok(reply) = id.parse::<Uuid>() else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -52,7 +52,14 @@ pub struct MessageView {
     /// This message and its alternatives (edits or regenerations), oldest first.
     pub siblings: Vec<String>,
     pub usage: Option<UsageView>,
-    pub image_count: i64,
+    /// Images sent with it, served at `/api/chat/images/{id}`.
+    pub image_ids: Vec<String>,
+}
+
+/// An image uploaded to `POST /api/chat/images`, waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uploaded {
+    pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -76,7 +76,8 @@ pub struct MessageRow {
     /// picker's choices.
     pub siblings: Vec<Uuid>,
     pub usage: Option<MessageUsage>,
-    pub image_count: i64,
+    /// Images sent with it, in order (see [`image`]).
+    pub image_ids: Vec<Uuid>,
 }
 
 /// Tokens and cost of the calls that wrote a reply.
@@ -235,7 +236,9 @@ pub async fn conversation(
                ) as "siblings!",
                u.input_tokens as "input_tokens?", u.output_tokens as "output_tokens?",
                u.cached_input_tokens as "cached_input_tokens?", u.cost as "cost?",
-               (select count(*) from message_images as i where i.message_id = m.id) as "image_count!"
+               array(
+                   select i.id from message_images as i where i.message_id = m.id order by i.position
+               ) as "image_ids!"
         from branch as b
         join messages as m on m.id = b.id
         left join ai_models as am on am.id = m.model_id
@@ -273,7 +276,7 @@ pub async fn conversation(
                 cached_input_tokens: r.cached_input_tokens.unwrap_or(0),
                 cost: r.cost.unwrap_or_default(),
             }),
-            image_count: r.image_count,
+            image_ids: r.image_ids,
         })
         .collect();
     if let Some(before) = before {
@@ -488,23 +491,88 @@ pub async fn select_branch(
     found(done.rows_affected())
 }
 
-/// An image sent with a message (its type already checked by content).
-#[derive(Debug, Clone)]
-pub struct Image {
-    pub media_type: String,
-    pub data: Vec<u8>,
+/// The largest image a message may carry, and how many.
+pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+pub const MAX_IMAGES: usize = 4;
+
+/// Keeps an image the user is about to send (PNG, JPEG, WebP or GIF, told by its content, not
+/// its name) and returns its id for [`Turn::Message`]. Images uploaded but never sent are
+/// dropped after a day.
+pub async fn upload_image(
+    pool: &PgPool,
+    user_id: Uuid,
+    file_name: &str,
+    data: &[u8],
+) -> Result<Uuid, ChatError> {
+    let name: String = file_name.trim().chars().take(200).collect();
+    let shown = if name.is_empty() {
+        "The file"
+    } else {
+        name.as_str()
+    };
+    if data.is_empty() {
+        return Err(invalid(format!("{shown} is empty.")));
+    }
+    if data.len() > MAX_IMAGE_BYTES {
+        return Err(invalid(format!(
+            "{shown} is larger than {} MB.",
+            MAX_IMAGE_BYTES / 1024 / 1024
+        )));
+    }
+    let media_type = infer::get(data)
+        .map(|kind| kind.mime_type())
+        .filter(|mime| ["image/png", "image/jpeg", "image/webp", "image/gif"].contains(mime))
+        .ok_or_else(|| invalid(format!("{shown} is not a PNG, JPEG, WebP or GIF image.")))?;
+    sqlx::query!(
+        r#"
+        delete from message_images
+        where user_id = $1 and message_id is null and created_at < now() - interval '1 day'
+        "#,
+        user_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(sqlx::query_scalar!(
+        r#"
+        insert into message_images (user_id, file_name, media_type, data)
+        values ($1, $2, $3, $4) returning id
+        "#,
+        user_id,
+        name,
+        media_type,
+        data,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// An image the user uploaded (sent or not): its type and bytes.
+pub async fn image(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    Ok(sqlx::query!(
+        "select media_type, data from message_images where id = $1 and user_id = $2",
+        id,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| (r.media_type, r.data)))
 }
 
 /// What a new turn starts from.
 #[derive(Debug, Clone)]
 pub enum Turn {
     /// A new user message: in a new conversation (`conversation_id: None`), after the shown
-    /// branch's last message, or (an edit) as a sibling of the user message `replacing`.
+    /// branch's last message, or (an edit) as a sibling of the user message `replacing`;
+    /// with images the user uploaded ([`upload_image`]) and has not sent yet.
     Message {
         conversation_id: Option<Uuid>,
         replacing: Option<Uuid>,
         text: String,
-        images: Vec<Image>,
+        images: Vec<Uuid>,
     },
     /// Another reply to the same user message as the reply `to` (a regeneration).
     Regenerate { reply: Uuid },
@@ -599,16 +667,27 @@ pub async fn start_turn(
             )
             .fetch_one(&mut *tx)
             .await?;
+            if images.len() > MAX_IMAGES {
+                return Err(invalid(format!(
+                    "Attach at most {MAX_IMAGES} images to a message."
+                )));
+            }
             for (position, image) in images.iter().enumerate() {
-                sqlx::query!(
-                    "insert into message_images (message_id, position, media_type, data) values ($1, $2, $3, $4)",
+                let claimed = sqlx::query!(
+                    r#"
+                    update message_images set message_id = $1, position = $2
+                    where id = $3 and user_id = $4 and message_id is null
+                    "#,
                     message_id,
                     position as i32,
-                    image.media_type,
-                    image.data,
+                    image,
+                    user_id,
                 )
                 .execute(&mut *tx)
                 .await?;
+                if claimed.rows_affected() != 1 {
+                    return Err(invalid("An attached image is gone: attach it again."));
+                }
             }
             (conversation_id, message_id)
         }
@@ -705,7 +784,7 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
             };
             let mut parts: Vec<llm::Part> = images
                 .iter()
-                .filter(|i| i.message_id == r.id)
+                .filter(|i| i.message_id == Some(r.id))
                 .map(|i| llm::Part::Image {
                     media_type: i.media_type.clone(),
                     data: i.data.clone().into(),

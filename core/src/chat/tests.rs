@@ -583,3 +583,85 @@ fn search_words_become_a_safe_prefix_query() {
     assert_eq!(ts_query("a'b | c:*").as_deref(), Some("'a' & 'b' & 'c':*"));
     assert_eq!(ts_query(" !& "), None);
 }
+
+/// The eight-byte PNG signature and the start of a header chunk: enough to be told a PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
+    let h = Harness::new(pool, vec![Reply::text(&["A red dot."], 1, 1)]).await;
+    let user = person(&h.pool, "a@example.org").await;
+    let other = person(&h.pool, "b@example.org").await;
+
+    let refusal = |result: Result<Uuid, ChatError>| match result {
+        Err(ChatError::Invalid(message)) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(
+        refusal(upload_image(&h.pool, user, "notes.png", b"just text, named .png").await)
+            .contains("notes.png is not a PNG, JPEG, WebP or GIF")
+    );
+    let huge = vec![0u8; MAX_IMAGE_BYTES + 1];
+    assert!(
+        refusal(upload_image(&h.pool, user, "big.png", &huge).await).contains("larger than 20 MB")
+    );
+    assert!(refusal(upload_image(&h.pool, user, "", b"").await).contains("empty"));
+
+    let id = upload_image(&h.pool, user, "dot.png", PNG).await.unwrap();
+    assert_eq!(
+        image(&h.pool, user, id).await.unwrap(),
+        Some(("image/png".to_owned(), PNG.to_vec()))
+    );
+    assert_eq!(
+        image(&h.pool, other, id).await.unwrap(),
+        None,
+        "someone else's image"
+    );
+    // Someone else cannot send it.
+    let stolen = start_turn(
+        &h.pool,
+        other,
+        h.model.id,
+        Turn::Message {
+            conversation_id: None,
+            replacing: None,
+            text: "mine".into(),
+            images: vec![id],
+        },
+    )
+    .await;
+    assert!(matches!(stolen, Err(ChatError::Invalid(m)) if m.contains("attach it again")));
+
+    let started = h
+        .turn(
+            user,
+            Turn::Message {
+                conversation_id: None,
+                replacing: None,
+                text: "What is this?".into(),
+                images: vec![id],
+            },
+        )
+        .await;
+    h.settled(started.reply_id).await;
+    let body = h.server.requests()[0].body.to_string();
+    assert!(body.contains("data:image/png;base64,iVBORw0KGgo"), "{body}");
+    let shown = conversation(&h.pool, user, started.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[0].image_ids, [id]);
+    // Sent once: it cannot be attached again.
+    let again = start_turn(
+        &h.pool,
+        user,
+        h.model.id,
+        Turn::Message {
+            conversation_id: None,
+            replacing: None,
+            text: "Again".into(),
+            images: vec![id],
+        },
+    )
+    .await;
+    assert!(matches!(again, Err(ChatError::Invalid(_))));
+}

@@ -52,7 +52,7 @@ async fn a_reply_streams_as_events_to_its_owner_only(pool: PgPool) {
     let cookie = session_cookie(&pool, student).await;
 
     let body = format!(
-        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Greet me"}}"#
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Greet me","images":[]}}"#
     );
     let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
     assert_eq!(status, 200, "{sent}");
@@ -136,8 +136,9 @@ async fn models_a_role_does_not_allow_are_refused(pool: PgPool) {
 
     let (status, models, _) = post(&router, "/api/chat/models", "{}", Some(&cookie)).await;
     assert_eq!((status.as_u16(), models.as_str()), (200, "[]"));
-    let body =
-        format!(r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"hi"}}"#);
+    let body = format!(
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"hi","images":[]}}"#
+    );
     let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
     assert_eq!(status, 400);
     assert!(text.contains("You cannot use that model"), "{text}");
@@ -147,5 +148,95 @@ async fn models_a_role_does_not_allow_are_refused(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(saved, 0);
+    assert!(server.requests().is_empty());
+}
+
+/// The eight-byte PNG signature and the start of a header chunk: enough to be told a PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+
+async fn upload(
+    router: &axum::Router,
+    name: &str,
+    bytes: Vec<u8>,
+    cookie: Option<&str>,
+) -> (u16, String) {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::post("/api/chat/images")
+        .header("host", "studio.test")
+        .header("origin", "http://studio.test")
+        .header("x-file-name", name);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(bytes)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn images_upload_checked_served_to_their_owner_and_refused_by_blind_models(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(&["never"], 1, 1)])
+        .await
+        .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+
+    assert_eq!(upload(&router, "dot.png", PNG.to_vec(), None).await.0, 401);
+    let (status, text) = upload(
+        &router,
+        "report%20final.png",
+        b"%PDF-1.7".to_vec(),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        text,
+        "report final.png is not a PNG, JPEG, WebP or GIF image."
+    );
+    let (status, _) = upload(
+        &router,
+        "huge.png",
+        vec![0; 21 * 1024 * 1024],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 413);
+
+    let (status, uploaded) = upload(&router, "dot.png", PNG.to_vec(), Some(&cookie)).await;
+    assert_eq!(status, 200, "{uploaded}");
+    let id = serde_json::from_str::<serde_json::Value>(&uploaded).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/chat/images/{id}");
+    let (status, headers, _) = get(&router, &path, &[("cookie", &cookie)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    let other = persona(&pool, "student").await;
+    let other_cookie = session_cookie(&pool, other).await;
+    assert_eq!(
+        get(&router, &path, &[("cookie", &other_cookie)]).await.0,
+        404
+    );
+    assert_eq!(get(&router, &path, &[]).await.0, 401);
+
+    // The model cannot read images: refused before anything is saved or sent.
+    let body = format!(
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"what is it","images":["{id}"]}}"#
+    );
+    let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("cannot read images"), "{text}");
     assert!(server.requests().is_empty());
 }

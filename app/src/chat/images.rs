@@ -1,0 +1,81 @@
+//! Images for chat messages: `POST /api/chat/images` keeps one (the body is the file, its
+//! name in `X-File-Name`, URL-encoded) and answers its id; `GET /api/chat/images/{id}` serves
+//! it back to the user who uploaded it, and to nobody else.
+
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use studio_core::chat::{self, ChatError};
+use uuid::Uuid;
+
+use super::types::Uploaded;
+use crate::{
+    auth::ssr::{Authenticated, route_user},
+    ssr::AppState,
+};
+
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Option<Extension<Authenticated>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let user_id = match route_user(&state, session.as_deref(), "chat").await {
+        Ok(user_id) => user_id,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let name = headers
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            url::form_urlencoded::parse(format!("n={v}").as_bytes())
+                .next()
+                .map(|(_, name)| name.into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    match chat::upload_image(&state.pool, user_id, &name, &body).await {
+        Ok(id) => Json(Uploaded { id: id.to_string() }).into_response(),
+        Err(ChatError::Invalid(message)) => (StatusCode::BAD_REQUEST, message).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not keep an image");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+pub async fn serve(
+    State(state): State<AppState>,
+    session: Option<Extension<Authenticated>>,
+    Path(id): Path<String>,
+) -> Response {
+    let user_id = match route_user(&state, session.as_deref(), "chat").await {
+        Ok(user_id) => user_id,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match chat::image(&state.pool, user_id, id).await {
+        Ok(Some((media_type, data))) => (
+            [
+                (header::CONTENT_TYPE, media_type),
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=86400, immutable".to_owned(),
+                ),
+            ],
+            data,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read an image");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
