@@ -218,3 +218,35 @@ test("images go to models that read them, and only real images are taken", async
   await expect(attached).toBeHidden();
   await expectAccessible(page);
 });
+
+test("conversations are sorted into folders", async ({ page, isMobile }) => {
+  await signUp(page, uniqueEmail("pupil"), "Folder Pupil");
+  const word = `biology${unique()}`;
+  await newChat(page, FAKE_MODEL);
+  await send(page, `cells ${word}`);
+  await expect(replies(page).last()).toContainText("tokens in");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "history of maps");
+  await expect(replies(page).last()).toContainText("tokens in");
+
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  if (isMobile) await page.getByRole("button", { name: "Conversations" }).click();
+  page.once("dialog", (dialog) => dialog.accept("Science"));
+  await list.getByRole("button", { name: "New folder" }).click();
+  // The new folder is shown, and empty.
+  await expect(list.getByLabel("Folder", { exact: true })).toHaveValue(/[0-9a-f-]{36}/);
+  await expect(list.locator("li")).toHaveCount(0);
+  await list.getByLabel("Folder", { exact: true }).selectOption({ label: "All conversations" });
+
+  const entry = list.locator("li", { hasText: word });
+  await entry.getByLabel(/Actions for/).click();
+  await entry.getByLabel("Move to folder").selectOption({ label: "Science" });
+  await list.getByLabel("Folder", { exact: true }).selectOption({ label: "Science" });
+  await expect(list.locator("li")).toHaveCount(1);
+  await expect(list.locator("li")).toContainText(word);
+
+  page.once("dialog", (dialog) => dialog.accept());
+  await list.getByRole("button", { name: "Delete folder" }).click();
+  await expect(list.getByLabel("Folder", { exact: true })).toHaveValue("");
+  await expect(list.locator("li")).toHaveCount(2);
+});

@@ -4,7 +4,7 @@
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
-use super::types::{ConversationDetail, ConversationPage, ModelOption, Sent};
+use super::types::{ConversationDetail, ConversationPage, FolderView, ModelOption, Sent};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -140,6 +140,7 @@ pub async fn chat_models() -> Result<Vec<ModelOption>, AppError> {
 pub async fn list_conversations(
     search: String,
     archived: bool,
+    folder_id: Option<String>,
     offset: i64,
 ) -> Result<ConversationPage, AppError> {
     use studio_core::chat::{self, ListQuery, PAGE_SIZE};
@@ -154,7 +155,7 @@ pub async fn list_conversations(
         &ListQuery {
             search: (!search.is_empty()).then(|| search.to_owned()),
             archived,
-            folder_id: None,
+            folder_id: folder_id.as_deref().map(support::id).transpose()?,
             offset,
         },
     )
@@ -166,6 +167,7 @@ pub async fn list_conversations(
             .map(|c| ConversationItem {
                 id: c.id.to_string(),
                 title: c.title,
+                folder_id: c.folder_id.map(|id| id.to_string()),
                 is_pinned: c.is_pinned,
                 is_archived: c.is_archived,
                 last_activity: c.last_activity_at.to_rfc3339(),
@@ -303,5 +305,50 @@ pub async fn delete_conversation(id: String) -> Result<(), AppError> {
     let user_id = support::user().await?;
     let state = expect_context::<crate::ssr::AppState>();
     studio_core::chat::delete(&state.pool, user_id, support::id(&id)?).await?;
+    Ok(())
+}
+
+/// The user's folders, by name.
+#[server(endpoint = "chat/folders", input = Json)]
+pub async fn list_folders() -> Result<Vec<FolderView>, AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    Ok(studio_core::chat::folders(&state.pool, user_id)
+        .await?
+        .into_iter()
+        .map(|f| FolderView {
+            id: f.id.to_string(),
+            name: f.name,
+        })
+        .collect())
+}
+
+#[server(endpoint = "chat/folder/create", input = Json)]
+pub async fn create_folder(name: String) -> Result<FolderView, AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let id = studio_core::chat::create_folder(&state.pool, user_id, &name).await?;
+    Ok(FolderView {
+        id: id.to_string(),
+        name: name.trim().to_owned(),
+    })
+}
+
+/// Deletes a folder; its conversations stay, outside any folder.
+#[server(endpoint = "chat/folder/delete", input = Json)]
+pub async fn delete_folder(id: String) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::chat::delete_folder(&state.pool, user_id, support::id(&id)?).await?;
+    Ok(())
+}
+
+/// Puts a conversation in one of the user's folders, or none.
+#[server(endpoint = "chat/move", input = Json)]
+pub async fn move_conversation(id: String, folder_id: Option<String>) -> Result<(), AppError> {
+    let user_id = support::user().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let folder = folder_id.as_deref().map(support::id).transpose()?;
+    studio_core::chat::move_to_folder(&state.pool, user_id, support::id(&id)?, folder).await?;
     Ok(())
 }

@@ -12,16 +12,18 @@ use leptos_router::{
 
 use super::{
     api::{
-        archive_conversation, chat_models, delete_conversation, get_conversation,
-        list_conversations, pin_conversation, regenerate, rename_conversation, select_branch,
-        send_message, stop_reply,
+        archive_conversation, chat_models, create_folder, delete_conversation, delete_folder,
+        get_conversation, list_conversations, list_folders, move_conversation, pin_conversation,
+        regenerate, rename_conversation, select_branch, send_message, stop_reply,
     },
     markdown::to_html,
-    types::{ConversationDetail, ConversationItem, MessageView, ModelOption, UsageView},
+    types::{
+        ConversationDetail, ConversationItem, FolderView, MessageView, ModelOption, UsageView,
+    },
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, confirm},
+    ui::{ErrorView, confirm, prompt},
 };
 
 /// What the parts of the page share.
@@ -99,21 +101,30 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
     let (search, set_search) = signal(String::new());
     let (archived, set_archived) = signal(false);
     let (pages, set_pages) = signal(1_i64);
+    // The folder shown (None: every conversation).
+    let folder = RwSignal::new(None::<String>);
+    let folders = Resource::new(move || chat.list_version.get(), |_| list_folders());
     let list = Resource::new(
         move || {
             (
                 search.get(),
                 archived.get(),
+                folder.get(),
                 pages.get(),
                 chat.list_version.get(),
             )
         },
-        |(search, archived, pages, _)| async move {
+        |(search, archived, folder, pages, _)| async move {
             let mut items = Vec::new();
             let mut has_more = false;
             for page in 0..pages {
-                let found =
-                    list_conversations(search.clone(), archived, items.len() as i64).await?;
+                let found = list_conversations(
+                    search.clone(),
+                    archived,
+                    folder.clone(),
+                    items.len() as i64,
+                )
+                .await?;
                 has_more = found.has_more;
                 items.extend(found.items);
                 if !has_more || page + 1 == pages {
@@ -148,12 +159,19 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                 />
                 "Show archived"
             </label>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let folders = folders.await.unwrap_or_default();
+                    view! { <FolderPicker folders folder set_pages /> }
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 <ErrorBoundary fallback=|errors| {
                     view! { <ErrorView errors /> }
                 }>
                     {move || Suspend::new(async move {
                         let (items, has_more) = list.await?;
+                        let folders = folders.await.unwrap_or_default();
                         let empty = items.is_empty();
                         Ok::<
                             _,
@@ -174,7 +192,11 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                                 <ul class="conversation-items">
                                     {items
                                         .into_iter()
-                                        .map(|item| view! { <ConversationEntry item current /> })
+                                        .map(|item| {
+                                            view! {
+                                                <ConversationEntry item current folders=folders.clone() />
+                                            }
+                                        })
                                         .collect_view()}
                                 </ul>
                                 <Show when=move || has_more>
@@ -195,8 +217,96 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
     }
 }
 
+/// Which folder the list shows, with making and deleting folders.
 #[component]
-fn ConversationEntry(item: ConversationItem, current: Memo<Option<String>>) -> impl IntoView {
+fn FolderPicker(
+    folders: Vec<FolderView>,
+    folder: RwSignal<Option<String>>,
+    set_pages: WriteSignal<i64>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let new_folder = move |_| {
+        let Some(name) = prompt("Name of the new folder:") else {
+            return;
+        };
+        spawn_local(async move {
+            match create_folder(name).await {
+                Ok(created) => {
+                    folder.set(Some(created.id));
+                    chat.list_version.update(|v| *v += 1);
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    let names = StoredValue::new(folders.clone());
+    let remove = move |_| {
+        let Some(id) = folder.get_untracked() else {
+            return;
+        };
+        let name = names.with_value(|f| {
+            f.iter()
+                .find(|f| f.id == id)
+                .map(|f| f.name.clone())
+                .unwrap_or_default()
+        });
+        if !confirm(&format!(
+            "Delete the folder \"{name}\"? Its conversations stay, outside any folder."
+        )) {
+            return;
+        }
+        spawn_local(async move {
+            match delete_folder(id).await {
+                Ok(()) => {
+                    folder.set(None);
+                    chat.list_version.update(|v| *v += 1);
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    view! {
+        <div class="folder-picker">
+            <select
+                aria-label="Folder"
+                prop:value=move || folder.get().unwrap_or_default()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    set_pages.set(1);
+                    folder.set((!value.is_empty()).then_some(value));
+                }
+            >
+                <option value="">"All conversations"</option>
+                {folders
+                    .into_iter()
+                    .map(|f| {
+                        let selected = folder.get_untracked().as_deref() == Some(f.id.as_str());
+                        view! {
+                            <option value=f.id selected=selected>
+                                {f.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="button" class="link-button" on:click=new_folder>
+                "New folder"
+            </button>
+            <Show when=move || folder.get().is_some()>
+                <button type="button" class="link-button danger" on:click=remove>
+                    "Delete folder"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn ConversationEntry(
+    item: ConversationItem,
+    current: Memo<Option<String>>,
+    folders: Vec<FolderView>,
+) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let navigate = use_navigate();
     let renaming = RwSignal::new(false);
@@ -296,6 +406,41 @@ fn ConversationEntry(item: ConversationItem, current: Memo<Option<String>>) -> i
                     >
                         {if archived { "Unarchive" } else { "Archive" }}
                     </button>
+                    {(!folders.is_empty())
+                        .then(|| {
+                            let current_folder = item.folder_id.clone().unwrap_or_default();
+                            view! {
+                                <label class="move-to">
+                                    "Move to folder"
+                                    <select
+                                        prop:value=current_folder.clone()
+                                        on:click=|ev| ev.stop_propagation()
+                                        on:change=move |ev| {
+                                            let value = event_target_value(&ev);
+                                            let target = (!value.is_empty()).then_some(value);
+                                            if let Some(menu) = menu.get() {
+                                                menu.set_open(false);
+                                            }
+                                            spawn_local(async move {
+                                                done(move_conversation(id.get_value(), target).await);
+                                            });
+                                        }
+                                    >
+                                        <option value="">"No folder"</option>
+                                        {folders
+                                            .iter()
+                                            .map(|f| {
+                                                view! {
+                                                    <option value=f.id.clone() selected=f.id == current_folder>
+                                                        {f.name.clone()}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                            }
+                        })}
                     <button
                         type="button"
                         class="danger"
@@ -582,23 +727,19 @@ fn Message(message: MessageView) -> impl IntoView {
                                 <button
                                     type="button"
                                     class="icon-button"
-                                    aria-label="Previous version"
                                     disabled=position == 0
                                     on:click=move |_| switch(position.saturating_sub(1))
                                 >
                                     <span aria-hidden="true">"‹"</span>
+                                    <span class="visually-hidden">"Previous version"</span>
                                 </button>
                                 <span>{format!("{} / {count}", position + 1)}</span>
-                                <button
-                                    type="button"
-                                    class="icon-button"
-                                    aria-label="Next version"
-                                    disabled=position + 1
-                                >
+                                <button type="button" class="icon-button" disabled=position + 1>
                                     = count
                                     on:click=move |_| switch(position + 1)
                                     >
                                     <span aria-hidden="true">"›"</span>
+                                    <span class="visually-hidden">"Next version"</span>
                                 </button>
                             </span>
                         }
@@ -1066,12 +1207,12 @@ fn Composer(
                                 <button
                                     type="button"
                                     class="icon-button"
-                                    aria-label=format!("Remove {name}")
                                     on:click=move |_| {
                                         attached.update(|a| a.retain(|(other, _)| *other != id))
                                     }
                                 >
                                     <span aria-hidden="true">"✕"</span>
+                                    <span class="visually-hidden">{format!("Remove {name}")}</span>
                                 </button>
                             </li>
                         }

@@ -14,9 +14,16 @@ pub struct ModelOption {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderView {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationItem {
     pub id: String,
     pub title: String,
+    pub folder_id: Option<String>,
     pub is_pinned: bool,
     pub is_archived: bool,
     /// RFC 3339.

@@ -25,3 +25,19 @@ pub fn confirm(question: &str) -> bool {
         false
     }
 }
+
+/// Asks the browser for a line of text (`None` if cancelled, and on the server).
+pub fn prompt(question: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::prelude::window()
+            .prompt_with_message(question)
+            .ok()
+            .flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        None
+    }
+}

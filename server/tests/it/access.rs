@@ -131,7 +131,7 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     (
         "/api/chat/conversations",
         Access::Tool("chat"),
-        r#"{"search":"","archived":false,"offset":0}"#,
+        r#"{"search":"","archived":false,"folder_id":null,"offset":0}"#,
     ),
     (
         "/api/chat/conversation",
@@ -177,6 +177,22 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         "/api/chat/delete",
         Access::Tool("chat"),
         r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    ("/api/chat/folders", Access::Tool("chat"), "{}"),
+    (
+        "/api/chat/folder/create",
+        Access::Tool("chat"),
+        r#"{"name":""}"#,
+    ),
+    (
+        "/api/chat/folder/delete",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/chat/move",
+        Access::Tool("chat"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","folder_id":null}"#,
     ),
 ];
 
