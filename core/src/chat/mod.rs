@@ -348,15 +348,7 @@ pub async fn set_pinned(
     id: Uuid,
     pinned: bool,
 ) -> Result<(), ChatError> {
-    let done = sqlx::query!(
-        "update conversations set is_pinned = $3 where id = $1 and user_id = $2",
-        id,
-        user_id,
-        pinned,
-    )
-    .execute(pool)
-    .await?;
-    found(done.rows_affected())
+    set_flags(pool, user_id, id, Some(pinned), None).await
 }
 
 pub async fn set_archived(
@@ -365,10 +357,26 @@ pub async fn set_archived(
     id: Uuid,
     archived: bool,
 ) -> Result<(), ChatError> {
+    set_flags(pool, user_id, id, None, Some(archived)).await
+}
+
+/// Sets the flags given, leaves the others.
+async fn set_flags(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    pinned: Option<bool>,
+    archived: Option<bool>,
+) -> Result<(), ChatError> {
     let done = sqlx::query!(
-        "update conversations set is_archived = $3 where id = $1 and user_id = $2",
+        r#"
+        update conversations
+        set is_pinned = coalesce($3, is_pinned), is_archived = coalesce($4, is_archived)
+        where id = $1 and user_id = $2
+        "#,
         id,
         user_id,
+        pinned,
         archived,
     )
     .execute(pool)
