@@ -3,6 +3,10 @@
 //! Compiled twice: with `ssr` into the server (rendering HTML, running server functions) and
 //! with `hydrate` into the browser bundle (making that HTML interactive).
 
+// The chat page's view types nest deeper than the default limit allows in release builds
+// (debug builds erase them).
+#![recursion_limit = "256"]
+
 mod admin;
 mod app;
 pub mod auth;
