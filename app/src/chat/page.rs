@@ -559,6 +559,7 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
         }
     };
     let messages = detail.messages.clone();
+    let conversation_key = StoredValue::new(detail.id.clone());
     view! {
         <Title text=detail.title.clone() />
         <header class="chat-head">
@@ -576,9 +577,16 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
             <For
                 each=move || earlier.get()
                 key=|m| (m.id.clone(), m.status.clone())
-                children=|message| view! { <Message message /> }
+                children=move |message| {
+                    view! { <Message message conversation_id=conversation_key.get_value() /> }
+                }
             />
-            {messages.into_iter().map(|message| view! { <Message message /> }).collect_view()}
+            {messages
+                .into_iter()
+                .map(|message| {
+                    view! { <Message message conversation_id=conversation_key.get_value() /> }
+                })
+                .collect_view()}
         </div>
         <Composer conversation_id streaming models />
     }
@@ -647,8 +655,9 @@ fn UsageLine(usage: UsageView) -> impl IntoView {
 }
 
 #[component]
-fn Message(message: MessageView) -> impl IntoView {
+fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let conversation_id = StoredValue::new(conversation_id);
     let is_user = message.role == "user";
     let content = StoredValue::new(message.content.clone());
     let id = StoredValue::new(message.id.clone());
@@ -752,7 +761,9 @@ fn Message(message: MessageView) -> impl IntoView {
                         ev.prevent_default();
                         let text = draft.get_untracked();
                         editing.set(false);
-                        spawn_local(resend(id.get_value(), text, chat));
+                        spawn_local(
+                            resend(conversation_id.get_value(), id.get_value(), text, chat),
+                        );
                     }
                 >
                     <textarea
@@ -866,10 +877,9 @@ fn Message(message: MessageView) -> impl IntoView {
 }
 
 /// Sends an edited user message as a new branch.
-async fn resend(message_id: String, text: String, chat: Chat) {
-    // The conversation is the open one: the server finds it from the message.
+async fn resend(conversation_id: String, message_id: String, text: String, chat: Chat) {
     match send_message(
-        current_conversation(),
+        Some(conversation_id),
         Some(message_id),
         chat.model.get_untracked(),
         text,
@@ -880,17 +890,6 @@ async fn resend(message_id: String, text: String, chat: Chat) {
         Ok(_) => chat.version.update(|v| *v += 1),
         Err(err) => show_problem(chat, err),
     }
-}
-
-/// The id of the conversation in the address bar.
-fn current_conversation() -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        let path = window().location().pathname().ok()?;
-        path.strip_prefix("/chat/").map(str::to_owned)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    None
 }
 
 /// A reply being written: what the server had when the page was made, then what the
@@ -905,7 +904,19 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
 
         use super::types::events;
 
-        let source = StoredValue::new_local(None::<web_sys::EventSource>);
+        // The open event source and its listeners: both live until the reply leaves the page.
+        type Listening = (
+            web_sys::EventSource,
+            Vec<Closure<dyn FnMut(web_sys::Event)>>,
+        );
+        let source = StoredValue::new_local(None::<Listening>);
+        let close = move || {
+            source.update_value(|s| {
+                if let Some((es, _)) = s.take() {
+                    es.close();
+                }
+            });
+        };
         let url = format!("/api/chat/replies/{id}/events");
         Effect::new(move |_| {
             let Ok(es) = web_sys::EventSource::new(&url) else {
@@ -929,8 +940,8 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
             });
             let on_done = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
                 source.with_value(|s| {
-                    if let Some(s) = s {
-                        s.close();
+                    if let Some((es, _)) = s {
+                        es.close();
                     }
                 });
                 chat.version.update(|v| *v += 1);
@@ -943,19 +954,9 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
             ] {
                 let _ = es.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
             }
-            // The listeners live as long as the page; the source is closed on cleanup.
-            on_snapshot.forget();
-            on_text.forget();
-            on_done.forget();
-            source.set_value(Some(es));
+            source.set_value(Some((es, vec![on_snapshot, on_text, on_done])));
         });
-        on_cleanup(move || {
-            source.with_value(|s| {
-                if let Some(s) = s {
-                    s.close();
-                }
-            });
-        });
+        on_cleanup(close);
     }
     let _ = (&id, chat);
     view! {

@@ -45,6 +45,8 @@ struct Loaded {
     weights: ModelWeights,
     tokenizer: Tokenizer,
     end_of_turn: u32,
+    /// Also ends a reply when the model emits it instead of the end of its turn.
+    end_of_text: Option<u32>,
 }
 
 /// The built-in model as a [`ChatProvider`].
@@ -109,12 +111,14 @@ fn load(path: &Path) -> Result<Loaded, LlmError> {
     let end_of_turn = tokenizer
         .token_to_id("<|im_end|>")
         .ok_or_else(|| unavailable("its vocabulary has no <|im_end|> token".into()))?;
+    let end_of_text = tokenizer.token_to_id("<|endoftext|>");
     let weights = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
         .map_err(|err| unavailable(err.to_string()))?;
     Ok(Loaded {
         weights,
         tokenizer,
         end_of_turn,
+        end_of_text,
     })
 }
 
@@ -259,8 +263,7 @@ fn generate(
         let logits =
             apply_repeat_penalty(&logits, REPEAT_PENALTY, &all[start..]).map_err(failed)?;
         let next = sampler.sample(&logits).map_err(failed)?;
-        if next == loaded.end_of_turn || Some(next) == loaded.tokenizer.token_to_id("<|endoftext|>")
-        {
+        if next == loaded.end_of_turn || Some(next) == loaded.end_of_text {
             finish = FinishReason::Stop;
             break;
         }
