@@ -49,11 +49,6 @@ impl ProviderKind {
             Self::Local => "Built-in",
         }
     }
-
-    /// Whether this server has an adapter for the kind.
-    pub fn is_available(self) -> bool {
-        matches!(self, Self::OpenAi | Self::Gemini | Self::Local)
-    }
 }
 
 /// A provider as admins see it: never the key itself, only whether one is stored.
@@ -152,12 +147,6 @@ struct CheckedProvider {
 fn check_provider(input: &ProviderInput) -> Result<CheckedProvider, AdminError> {
     let kind =
         ProviderKind::parse(input.kind.trim()).ok_or_else(|| refused("Choose a provider type."))?;
-    if !kind.is_available() {
-        return Err(refused(format!(
-            "{} providers cannot be added on this server yet.",
-            kind.label()
-        )));
-    }
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(refused("Give the provider a name of 1 to 100 characters."));
@@ -170,11 +159,29 @@ fn check_provider(input: &ProviderInput) -> Result<CheckedProvider, AdminError> 
             return Err(refused("The base URL must start with http:// or https://."));
         }
     }
+    // Only Bedrock has a region (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+    let region = clean(input.region.clone())
+        .filter(|_| kind == ProviderKind::Bedrock)
+        .map(|r| r.to_ascii_lowercase());
+    if let Some(region) = &region {
+        let parts: Vec<&str> = region.split('-').collect();
+        let well_formed = region.len() <= 50
+            && parts.len() >= 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        if !well_formed {
+            return Err(refused("The AWS region must look like us-east-1."));
+        }
+    }
     Ok(CheckedProvider {
         kind,
         name,
         base_url: base_url.map(|u| u.trim_end_matches('/').to_owned()),
-        region: clean(input.region.clone()),
+        region,
     })
 }
 

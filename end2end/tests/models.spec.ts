@@ -84,3 +84,34 @@ test("the models page fits the screen and its editors open", async ({ page }) =>
   await press(page.getByRole("button", { name: "Cancel" }));
   await expect(page.getByRole("form", { name: "New provider" })).toHaveCount(0);
 });
+
+test("an administrator adds an Amazon Bedrock provider with its region", async ({
+  page,
+  isMobile,
+}) => {
+  test.skip(isMobile, "form filling is covered on desktop");
+  const name = `Bedrock ${Math.random().toString(36).slice(2, 8)}`;
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await page.goto("/admin/models");
+  await waitForHydration(page);
+
+  await page.getByRole("button", { name: "Add provider" }).click();
+  await expect(page.getByLabel("AWS region")).toHaveCount(0);
+  await page.getByLabel("Type", { exact: true }).selectOption({ label: "Amazon Bedrock" });
+  // Bedrock asks for a region, calls its address an endpoint, and says where keys come from.
+  await expect(page.getByLabel("Endpoint URL")).toBeVisible();
+  await expect(page.locator("#provider-api-key-hint")).toContainText("AWS credentials");
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("AWS region").fill("eu-central-1");
+  await press(page.getByRole("button", { name: "Save provider" }));
+  await expect(page.getByRole("status")).toHaveText(`Provider ${name} saved.`);
+  const row = page.getByRole("row", { name: new RegExp(name) });
+  await expect(row).toContainText("Amazon Bedrock");
+  await expect(row).toContainText("eu-central-1");
+  await expect(row).toContainText("The server's AWS credentials");
+  await expectAccessible(page);
+
+  // Edited, the region is still there.
+  await press(row.getByRole("button", { name: /Edit/ }));
+  await expect(page.getByLabel("AWS region")).toHaveValue("eu-central-1");
+});

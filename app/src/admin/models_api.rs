@@ -25,13 +25,13 @@ mod convert {
             name: p.name,
             base_url: p.base_url,
             has_api_key: p.has_api_key,
+            region: p.region,
         }
     }
 
     pub fn kinds() -> Vec<ProviderKindView> {
         ProviderKind::ALL
             .into_iter()
-            .filter(|k| k.is_available())
             .map(|k| ProviderKindView {
                 kind: k.as_str().to_owned(),
                 label: k.label().to_owned(),
@@ -115,7 +115,7 @@ mod convert {
             base_url: Some(form.base_url.clone()),
             api_key: Some(form.api_key.clone()),
             clear_api_key: form.clear_api_key,
-            region: None,
+            region: Some(form.region.clone()),
         }
     }
 

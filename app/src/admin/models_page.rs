@@ -86,6 +86,7 @@ fn Providers(
                         base_url: provider.base_url.clone().unwrap_or_default(),
                         api_key: String::new(),
                         clear_api_key: false,
+                        region: provider.region.clone().unwrap_or_default(),
                     }));
                 }
             };
@@ -131,11 +132,18 @@ fn Providers(
                     <th scope="row">{provider.name.clone()}</th>
                     <td>{provider.kind_label.clone()}</td>
                     <td class="break">
-                        {provider.base_url.clone().unwrap_or_else(|| "Default".to_owned())}
+                        {match (&provider.region, &provider.base_url) {
+                            (Some(region), Some(url)) => format!("{region} · {url}"),
+                            (Some(region), None) => region.clone(),
+                            (None, Some(url)) => url.clone(),
+                            (None, None) => "Default".to_owned(),
+                        }}
                     </td>
                     <td>
                         {if provider.has_api_key {
                             "Stored"
+                        } else if provider.kind == "bedrock" {
+                            "The server's AWS credentials"
                         } else {
                             "From the environment, if set"
                         }}
@@ -179,7 +187,7 @@ fn Providers(
             view! {
                 <DataTable
                     label="Providers"
-                    columns=["Name", "Type", "Base URL", "API key", "Actions"]
+                    columns=["Name", "Type", "Address", "API key", "Actions"]
                         .map(String::from)
                         .to_vec()
                 >
@@ -293,6 +301,8 @@ fn ProviderEditor(
     let base_url = RwSignal::new(form.base_url.clone());
     let api_key = RwSignal::new(String::new());
     let clear_api_key = RwSignal::new(false);
+    let region = RwSignal::new(form.region.clone());
+    let is_bedrock = move || kind.get() == "bedrock";
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let form = ProviderForm {
@@ -302,6 +312,7 @@ fn ProviderEditor(
             base_url: base_url.get_untracked(),
             api_key: api_key.get_untracked(),
             clear_api_key: clear_api_key.get_untracked(),
+            region: region.get_untracked(),
         };
         let done = format!("Provider {} saved.", form.name.trim());
         let save = async move {
@@ -325,7 +336,20 @@ fn ProviderEditor(
             </select>
             <label for="provider-name">"Name"</label>
             <input id="provider-name" type="text" required maxlength="100" bind:value=name />
-            <label for="provider-base-url">"Base URL"</label>
+            <Show when=is_bedrock>
+                <label for="provider-region">"AWS region"</label>
+                <input
+                    id="provider-region"
+                    type="text"
+                    placeholder="e.g. us-east-1; empty uses the server's AWS_REGION"
+                    maxlength="50"
+                    pattern="[a-z]{2}(-[a-z]+)+-[0-9]+"
+                    bind:value=region
+                />
+            </Show>
+            <label for="provider-base-url">
+                {move || if is_bedrock() { "Endpoint URL" } else { "Base URL" }}
+            </label>
             <input
                 id="provider-base-url"
                 type="url"
@@ -343,10 +367,14 @@ fn ProviderEditor(
                 bind:value=api_key
             />
             <p class="hint" id="provider-api-key-hint">
-                {if is_new {
-                    "Optional for local servers; without one, OPENAI_API_KEY or GEMINI_API_KEY from the server's environment is used."
-                } else {
-                    "Leave empty to keep the stored key."
+                {move || match (is_new, is_bedrock()) {
+                    (true, true) => {
+                        "A Bedrock API key, optional: without one, the server's AWS credentials are used (environment, profile, or the instance or task role)."
+                    }
+                    (true, false) => {
+                        "Optional for local servers; without one, OPENAI_API_KEY or GEMINI_API_KEY from the server's environment is used."
+                    }
+                    (false, _) => "Leave empty to keep the stored key.",
                 }}
             </p>
             <Show when=move || !is_new>

@@ -74,6 +74,8 @@ pub struct ProviderView {
     pub name: String,
     pub base_url: Option<String>,
     pub has_api_key: bool,
+    /// Bedrock's AWS region, when set.
+    pub region: Option<String>,
 }
 
 /// A provider type an admin may choose.
@@ -116,6 +118,9 @@ pub struct ProviderForm {
     /// Blank keeps the stored key.
     pub api_key: String,
     pub clear_api_key: bool,
+    /// Bedrock only; blank uses the server's AWS region.
+    #[serde(default)]
+    pub region: String,
 }
 
 /// Everything the models page shows.

@@ -3,11 +3,13 @@
 //! A [`ChatProvider`] takes a [`ChatRequest`] and yields a stream of [`Event`]s: text and
 //! reasoning deltas, token usage, and the finish reason. Adapters speak each provider's wire
 //! format (`openai` also serves OpenAI-compatible servers: Ollama, vLLM, LM Studio;
-//! `gemini` is the Google AI API; `local` is the tiny built-in model run on the CPU).
+//! `gemini` is the Google AI API; `bedrock` is Amazon Bedrock's `ConverseStream`; `local` is
+//! the tiny built-in model run on the CPU).
 //! [`Guarded`] wraps any provider with the policy every call gets: a time limit for the first
 //! event and between events, retries with backoff while nothing has been streamed yet, and a
 //! circuit breaker that stops calling a failing provider for a while.
 
+pub mod bedrock;
 pub mod gemini;
 mod guard;
 pub mod local;
@@ -102,7 +104,9 @@ impl FinishReason {
         match raw {
             "stop" | "end_turn" | "STOP" | "stop_sequence" => Self::Stop,
             "length" | "max_tokens" | "MAX_TOKENS" => Self::Length,
-            "content_filter" | "SAFETY" | "guardrail_intervened" => Self::ContentFilter,
+            "content_filter" | "content_filtered" | "SAFETY" | "guardrail_intervened" => {
+                Self::ContentFilter
+            }
             "tool_calls" | "tool_use" => Self::ToolCalls,
             other => Self::Other(other.to_owned()),
         }
@@ -134,6 +138,8 @@ pub enum LlmError {
     Protocol(String),
     #[error("the provider is failing; calls resume in {} s", .0.as_secs().max(1))]
     CircuitOpen(Duration),
+    #[error("the provider is not set up: {0}")]
+    Setup(String),
 }
 
 impl LlmError {
@@ -152,7 +158,7 @@ impl LlmError {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::Stream(_) => true,
             Self::Rejected { status, .. } => *status == 408 || *status == 429 || *status >= 500,
-            Self::Protocol(_) | Self::CircuitOpen(_) => false,
+            Self::Protocol(_) | Self::CircuitOpen(_) | Self::Setup(_) => false,
         }
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     ChatProvider, CircuitBreaker, Guarded, LlmError, RetryPolicy,
+    bedrock::{Bedrock, BedrockSettings},
     gemini::{Gemini, GeminiSettings},
     local::{Local, SMOLLM2_FILE},
     openai::{OpenAi, OpenAiSettings},
@@ -52,8 +53,6 @@ impl EnvironmentKeys {
 pub enum RegistryError {
     #[error("the model's provider no longer exists")]
     NotFound,
-    #[error("{0} models cannot be used on this server yet")]
-    Unavailable(&'static str),
     #[error("only OpenAI-compatible providers can list their models")]
     NotListable,
     #[error("the provider has no API key: set one in the admin settings or {0}")]
@@ -134,9 +133,7 @@ impl Registry {
             .await?
             .ok_or(RegistryError::NotFound)?;
         if connection.kind != ProviderKind::OpenAi {
-            return Err(RegistryError::Unavailable(
-                "Listing the models of non-OpenAI",
-            ));
+            return Err(RegistryError::NotListable);
         }
         let client = OpenAi::new(&OpenAiSettings {
             base_url: connection.base_url.clone(),
@@ -171,8 +168,12 @@ impl Registry {
                     api_key,
                 })?))
             }
+            ProviderKind::Bedrock => Ok(Arc::new(Bedrock::new(BedrockSettings {
+                region: connection.region.clone(),
+                endpoint_url: connection.base_url.clone(),
+                api_key: connection.api_key.clone(),
+            }))),
             ProviderKind::Local => Ok(Arc::new(self.local.clone())),
-            kind => Err(RegistryError::Unavailable(kind.label())),
         }
     }
 }

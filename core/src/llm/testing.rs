@@ -1,6 +1,7 @@
 //! Fake AI provider servers on loopback, for tests and benchmarks. They speak the real wire
 //! formats (HTTP/1.1, `text/event-stream`; OpenAI `chat.completion.chunk` JSON ending with
-//! `data: [DONE]`, Gemini `GenerateContentResponse` JSON), so the real client code runs
+//! `data: [DONE]`, Gemini `GenerateContentResponse` JSON; Bedrock `ConverseStream` as
+//! `application/vnd.amazon.eventstream` binary frames), so the real client code runs
 //! against them; each reply is scripted frame by frame, including pauses, malformed data and
 //! connections cut mid-stream.
 
@@ -21,6 +22,8 @@ pub enum Frame {
     Data(String),
     /// Bytes written exactly as given.
     Raw(String),
+    /// Binary bytes written exactly as given (event-stream frames).
+    Bytes(Vec<u8>),
     Pause(Duration),
     /// Close the connection here.
     Cut,
@@ -39,6 +42,8 @@ pub fn epoch() -> Instant {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Stream(Vec<Frame>),
+    /// A Bedrock event stream: `application/vnd.amazon.eventstream`.
+    EventStream(Vec<Frame>),
     /// A non-streaming answer, e.g. an error status with its JSON body.
     Status {
         status: u16,
@@ -137,6 +142,79 @@ pub fn gemini_chunk(
     Frame::Data(chunk.to_string())
 }
 
+/// One Bedrock `ConverseStream` event frame, e.g. `contentBlockDelta` with its JSON.
+pub fn bedrock_event(event_type: &'static str, payload: &serde_json::Value) -> Frame {
+    bedrock_frame(
+        &[
+            (":message-type", "event"),
+            (":event-type", event_type),
+            (":content-type", "application/json"),
+        ],
+        payload,
+    )
+}
+
+/// A modelled exception in the stream (`modelStreamErrorException`, `throttlingException`).
+pub fn bedrock_exception(exception_type: &'static str, message: &str) -> Frame {
+    bedrock_frame(
+        &[
+            (":message-type", "exception"),
+            (":exception-type", exception_type),
+            (":content-type", "application/json"),
+        ],
+        &serde_json::json!({ "message": message }),
+    )
+}
+
+fn bedrock_frame(headers: &[(&'static str, &'static str)], payload: &serde_json::Value) -> Frame {
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+    let message = headers.iter().fold(
+        Message::new(payload.to_string().into_bytes()),
+        |message, (name, value)| {
+            message.add_header(Header::new(*name, HeaderValue::String((*value).into())))
+        },
+    );
+    let mut bytes = Vec::new();
+    aws_smithy_eventstream::frame::write_message_to(&message, &mut bytes)
+        .unwrap_or_else(|err| panic!("encode a test frame: {err}"));
+    Frame::Bytes(bytes)
+}
+
+/// A text delta for content block 0.
+pub fn bedrock_text(text: &str) -> Frame {
+    bedrock_event(
+        "contentBlockDelta",
+        &serde_json::json!({ "contentBlockIndex": 0, "delta": { "text": text }, "p": "abc" }),
+    )
+}
+
+/// The finish reason and the usage `(input, output, cache read, cache write)` that end a
+/// Bedrock reply.
+pub fn bedrock_end(stop_reason: &str, usage: (u64, u64, u64, u64)) -> Vec<Frame> {
+    let (input, output, cache_read, cache_write) = usage;
+    vec![
+        bedrock_event(
+            "contentBlockStop",
+            &serde_json::json!({ "contentBlockIndex": 0 }),
+        ),
+        bedrock_event(
+            "messageStop",
+            &serde_json::json!({ "stopReason": stop_reason }),
+        ),
+        bedrock_event(
+            "metadata",
+            &serde_json::json!({
+                "usage": {
+                    "inputTokens": input, "outputTokens": output,
+                    "totalTokens": input + output + cache_read + cache_write,
+                    "cacheReadInputTokens": cache_read, "cacheWriteInputTokens": cache_write,
+                },
+                "metrics": { "latencyMs": 120 },
+            }),
+        ),
+    ]
+}
+
 pub fn done() -> Frame {
     Frame::Data("[DONE]".to_owned())
 }
@@ -149,6 +227,25 @@ impl Reply {
         frames.push(usage_chunk(input_tokens, output_tokens, 0));
         frames.push(done());
         Self::Stream(frames)
+    }
+
+    /// A whole Bedrock reply: `messageStart`, one delta per text, `end_turn`, usage.
+    pub fn bedrock(deltas: &[&str], input_tokens: u64, output_tokens: u64) -> Self {
+        let mut frames = vec![bedrock_event(
+            "messageStart",
+            &serde_json::json!({ "role": "assistant" }),
+        )];
+        frames.extend(deltas.iter().map(|d| bedrock_text(d)));
+        frames.extend(bedrock_end("end_turn", (input_tokens, output_tokens, 0, 0)));
+        Self::EventStream(frames)
+    }
+
+    /// A Bedrock error: its status and a `{"__type", "message"}` body.
+    pub fn bedrock_error(status: u16, error_type: &str, message: &str) -> Self {
+        Self::Status {
+            status,
+            body: serde_json::json!({ "__type": error_type, "message": message }).to_string(),
+        }
     }
 
     /// An error status with an OpenAI-style JSON error body.
@@ -275,34 +372,49 @@ async fn serve(
             socket.write_all(head.as_bytes()).await?;
             socket.write_all(body.as_bytes()).await?;
         }
-        Reply::Stream(frames) => {
-            socket
-                .write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
-                )
-                .await?;
-            for frame in frames {
-                match frame {
-                    Frame::Data(payload) => {
-                        socket
-                            .write_all(format!("data: {payload}\n\n").as_bytes())
-                            .await?;
-                    }
-                    Frame::Raw(raw) => socket.write_all(raw.as_bytes()).await?,
-                    Frame::Pause(duration) => tokio::time::sleep(duration).await,
-                    Frame::Cut => return Ok(()),
-                    Frame::Stamp => {
-                        let payload = content_json(&format!("{}|", epoch().elapsed().as_micros()));
-                        socket
-                            .write_all(format!("data: {payload}\n\n").as_bytes())
-                            .await?;
-                    }
-                }
-                socket.flush().await?;
-            }
+        Reply::Stream(frames) => write_frames(&mut socket, "text/event-stream", frames).await?,
+        Reply::EventStream(frames) => {
+            write_frames(&mut socket, "application/vnd.amazon.eventstream", frames).await?;
         }
     }
     socket.shutdown().await
+}
+
+/// A streamed 200 reply, frame by frame; returns early when the script cuts the connection.
+async fn write_frames(
+    socket: &mut TcpStream,
+    content_type: &str,
+    frames: Vec<Frame>,
+) -> std::io::Result<()> {
+    socket
+        .write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    for frame in frames {
+        match frame {
+            Frame::Data(payload) => {
+                socket
+                    .write_all(format!("data: {payload}\n\n").as_bytes())
+                    .await?;
+            }
+            Frame::Raw(raw) => socket.write_all(raw.as_bytes()).await?,
+            Frame::Bytes(bytes) => socket.write_all(&bytes).await?,
+            Frame::Pause(duration) => tokio::time::sleep(duration).await,
+            Frame::Cut => return Ok(()),
+            Frame::Stamp => {
+                let payload = content_json(&format!("{}|", epoch().elapsed().as_micros()));
+                socket
+                    .write_all(format!("data: {payload}\n\n").as_bytes())
+                    .await?;
+            }
+        }
+        socket.flush().await?;
+    }
+    Ok(())
 }
 
 /// Reads one request: its head and its body (by `content-length`).

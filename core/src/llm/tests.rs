@@ -7,11 +7,12 @@ use futures::StreamExt;
 use super::{
     ChatProvider, ChatRequest, CircuitBreaker, Event, FinishReason, Guarded, LlmError, Message,
     Part, RetryPolicy, Role, Usage,
+    bedrock::{Bedrock, BedrockSettings},
     gemini::{Gemini, GeminiSettings},
     openai::{OpenAi, OpenAiSettings},
     testing::{
-        FakeServer, Frame, Reply, done, finish_chunk, gemini_chunk, reasoning_chunk, text_chunk,
-        usage_chunk,
+        FakeServer, Frame, Reply, bedrock_end, bedrock_event, bedrock_exception, bedrock_text,
+        done, finish_chunk, gemini_chunk, reasoning_chunk, text_chunk, usage_chunk,
     },
 };
 
@@ -393,6 +394,197 @@ async fn gemini_errors_before_and_during_the_stream_are_reported() {
     );
 }
 
+fn bedrock(server: &FakeServer) -> Bedrock {
+    Bedrock::new(BedrockSettings {
+        region: Some("us-west-2".into()),
+        endpoint_url: Some(server.url()),
+        api_key: Some("bedrock-key".to_owned().into()),
+    })
+}
+
+const CLAUDE: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+#[tokio::test]
+async fn bedrock_streams_reasoning_text_finish_and_usage_from_event_stream_frames() {
+    let mut frames = vec![
+        bedrock_event("messageStart", &serde_json::json!({ "role": "assistant" })),
+        bedrock_event(
+            "contentBlockDelta",
+            &serde_json::json!({
+                "contentBlockIndex": 0,
+                "delta": { "reasoningContent": { "text": "Considering…" } },
+            }),
+        ),
+        bedrock_text("Hello"),
+        Frame::Pause(Duration::from_millis(150)),
+        bedrock_text(" there."),
+    ];
+    frames.extend(bedrock_end("end_turn", (10, 3, 4, 2)));
+    let server = FakeServer::start(vec![Reply::EventStream(frames)])
+        .await
+        .unwrap();
+    let mut request = request();
+    request.model = CLAUDE.into();
+    request.messages.push(Message::text(Role::Assistant, "Hi."));
+    request.messages.push(Message {
+        role: Role::User,
+        parts: vec![
+            Part::Text("And this?".into()),
+            Part::Image {
+                media_type: "image/png".into(),
+                data: Arc::from(&b"PNG!"[..]),
+            },
+        ],
+    });
+    // A second user turn in a row (the reply between them failed) joins the first.
+    request.messages.push(Message::text(Role::User, "Also."));
+    let events: Vec<_> = bedrock(&server)
+        .stream(request)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(
+        events,
+        vec![
+            Ok(Event::Reasoning("Considering…".into())),
+            Ok(Event::Text("Hello".into())),
+            Ok(Event::Text(" there.".into())),
+            Ok(Event::Finish(FinishReason::Stop)),
+            Ok(Event::Usage(Usage {
+                input_tokens: 16,
+                output_tokens: 3,
+                cached_input_tokens: 4,
+            })),
+        ],
+        "cache reads and writes count as input"
+    );
+
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.target,
+        "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream"
+    );
+    assert_eq!(sent.header("authorization"), Some("Bearer bedrock-key"));
+    let body = &sent.body;
+    assert_eq!(body["system"], serde_json::json!([{ "text": "Be brief." }]));
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{body}");
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["content"][0]["text"], "Say hello.");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(
+        messages[2]["content"],
+        serde_json::json!([
+            { "text": "And this?" },
+            { "image": { "format": "png", "source": { "bytes": "UE5HIQ==" } } },
+            { "text": "Also." },
+        ])
+    );
+    assert_eq!(body["inferenceConfig"]["maxTokens"], 64);
+    assert!((body["inferenceConfig"]["temperature"].as_f64().unwrap() - 0.2).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn bedrock_signs_with_the_aws_credential_chain_when_it_has_no_key() {
+    use aws_sdk_bedrockruntime::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+    };
+    let server = FakeServer::start(vec![Reply::bedrock(&["Signed."], 5, 2)])
+        .await
+        .unwrap();
+    let shared = |region: Option<&'static str>| {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region.map(Region::from_static))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )))
+            .build()
+    };
+    let settings = BedrockSettings {
+        region: None,
+        endpoint_url: Some(server.url()),
+        api_key: None,
+    };
+    let provider = Bedrock::with_config(settings.clone(), shared(Some("eu-west-1")));
+    let events = collect(&provider).await.unwrap();
+    assert_eq!(text_of(&events), "Signed.");
+    let authorization = server.requests()[0]
+        .header("authorization")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+            && authorization.contains("/eu-west-1/bedrock/aws4_request"),
+        "{authorization}"
+    );
+
+    let nowhere = Bedrock::with_config(settings, shared(None));
+    let err = collect(&nowhere).await.unwrap_err();
+    assert!(
+        matches!(&err, LlmError::Setup(m) if m.contains("AWS_REGION")),
+        "{err:?}"
+    );
+    assert_eq!(server.requests().len(), 1, "nothing sent without a region");
+}
+
+#[tokio::test]
+async fn bedrock_errors_before_and_during_the_stream_are_reported() {
+    let mut corrupt = match bedrock_text("Broken") {
+        Frame::Bytes(bytes) => bytes,
+        other => panic!("{other:?}"),
+    };
+    // Damage the payload: the message checksum no longer matches.
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    let server = FakeServer::start(vec![
+        Reply::bedrock_error(400, "ValidationException", "The model id is invalid."),
+        Reply::bedrock_error(429, "ThrottlingException", "Too many requests."),
+        Reply::EventStream(vec![
+            bedrock_text("Half"),
+            bedrock_exception("modelStreamErrorException", "The model stopped."),
+        ]),
+        Reply::EventStream(vec![bedrock_text("Half"), Frame::Cut]),
+        Reply::EventStream(vec![bedrock_text("Half"), Frame::Bytes(corrupt)]),
+    ])
+    .await
+    .unwrap();
+    let provider = bedrock(&server);
+    assert_eq!(
+        collect(&provider).await.unwrap_err(),
+        LlmError::Rejected {
+            status: 400,
+            message: "The model id is invalid.".into()
+        }
+    );
+    let throttled = collect(&provider).await.unwrap_err();
+    assert!(throttled.is_transient(), "{throttled:?}");
+
+    let failed = collect(&provider).await.unwrap();
+    assert_eq!(text_of(&failed), "Half");
+    assert_eq!(
+        failed.last(),
+        Some(&Err(LlmError::Stream("The model stopped.".into())))
+    );
+    let cut = collect(&provider).await.unwrap();
+    assert_eq!(text_of(&cut), "Half");
+    assert!(
+        matches!(cut.last(), Some(Err(LlmError::Stream(_)))),
+        "{cut:?}"
+    );
+    let garbage = collect(&provider).await.unwrap();
+    assert_eq!(text_of(&garbage), "Half");
+    assert!(
+        matches!(garbage.last(), Some(Err(LlmError::Protocol(_)))),
+        "{garbage:?}"
+    );
+}
+
 mod registry {
     use sqlx::PgPool;
 
@@ -470,6 +662,51 @@ mod registry {
             matches!(err, RegistryError::MissingKey("GEMINI_API_KEY")),
             "{err}"
         );
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_bedrock_provider_is_called_in_its_region_at_its_endpoint_with_its_key(pool: PgPool) {
+        let server = FakeServer::start(vec![Reply::bedrock(&["From Bedrock."], 4, 3)])
+            .await
+            .unwrap();
+        let actor = admin(&pool).await;
+        let mut settings = ProviderInput {
+            region: Some("Frankfurt".into()),
+            api_key: Some("bedrock-key".into()),
+            ..input("bedrock", server.url())
+        };
+        let refused = models::save_provider(&pool, actor, None, &settings)
+            .await
+            .err()
+            .unwrap();
+        assert!(refused.to_string().contains("us-east-1"), "{refused}");
+        settings.region = Some(" EU-Central-1 ".into());
+        let provider = models::save_provider(&pool, actor, None, &settings)
+            .await
+            .unwrap();
+        assert_eq!(provider.region.as_deref(), Some("eu-central-1"));
+        assert!(provider.has_api_key);
+
+        let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        let client = registry.provider(&pool, provider.id).await.unwrap();
+        assert_eq!(text_of(&collect(&client).await.unwrap()), "From Bedrock.");
+        let sent = &server.requests()[0];
+        assert_eq!(sent.target, "/model/fake-model/converse-stream");
+        assert_eq!(sent.header("authorization"), Some("Bearer bedrock-key"));
+
+        // Other kinds have no region.
+        let openai = models::save_provider(
+            &pool,
+            actor,
+            None,
+            &ProviderInput {
+                region: Some("us-east-1".into()),
+                ..input("openai", server.base_url())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(openai.region, None);
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
