@@ -26,7 +26,7 @@ wasm_is_pure() {
   # The browser bundle must not pull in the server: no database, runtime or backend crates.
   local tree forbidden
   tree=$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none --format '{p}')
-  forbidden=$(grep -E '^(sqlx|sqlx-[a-z-]+|tokio|mio|studio-core|workers|axum|hyper) v' <<<"$tree" | sort -u || true)
+  forbidden=$(grep -E '^(sqlx|sqlx-[a-z-]+|tokio|mio|studio-core|workers|axum|hyper|aws-[a-z-]+|candle-[a-z-]+|tokenizers|syntect|two-face|pulldown-latex) v' <<<"$tree" | sort -u || true)
   if [ -n "$forbidden" ]; then
     echo "the WASM build depends on server crates:" >&2
     echo "$forbidden" >&2
@@ -46,6 +46,11 @@ step "format" formatted
 step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr --all-targets -- -D warnings
 step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 step "wasm purity" wasm_is_pure
+# Debug builds erase view types (`--cfg erase_components`); release builds keep them, and
+# deep views can overflow the compiler's limits when they are compiled (a check does not go
+# that far). Building the browser side without the flag, in a target directory of its own so
+# the two flag sets do not rebuild each other's artifacts, finds that here.
+step "view types as release builds see them" cargo build -p frontend --target wasm32-unknown-unknown --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}/unerased"
 step "unit and database tests" dev_cargo nextest run -p server -p workers -p studio-core -p app --features app/ssr --no-fail-fast
 step "site build" cargo leptos build
 step "browser tests" bash -c "cd end2end && npx playwright test"

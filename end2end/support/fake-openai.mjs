@@ -6,6 +6,8 @@
 //   "fail before ..."  refuses the request (400) before streaming
 //   "fail during ..."  streams a little, then drops the connection
 //   "slow ..."         ten words, 400 ms apart, then "The end."
+//   "rich ..."         reasoning first, then a Python block, TeX (inline and display) and
+//                      TeX trying to smuggle an image in
 //   anything else      "Echo <n>: <message>" (n counts calls, so regenerations differ), with
 //                      " (N images)" when images came with it
 //
@@ -27,6 +29,22 @@ const XSS = [
   "**still bold**",
 ].join("\n");
 
+const RICH = [
+  "Here is code:",
+  "",
+  "```python",
+  "# Add two numbers",
+  "def add(a, b):",
+  '    return a + b  # "the sum"',
+  "```",
+  "",
+  "Euler: $e^{i\\pi} + 1 = 0$",
+  "",
+  "$$\\int_0^1 x\\,dx = \\frac{1}{2}$$",
+  "",
+  'Sneaky: $\\text{<img src=x onerror="window.__pwned = 6">}$ and $$\\begin{array}{c}<img src=x onerror="window.__pwned = 7">\\end{array}$$',
+].join("\n");
+
 function chunk(delta, finish = null) {
   return {
     id: "chatcmpl-e2e",
@@ -39,10 +57,11 @@ function chunk(delta, finish = null) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function stream(res, pieces, { delay = 30, cut = false } = {}) {
+async function stream(res, pieces, { delay = 30, cut = false, reasoning = [] } = {}) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const send = (body) => res.write(`data: ${JSON.stringify(body)}\n\n`);
   send(chunk({ role: "assistant", content: "" }));
+  for (const piece of reasoning) send(chunk({ reasoning_content: piece }));
   for (const piece of pieces) {
     send(chunk({ content: piece }));
     await sleep(delay);
@@ -103,6 +122,10 @@ const server = http.createServer(async (req, res) => {
     );
   } else if (text.startsWith("fail during")) {
     await stream(res, ["Partial ", "answer ", "before ", "the cut"], { cut: true });
+  } else if (text.startsWith("rich")) {
+    await stream(res, RICH.match(/[\s\S]{1,16}/g), {
+      reasoning: ["Thinking about ", "a small example."],
+    });
   } else if (text.startsWith("slow")) {
     const words = "one two three four five six seven eight nine ten".split(" ").map((w) => `${w} `);
     await stream(res, [...words, "The end."], { delay: 400 });

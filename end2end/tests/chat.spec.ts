@@ -156,6 +156,38 @@ test("markdown attacks from a model render as text", async ({ page }) => {
   expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
 });
 
+test("finished replies show highlighted code, typeset math and the model's reasoning", async ({
+  page,
+}) => {
+  await signUp(page, uniqueEmail("coder"), "Code Pupil");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "rich please");
+  const reply = replies(page).last();
+  await expect(reply).toContainText("tokens in");
+  const markdown = reply.locator(".markdown").last();
+  const code = markdown.locator("pre.hl-code code.language-python");
+  await expect(code).toContainText("def add(a, b):");
+  expect(await code.locator("span[class^='hl-']").count()).toBeGreaterThan(3);
+  // MathML (two inline formulas, one display formula), each keeping its TeX; TeX that does
+  // not parse stays as its source.
+  await expect(markdown.locator("math")).toHaveCount(3);
+  await expect(markdown.locator("math[display='block']")).toHaveCount(1);
+  await expect(markdown.locator(".math-display")).toContainText("\\begin{array}");
+  await expect(markdown.locator("annotation").first()).toHaveText("e^{i\\pi} + 1 = 0");
+  // TeX cannot smuggle markup in.
+  await expect(markdown.locator("img")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+  await reply.locator(".reasoning summary").click();
+  await expect(reply.locator(".reasoning")).toContainText("Thinking about a small example.");
+  await expectAccessible(page);
+
+  // The conversation comes back rendered the same way.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(replies(page).last().locator("pre.hl-code")).toBeVisible();
+  await expect(replies(page).last().locator("math")).toHaveCount(3);
+});
+
 test("a student cannot pick or call an administrators-only model", async ({ page, browser }) => {
   const admin = await browser.newContext();
   const adminPage = await admin.newPage();

@@ -107,6 +107,18 @@ pub async fn service_worker(State(script): State<std::sync::Arc<str>>) -> Respon
         .into_response()
 }
 
+/// The stylesheet for highlighted code in chat replies (`GET /highlight.css`).
+pub async fn highlight_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=604800"),
+        ],
+        app::chat::highlight_css(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,7 @@ pub fn router(
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/health", get(health::health))
+        .route("/highlight.css", get(assets::highlight_css))
         .route("/auth/oidc/{provider}/start", get(app::auth::oidc::start))
         .route(
             "/api/chat/replies/{id}/events",

@@ -188,6 +188,41 @@ pub async fn get_conversation(
     let before = before.as_deref().map(support::id).transpose()?;
     let c =
         studio_core::chat::conversation(&state.pool, user_id, support::id(&id)?, before).await?;
+    // Highlighting and typesetting take CPU: off the async workers.
+    let messages = tokio::task::spawn_blocking(move || {
+        c.messages
+            .into_iter()
+            .map(|m| {
+                let finished = m.role == "assistant" && m.status != "streaming";
+                MessageView {
+                    id: m.id.to_string(),
+                    html: if finished {
+                        super::markdown::to_rich_html(&m.content)
+                    } else {
+                        String::new()
+                    },
+                    reasoning_html: if finished {
+                        super::markdown::to_rich_html(&m.reasoning)
+                    } else {
+                        String::new()
+                    },
+                    role: m.role,
+                    content: m.content,
+                    model_name: m.model_name,
+                    status: m.status,
+                    error: m.error,
+                    siblings: m.siblings.iter().map(ToString::to_string).collect(),
+                    usage: m.usage.map(support::usage),
+                    image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "rendering a conversation failed");
+        AppError::Internal
+    })?;
     Ok(ConversationDetail {
         id: c.summary.id.to_string(),
         title: c.summary.title,
@@ -196,22 +231,7 @@ pub async fn get_conversation(
         is_archived: c.summary.is_archived,
         has_earlier: c.has_earlier,
         totals: support::usage(c.totals),
-        messages: c
-            .messages
-            .into_iter()
-            .map(|m| MessageView {
-                id: m.id.to_string(),
-                role: m.role,
-                content: m.content,
-                reasoning: m.reasoning,
-                model_name: m.model_name,
-                status: m.status,
-                error: m.error,
-                siblings: m.siblings.iter().map(ToString::to_string).collect(),
-                usage: m.usage.map(support::usage),
-                image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
-            })
-            .collect(),
+        messages,
     })
 }
 

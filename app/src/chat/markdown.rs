@@ -1,61 +1,97 @@
-//! Markdown from models and users as safe HTML, the same on the server and in the browser.
+//! Markdown from models and users as safe HTML.
 //!
 //! pulldown-cmark parses GitHub-flavoured markdown (tables, task lists, strikethrough, math
 //! spans) and escapes all text. What it would pass through untouched is made harmless here:
 //! raw HTML is shown as text, links keep only `http(s)`, `mailto` and in-page or relative
 //! targets, and images become links (a reply cannot make the browser fetch anything).
+//!
+//! [`to_html`] is what the browser uses while a reply streams. Finished replies are rendered
+//! once more on the server with [`to_rich_html`]: code blocks highlighted (CSS classes, see
+//! [`highlight_css`]) and TeX typeset as MathML, which browsers lay out and screen readers
+//! read with no script or web font.
 
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
 
+/// Put before every code block: its copy button (the page has one listener for all).
+const CODE_BLOCK_START: &str =
+    "<div class=\"code-block\"><button type=\"button\" class=\"copy-code\">Copy</button>";
+
 /// The HTML of `text` as markdown.
 pub fn to_html(text: &str) -> String {
+    render(text, false)
+}
+
+/// The HTML of `text` as markdown, with highlighted code and typeset math.
+#[cfg(feature = "ssr")]
+pub fn to_rich_html(text: &str) -> String {
+    render(text, true)
+}
+
+fn render(text: &str, rich: bool) -> String {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_MATH
         | Options::ENABLE_GFM;
     let mut in_image = false;
-    let events = Parser::new_ext(text, options).map(move |event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: safe_url(dest_url),
-            title,
-            id,
-        }),
-        Event::Start(Tag::Image {
-            dest_url,
-            title,
-            id,
-            ..
-        }) => {
-            in_image = true;
+    let events = Parser::new_ext(text, options).flat_map(move |event| {
+        let safe = match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
             Event::Start(Tag::Link {
-                link_type: LinkType::Inline,
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Link {
+                link_type,
                 dest_url: safe_url(dest_url),
                 title,
                 id,
-            })
+            }),
+            Event::Start(Tag::Image {
+                dest_url,
+                title,
+                id,
+                ..
+            }) => {
+                in_image = true;
+                Event::Start(Tag::Link {
+                    link_type: LinkType::Inline,
+                    dest_url: safe_url(dest_url),
+                    title,
+                    id,
+                })
+            }
+            Event::End(TagEnd::Image) if in_image => {
+                in_image = false;
+                Event::End(TagEnd::Link)
+            }
+            other => other,
+        };
+        // Only markup made here is passed as HTML: model and user HTML became text above.
+        match safe {
+            Event::Start(Tag::CodeBlock(_)) => {
+                vec![Event::Html(CowStr::Borrowed(CODE_BLOCK_START)), safe]
+            }
+            Event::End(TagEnd::CodeBlock) => vec![safe, Event::Html(CowStr::Borrowed("</div>"))],
+            other => vec![other],
         }
-        Event::End(TagEnd::Image) if in_image => {
-            in_image = false;
-            Event::End(TagEnd::Link)
-        }
-        other => other,
     });
     let mut out = String::with_capacity(text.len() * 3 / 2);
+    #[cfg(feature = "ssr")]
+    if rich {
+        html::push_html(&mut out, rich::Enrich::new(events));
+        return out;
+    }
+    let _ = rich;
     html::push_html(&mut out, events);
-    // Each code block gets a copy button; text is escaped, so `<pre>` only comes from blocks.
-    out.replace(
-        "<pre>",
-        "<div class=\"code-block\"><button type=\"button\" class=\"copy-code\">Copy</button><pre>",
-    )
-    .replace("</pre>", "</pre></div>")
+    out
+}
+
+/// The stylesheet for highlighted code, light and dark.
+#[cfg(feature = "ssr")]
+pub fn highlight_css() -> &'static str {
+    rich::css()
 }
 
 /// The URL if its scheme is allowed, else an empty one (the link text stays, inert).
@@ -78,6 +114,347 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
             .any(|scheme| squeezed.starts_with(scheme)),
     };
     if allowed { url } else { CowStr::Borrowed("") }
+}
+
+/// Server-side rendering of code and math.
+#[cfg(feature = "ssr")]
+mod rich {
+    use std::{collections::VecDeque, sync::OnceLock};
+
+    use pulldown_cmark::{CodeBlockKind, CowStr, Event, Tag, TagEnd};
+    use pulldown_latex::{
+        Parser as TexParser, ParserError, RenderConfig, Storage, config::DisplayMode, push_mathml,
+    };
+    use syntect::{
+        html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style},
+        parsing::SyntaxSet,
+        util::LinesWithEndings,
+    };
+    use two_face::theme::EmbeddedThemeName;
+
+    const CLASSES: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+    /// Bigger blocks, or blocks with longer lines (minified code, data), stay plain: the
+    /// grammars' regular expressions backtrack.
+    const MAX_CODE_BYTES: usize = 64 * 1024;
+    const MAX_LINE_BYTES: usize = 2_000;
+    /// TeX longer than this stays as source.
+    const MAX_TEX_BYTES: usize = 4_000;
+    /// Macro definitions can expand without end (`\def\a{\a\a}`): TeX using them stays as
+    /// source.
+    const MACRO_DEFINITIONS: [&str; 12] = [
+        "def",
+        "gdef",
+        "edef",
+        "xdef",
+        "let",
+        "futurelet",
+        "newcommand",
+        "renewcommand",
+        "providecommand",
+        "DeclareMathOperator",
+        "expandafter",
+        "csname",
+    ];
+
+    fn syntaxes() -> &'static SyntaxSet {
+        static SET: OnceLock<SyntaxSet> = OnceLock::new();
+        SET.get_or_init(two_face::syntax::extra_newlines)
+    }
+
+    /// Coldark's light and dark themes (made to meet WCAG AA contrast), following the page's
+    /// theme: `data-theme` on `<html>`, or the system's when it is `system`.
+    pub fn css() -> &'static str {
+        static CSS: OnceLock<String> = OnceLock::new();
+        CSS.get_or_init(|| {
+            let themes = two_face::theme::extra();
+            let css = |name| {
+                css_for_theme_with_class_style(themes.get(name), CLASSES).unwrap_or_default()
+            };
+            let light = css(EmbeddedThemeName::ColdarkCold);
+            let dark = css(EmbeddedThemeName::ColdarkDark);
+            format!(
+                ":root {{\n{light}}}\n:root[data-theme=\"dark\"] {{\n{dark}}}\n\
+                 @media (prefers-color-scheme: dark) {{\n:root:not([data-theme=\"light\"]) {{\n{dark}}}\n}}\n"
+            )
+        })
+    }
+
+    /// The fence's language if it is a plain name (`rust`, `c++`, `c#`, `objective-c`).
+    fn language(kind: &CodeBlockKind<'_>) -> Option<String> {
+        let CodeBlockKind::Fenced(info) = kind else {
+            return None;
+        };
+        let name = info.split([' ', ',', '{']).next()?.trim();
+        (!name.is_empty()
+            && name.len() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.')))
+        .then(|| name.to_owned())
+    }
+
+    /// The block as highlighted HTML, or `None` to leave it plain.
+    fn highlight(code: &str, language: &str) -> Option<String> {
+        if code.len() > MAX_CODE_BYTES || code.lines().any(|l| l.len() > MAX_LINE_BYTES) {
+            return None;
+        }
+        let set = syntaxes();
+        let syntax = set.find_syntax_by_token(language)?;
+        let mut html = ClassedHTMLGenerator::new_with_class_style(syntax, set, CLASSES);
+        for line in LinesWithEndings::from(code) {
+            html.parse_html_for_line_which_includes_newline(line).ok()?;
+        }
+        // The language name was checked above: letters, digits and `+#-_.` only.
+        Some(format!(
+            "<pre class=\"hl-code\"><code class=\"language-{language}\">{}</code></pre>\n",
+            html.finalize()
+        ))
+    }
+
+    fn defines_macros(tex: &str) -> bool {
+        tex.split('\\').skip(1).any(|after| {
+            let name: String = after
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect();
+            MACRO_DEFINITIONS.contains(&name.as_str())
+        })
+    }
+
+    /// The TeX as MathML (with the source as its annotation), or `None` to leave it as source.
+    pub fn math(tex: &str, display: bool) -> Option<String> {
+        if tex.len() > MAX_TEX_BYTES || defines_macros(tex) {
+            return None;
+        }
+        let storage = Storage::new();
+        let events = TexParser::new(tex, &storage)
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        let mut out = String::new();
+        // The annotation is written as given: escape it here.
+        let source = escape(tex);
+        let config = RenderConfig {
+            display_mode: if display {
+                DisplayMode::Block
+            } else {
+                DisplayMode::Inline
+            },
+            annotation: Some(&source),
+            ..RenderConfig::default()
+        };
+        push_mathml(
+            &mut out,
+            events.into_iter().map(Ok::<_, ParserError>),
+            config,
+        )
+        .ok()?;
+        Some(tidy(&out))
+    }
+
+    /// MathML Core's elements and the presentation attributes they take.
+    const MATH_TAGS: [&str; 32] = [
+        "math",
+        "semantics",
+        "annotation",
+        "merror",
+        "mfrac",
+        "mi",
+        "mmultiscripts",
+        "mn",
+        "mo",
+        "mover",
+        "mpadded",
+        "mphantom",
+        "mprescripts",
+        "mroot",
+        "mrow",
+        "ms",
+        "mspace",
+        "msqrt",
+        "mstyle",
+        "msub",
+        "msubsup",
+        "msup",
+        "mtable",
+        "mtd",
+        "mtext",
+        "mtr",
+        "munder",
+        "munderover",
+        "none",
+        "menclose",
+        "maction",
+        "mlabeledtr",
+    ];
+    const MATH_ATTRIBUTES: [&str; 33] = [
+        "display",
+        "displaystyle",
+        "scriptlevel",
+        "mathvariant",
+        "mathcolor",
+        "mathbackground",
+        "mathsize",
+        "dir",
+        "class",
+        "stretchy",
+        "symmetric",
+        "largeop",
+        "movablelimits",
+        "accent",
+        "accentunder",
+        "form",
+        "fence",
+        "separator",
+        "lspace",
+        "rspace",
+        "minsize",
+        "maxsize",
+        "linethickness",
+        "width",
+        "height",
+        "depth",
+        "voffset",
+        "encoding",
+        "columnalign",
+        "rowalign",
+        "columnspan",
+        "rowspan",
+        "notation",
+    ];
+
+    /// The typesetter's MathML with only MathML Core elements and presentation attributes:
+    /// any other `<` or `>` becomes text, other attributes (`style`, `xmlns`) are dropped. Its
+    /// output is not trusted to escape everything (an operator `<` comes out raw).
+    pub(super) fn tidy(mathml: &str) -> String {
+        let mut out = String::with_capacity(mathml.len());
+        let mut rest = mathml;
+        while let Some(at) = rest.find(['<', '>']) {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            if let Some(after) = rest.strip_prefix('>') {
+                out.push_str("&gt;");
+                rest = after;
+            } else if let Some((tag, length)) = allowed_tag(rest) {
+                out.push_str(&tag);
+                rest = &rest[length..];
+            } else {
+                out.push_str("&lt;");
+                rest = &rest[1..];
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The allowed tag `s` starts with, rebuilt with its allowed attributes, and the length
+    /// it had.
+    fn allowed_tag(s: &str) -> Option<(String, usize)> {
+        let end = s.find('>')?;
+        let inner = &s[1..end];
+        let (closing, inner) = match inner.strip_prefix('/') {
+            Some(inner) => (true, inner),
+            None => (false, inner),
+        };
+        let (inner, self_closing) = match inner.strip_suffix('/') {
+            Some(inner) => (inner, true),
+            None => (inner, false),
+        };
+        let name_end = inner
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(inner.len());
+        let name = &inner[..name_end];
+        if !MATH_TAGS.contains(&name) {
+            return None;
+        }
+        let mut tag = format!("<{}{name}", if closing { "/" } else { "" });
+        let mut attributes = &inner[name_end..];
+        loop {
+            let trimmed = attributes.trim_start();
+            if trimmed.is_empty() {
+                break;
+            }
+            // Attributes are separated by space; a closing tag has none.
+            if closing || trimmed.len() == attributes.len() {
+                return None;
+            }
+            let (key, after) = trimmed.split_once("=\"")?;
+            let (value, after) = after.split_once('"')?;
+            if MATH_ATTRIBUTES.contains(&key) {
+                tag.push_str(&format!(" {key}=\"{value}\""));
+            }
+            attributes = after;
+        }
+        tag.push_str(if self_closing { "/>" } else { ">" });
+        Some((tag, end + 1))
+    }
+
+    fn escape(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    /// Markdown events with code blocks and math replaced by their rendered HTML.
+    pub struct Enrich<'a, I> {
+        events: I,
+        pending: VecDeque<Event<'a>>,
+    }
+
+    impl<'a, I: Iterator<Item = Event<'a>>> Enrich<'a, I> {
+        pub fn new(events: I) -> Self {
+            Self {
+                events,
+                pending: VecDeque::new(),
+            }
+        }
+
+        fn code_block(&mut self, kind: CodeBlockKind<'a>) -> Event<'a> {
+            let mut code = String::new();
+            for event in self.events.by_ref() {
+                match event {
+                    Event::Text(text) => code.push_str(&text),
+                    Event::End(TagEnd::CodeBlock) => break,
+                    _ => {}
+                }
+            }
+            if let Some(html) = language(&kind).and_then(|l| highlight(&code, &l)) {
+                return Event::Html(html.into());
+            }
+            self.pending.push_back(Event::Text(code.into()));
+            self.pending.push_back(Event::End(TagEnd::CodeBlock));
+            Event::Start(Tag::CodeBlock(kind))
+        }
+    }
+
+    impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Enrich<'a, I> {
+        type Item = Event<'a>;
+
+        fn next(&mut self) -> Option<Event<'a>> {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            Some(match self.events.next()? {
+                Event::Start(Tag::CodeBlock(kind)) => self.code_block(kind),
+                Event::InlineMath(tex) => match math(&tex, false) {
+                    Some(html) => Event::InlineHtml(CowStr::from(html)),
+                    None => Event::InlineMath(tex),
+                },
+                Event::DisplayMath(tex) => match math(&tex, true) {
+                    Some(html) => Event::InlineHtml(CowStr::from(html)),
+                    None => Event::DisplayMath(tex),
+                },
+                other => other,
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,5 +571,223 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<img"));
+    }
+}
+
+/// What the server renders: highlighted code and MathML, with the same guarantees.
+#[cfg(all(test, feature = "ssr"))]
+mod rich_tests {
+    use std::time::{Duration, Instant};
+
+    use super::{highlight_css, to_html, to_rich_html};
+
+    const MATHML: [&str; 24] = [
+        "math",
+        "semantics",
+        "annotation",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "msub",
+        "msup",
+        "msubsup",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mover",
+        "munder",
+        "munderover",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+    ];
+    const HTML: [&str; 15] = [
+        "p", "a", "code", "pre", "div", "button", "em", "strong", "span", "ul", "ol", "li", "h1",
+        "h2", "br",
+    ];
+
+    /// Tags and attributes of HTML made here: `(name, [(attribute, value)])`.
+    fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let mut found = Vec::new();
+        let mut rest = html;
+        while let Some(start) = rest.find('<') {
+            rest = &rest[start + 1..];
+            let end = rest.find('>').unwrap_or(rest.len());
+            let inside = rest[..end].trim_start_matches('/').trim_end_matches('/');
+            rest = &rest[end..];
+            let (name, mut attrs) = inside
+                .split_once(char::is_whitespace)
+                .unwrap_or((inside, ""));
+            let mut attributes = Vec::new();
+            loop {
+                attrs = attrs.trim_start();
+                if attrs.is_empty() {
+                    break;
+                }
+                let key_end = attrs.find(['=', ' ']).unwrap_or(attrs.len());
+                let key = attrs[..key_end].to_owned();
+                attrs = &attrs[key_end..];
+                let mut value = String::new();
+                if let Some(quoted) = attrs.strip_prefix("=\"") {
+                    let close = quoted.find('"').expect("attribute values are quoted");
+                    value = quoted[..close].to_owned();
+                    attrs = &quoted[close + 1..];
+                }
+                attributes.push((key, value));
+            }
+            found.push((name.to_owned(), attributes));
+        }
+        found
+    }
+
+    fn assert_safe(html: &str, source: &str) {
+        for (name, attributes) in tags(html) {
+            assert!(
+                HTML.contains(&name.as_str()) || MATHML.contains(&name.as_str()),
+                "{source:?} made a <{name}>: {html}"
+            );
+            for (key, value) in attributes {
+                let key = key.to_ascii_lowercase();
+                assert!(
+                    !key.starts_with("on")
+                        && !["src", "style", "srcdoc", "action", "formaction"]
+                            .contains(&key.as_str())
+                        && !key.contains(':'),
+                    "{source:?} made {key}: {html}"
+                );
+                if key == "href" {
+                    let url = value.to_ascii_lowercase();
+                    assert!(
+                        url.is_empty() || url.starts_with("http") || !url.contains(':'),
+                        "{source:?} linked to {url}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_languages_are_highlighted_with_classes_and_escaped() {
+        let source = "```rust\nfn main() {\n    let s = \"<hi>\"; // done\n}\n```\n";
+        let html = to_rich_html(source);
+        assert!(
+            html.contains("<pre class=\"hl-code\"><code class=\"language-rust\">"),
+            "{html}"
+        );
+        assert!(html.contains("<span class=\"hl-"), "{html}");
+        assert!(html.contains("&lt;hi&gt;"), "{html}");
+        assert!(html.contains("class=\"copy-code\""), "{html}");
+        assert_safe(&html, source);
+        // The streaming renderer shows the same block plain.
+        assert!(!to_html(source).contains("hl-"));
+        // Bat's extra grammars are there too.
+        assert!(to_rich_html("```typescript\nconst a: number = 1;\n```").contains("hl-"));
+    }
+
+    #[test]
+    fn unknown_or_hostile_languages_stay_plain() {
+        let html = to_rich_html("```nosuchlang\n<b>x</b>\n```");
+        assert!(
+            html.contains("<pre><code class=\"language-nosuchlang\">&lt;b&gt;x&lt;/b&gt;"),
+            "{html}"
+        );
+        for source in [
+            "```\"><script>alert(1)</script>\nx\n```",
+            "```rust\" onmouseover=\"alert(1)\nx\n```",
+            "```js<img/src=x/onerror=alert(1)>\nx\n```",
+        ] {
+            let html = to_rich_html(source);
+            assert_safe(&html, source);
+        }
+        // Minified one-liners are not fed to the grammars.
+        let long = format!("```js\n{}\n```", "a+".repeat(5_000));
+        assert!(!to_rich_html(&long).contains("hl-"));
+    }
+
+    #[test]
+    fn tex_becomes_mathml_with_its_source() {
+        let html =
+            to_rich_html("Euler: $e^{i\\pi} + 1 = 0$ and\n\n$$\\int_0^1 x\\,dx = \\frac{1}{2}$$");
+        assert!(html.contains("<math"), "{html}");
+        assert!(html.contains("<msup>"), "{html}");
+        assert!(html.contains("<mfrac>"), "{html}");
+        assert!(html.contains("display=\"block\""), "{html}");
+        assert!(
+            html.contains(
+                "<annotation encoding=\"application/x-tex\">e^{i\\pi} + 1 = 0</annotation>"
+            ),
+            "{html}"
+        );
+        assert_safe(&html, "math");
+    }
+
+    #[test]
+    fn tex_that_is_broken_or_defines_macros_stays_source() {
+        for broken in ["$\\frac{1}$", "$\\nosuchcommand{x}$", "$x^$"] {
+            let html = to_rich_html(broken);
+            assert!(
+                html.contains("class=\"math math-inline\""),
+                "{broken}: {html}"
+            );
+        }
+        // Each definition doubles the last: expanded, it would never end.
+        let bomb = format!(
+            "$$\\def\\a{{xx}}{}\\z$$",
+            ('b'..='z')
+                .zip('a'..='y')
+                .map(|(name, prev)| format!("\\def\\{name}{{\\{prev}\\{prev}}}"))
+                .collect::<String>()
+        );
+        let started = Instant::now();
+        let html = to_rich_html(&bomb);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(html.contains("class=\"math math-display\""), "{html}");
+        assert!(!html.contains("<math"));
+    }
+
+    #[test]
+    fn tex_cannot_smuggle_markup() {
+        let attacks = [
+            "$\\text{<script>alert(1)</script>}$",
+            "$\\href{javascript:alert(1)}{x}$",
+            "$\\url{javascript:alert(1)}$",
+            "$\\color{red\" onmouseover=\"alert(1)}{x}$",
+            "$x\" onload=\"alert(1)$",
+            "$$\\begin{array}{c}<img src=x onerror=alert(1)>\\end{array}$$",
+            "$\\mathrm{<svg onload=alert(1)>}$",
+            "$\\operatorname{</math><script>alert(1)</script>}$",
+            "$a < b \\& c > d$",
+        ];
+        for attack in attacks {
+            let html = to_rich_html(attack);
+            assert_safe(&html, attack);
+            assert!(!html.contains("<script"), "{attack:?}: {html}");
+        }
+    }
+
+    #[test]
+    fn the_mathml_tidier_keeps_only_mathml_core() {
+        assert_eq!(
+            super::rich::tidy(
+                "<mi onclick=\"x()\" mathvariant=\"normal\">a</mi><mo><</mo><img src=x>\
+                 <mspace width=\"1em\" style=\"x\"/></mi foo=\"1\"><mi\"x\">"
+            ),
+            "<mi mathvariant=\"normal\">a</mi><mo>&lt;</mo>&lt;img src=x&gt;\
+             <mspace width=\"1em\"/>&lt;/mi foo=\"1\"&gt;&lt;mi\"x\"&gt;"
+        );
+    }
+
+    #[test]
+    fn the_stylesheet_has_light_and_dark_colours() {
+        let css = highlight_css();
+        assert!(css.contains(".hl-comment"), "{css}");
+        assert!(css.contains(":root[data-theme=\"dark\"]"));
+        assert!(css.contains("prefers-color-scheme: dark"));
     }
 }

@@ -11,4 +11,8 @@ pub mod stream;
 pub mod types;
 
 pub use markdown::to_html;
+#[cfg(feature = "ssr")]
+pub use markdown::{highlight_css, to_rich_html};
+/// Where [`highlight_css`] is served; the version in the query renews caches on upgrades.
+pub const HIGHLIGHT_CSS_URL: &str = concat!("/highlight.css?v=", env!("CARGO_PKG_VERSION"));
 pub use page::ChatPage;

@@ -3,7 +3,7 @@
 //! [`LiveReply`]); everything else re-renders when the reply ends.
 
 use leptos::{prelude::*, task::spawn_local};
-use leptos_meta::Title;
+use leptos_meta::{Stylesheet, Title};
 use leptos_router::{
     NavigateOptions,
     components::A,
@@ -68,6 +68,7 @@ pub fn ChatPage() -> impl IntoView {
 
     view! {
         <Title text="Chat" />
+        <Stylesheet id="highlight" href=super::HIGHLIGHT_CSS_URL />
         <div class="chat" class:list-open=list_open>
             <button
                 type="button"
@@ -559,6 +560,11 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
         }
     };
     let messages = detail.messages.clone();
+    // Opened (or reloaded after a reply), the conversation shows its end.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(scroll_to_bottom);
+    });
     let conversation_key = StoredValue::new(detail.id.clone());
     view! {
         <Title text=detail.title.clone() />
@@ -660,6 +666,7 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     let conversation_id = StoredValue::new(conversation_id);
     let is_user = message.role == "user";
     let content = StoredValue::new(message.content.clone());
+    let html = StoredValue::new(message.html.clone());
     let id = StoredValue::new(message.id.clone());
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(message.content.clone());
@@ -687,8 +694,7 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
         } else if is_user {
             view! { <div class="user-text">{content.get_value()}</div> }.into_any()
         } else {
-            view! { <div class="markdown" inner_html=content.with_value(|c| to_html(c))></div> }
-                .into_any()
+            view! { <div class="markdown" inner_html=html.get_value()></div> }.into_any()
         }
     };
     let label = if is_user {
@@ -719,6 +725,7 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     let images = message.image_ids.clone();
     let usage = message.usage.clone();
     let finished = message.status != "streaming";
+    let reasoning = Some(message.reasoning_html.clone()).filter(|r| !r.is_empty());
     view! {
         <article
             class="message"
@@ -754,6 +761,15 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                         }
                     })}
             </header>
+            {reasoning
+                .map(|reasoning| {
+                    view! {
+                        <details class="reasoning">
+                            <summary>"Reasoning"</summary>
+                            <div class="markdown" inner_html=reasoning></div>
+                        </details>
+                    }
+                })}
             <Show when=move || editing.get() fallback=body>
                 <form
                     class="edit"
@@ -902,6 +918,18 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
     {
         use wasm_bindgen::{JsCast, closure::Closure};
 
+        // Follows the reply as it grows, unless the reader scrolled up to read earlier text.
+        let last_height = StoredValue::new(0.0_f64);
+        Effect::new(move |_| {
+            content.track();
+            let height = page_height();
+            let grown = height - last_height.get_value();
+            last_height.set_value(height);
+            if distance_from_bottom() - grown < 80.0 {
+                scroll_to_bottom();
+            }
+        });
+
         use super::types::events;
 
         // The open event source and its listeners: both live until the reply leaves the page.
@@ -969,6 +997,30 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
             "Writing a reply…"
         </p>
     }
+}
+
+#[cfg(feature = "hydrate")]
+fn page_height() -> f64 {
+    document()
+        .document_element()
+        .map_or(0.0, |root| f64::from(root.scroll_height()))
+}
+
+/// How far below the window the page goes on, in CSS pixels.
+#[cfg(feature = "hydrate")]
+fn distance_from_bottom() -> f64 {
+    let top = window().scroll_y().unwrap_or(0.0);
+    let view = window()
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    page_height() - top - view
+}
+
+#[cfg(feature = "hydrate")]
+fn scroll_to_bottom() {
+    window().scroll_to_with_x_and_y(0.0, page_height());
 }
 
 /// Uploads the files chosen in a file input, one request each, and lists them as attached.

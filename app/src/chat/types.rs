@@ -51,7 +51,11 @@ pub struct MessageView {
     pub id: String,
     pub role: String,
     pub content: String,
-    pub reasoning: String,
+    /// A finished reply as safe HTML, rendered on the server (highlighted code, typeset
+    /// math); empty for the user's messages and while streaming.
+    pub html: String,
+    /// The model's reasoning, when it showed it, as safe HTML (finished replies only).
+    pub reasoning_html: String,
     pub model_name: Option<String>,
     /// `streaming`, `complete`, `stopped` or `failed`.
     pub status: String,

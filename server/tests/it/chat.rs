@@ -240,3 +240,64 @@ async fn images_upload_checked_served_to_their_owner_and_refused_by_blind_models
     assert!(text.contains("cannot read images"), "{text}");
     assert!(server.requests().is_empty());
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn finished_replies_come_rendered_with_highlighting_and_math(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(
+        &["```rust\nfn main() {}\n```\n\n", "Area: $\\pi r^2$"],
+        5,
+        2,
+    )])
+    .await
+    .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+    let body = format!(
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Show me","images":[]}}"#
+    );
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let (conversation, reply) = (
+        sent["conversation_id"].as_str().unwrap().to_owned(),
+        sent["reply_id"].as_str().unwrap().to_owned(),
+    );
+    // The event stream ends when the reply is saved.
+    get(
+        &router,
+        &format!("/api/chat/replies/{reply}/events"),
+        &[("cookie", &cookie)],
+    )
+    .await;
+
+    let (status, body, _) = post(
+        &router,
+        "/api/chat/conversation",
+        &format!(r#"{{"id":"{conversation}","before":null}}"#),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let detail: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let messages = detail["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["html"], "", "the user's text is shown as text");
+    let html = messages[1]["html"].as_str().unwrap();
+    assert!(
+        html.contains("<pre class=\"hl-code\"><code class=\"language-rust\">"),
+        "{html}"
+    );
+    assert!(html.contains("<math"), "{html}");
+    assert_eq!(
+        messages[1]["content"],
+        "```rust\nfn main() {}\n```\n\nArea: $\\pi r^2$"
+    );
+
+    // The colours for those classes.
+    let (status, headers, css) = get(&router, "/highlight.css", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+    assert!(css.contains(".hl-"), "{css}");
+}
