@@ -5,7 +5,7 @@
 //   "xss ..."          markdown full of HTML and script-URL attacks
 //   "fail before ..."  refuses the request (400) before streaming
 //   "fail during ..."  streams a little, then drops the connection
-//   "slow ..."         ten words, 400 ms apart, then "The end."
+//   "slow ..."         some reasoning, then ten words, 400 ms apart, then "The end."
 //   "rich ..."         reasoning first, then a Python block, TeX (inline and display) and
 //                      TeX trying to smuggle an image in
 //   anything else      "Echo <n>: <message>" (n counts calls, so regenerations differ), with
@@ -128,7 +128,10 @@ const server = http.createServer(async (req, res) => {
     });
   } else if (text.startsWith("slow")) {
     const words = "one two three four five six seven eight nine ten".split(" ").map((w) => `${w} `);
-    await stream(res, [...words, "The end."], { delay: 400 });
+    await stream(res, [...words, "The end."], {
+      delay: 400,
+      reasoning: ["Weighing ", "the words."],
+    });
   } else {
     await stream(res, [`Echo ${calls}: `, ...text.match(/[\s\S]{1,8}/g)]);
   }

@@ -116,11 +116,15 @@ test("a reload while a reply streams picks the stream up again", async ({ page }
   await newChat(page, FAKE_MODEL);
   await send(page, `slow ${unique()}`);
   await expect(page.locator(".markdown.streaming")).toContainText("two");
+  // The model's reasoning shows while it writes, and again after the reload.
+  await expect(page.locator(".reasoning")).toContainText("Weighing the words.");
   await page.reload();
   await waitForHydration(page);
   const reply = replies(page).last();
-  await expect(reply.locator(".markdown")).toContainText("The end.", { timeout: 20_000 });
-  await expect(reply.locator(".markdown")).toContainText("one two three");
+  await expect(reply.locator(".reasoning")).toContainText("Weighing the words.");
+  const answer = reply.locator(".markdown").last();
+  await expect(answer).toContainText("The end.", { timeout: 20_000 });
+  await expect(answer).toContainText("one two three");
   await expect(reply).toContainText("tokens in");
 });
 
@@ -249,6 +253,15 @@ test("images go to models that read them, and only real images are taken", async
   await expect(replies(page).last().locator(".markdown")).toContainText("what is this (1 image)");
   await expect(attached).toBeHidden();
   await expectAccessible(page);
+
+  // An edit keeps the image.
+  const question = page.locator("article.message.user").last();
+  await question.getByRole("button", { name: "Edit" }).click();
+  await expect(question).toContainText("The edited message keeps its images.");
+  await question.getByLabel("Edit your message").fill("and this");
+  await question.getByRole("button", { name: "Send" }).click();
+  await expect(replies(page).last().locator(".markdown")).toContainText("and this (1 image)");
+  await expect(page.locator("article.message.user img")).toHaveCount(1);
 });
 
 test("conversations are sorted into folders", async ({ page, isMobile }) => {

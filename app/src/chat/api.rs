@@ -15,7 +15,7 @@ mod support {
     use rust_decimal::Decimal;
     use studio_core::{
         chat::{self, ChatError, MessageUsage, Turn, live::Job},
-        llm::ChatRequest,
+        llm::{ChatRequest, Part},
         models::{self, ProviderKind},
     };
     use uuid::Uuid;
@@ -86,7 +86,18 @@ mod support {
             .map_err(|err| {
                 AppError::Invalid(format!("{} cannot be used now: {err}.", model.display_name))
             })?;
-        let started = chat::start_turn(&state.pool, user_id, model.id, turn).await?;
+        let mut started = chat::start_turn(&state.pool, user_id, model.id, turn).await?;
+        if !model.supports_vision {
+            // Images from earlier in the conversation: a model that cannot read them would
+            // refuse the whole request. It is told one was there.
+            for message in &mut started.history {
+                for part in &mut message.parts {
+                    if matches!(part, Part::Image { .. }) {
+                        *part = Part::Text("(An image was attached here.)".into());
+                    }
+                }
+            }
+        }
         let max_output_tokens = model
             .max_output_tokens
             .and_then(|n| u32::try_from(n).ok())

@@ -723,6 +723,7 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     };
     let failed = message.status == "failed";
     let images = message.image_ids.clone();
+    let has_images = !images.is_empty();
     let usage = message.usage.clone();
     let finished = message.status != "streaming";
     let reasoning = Some(message.reasoning_html.clone()).filter(|r| !r.is_empty());
@@ -787,6 +788,12 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                         prop:value=move || draft.get()
                         on:input=move |ev| draft.set(event_target_value(&ev))
                     ></textarea>
+                    {has_images
+                        .then(|| {
+                            view! {
+                                <p class="muted small">"The edited message keeps its images."</p>
+                            }
+                        })}
                     <div class="edit-actions">
                         <button type="submit" class="button">
                             "Send"
@@ -914,6 +921,8 @@ async fn resend(conversation_id: String, message_id: String, text: String, chat:
 fn LiveReply(id: String, initial: String) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let content = RwSignal::new(initial);
+    // What a reasoning model thinks before it answers, shown as it comes.
+    let reasoning = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{JsCast, closure::Closure};
@@ -959,6 +968,13 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
                 Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
                     if let Ok(s) = serde_json::from_str::<events::Snapshot>(&data(&ev)) {
                         content.set(s.content);
+                        reasoning.set(s.reasoning);
+                    }
+                });
+            let on_reasoning =
+                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                    if let Ok(text) = serde_json::from_str::<String>(&data(&ev)) {
+                        reasoning.update(|r| r.push_str(&text));
                     }
                 });
             let on_text = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
@@ -978,16 +994,26 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
             for (name, handler) in [
                 (events::SNAPSHOT, &on_snapshot),
                 (events::TEXT, &on_text),
+                (events::REASONING, &on_reasoning),
                 (events::DONE, &on_done),
             ] {
                 let _ = es.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
             }
-            source.set_value(Some((es, vec![on_snapshot, on_text, on_done])));
+            source.set_value(Some((
+                es,
+                vec![on_snapshot, on_text, on_reasoning, on_done],
+            )));
         });
         on_cleanup(close);
     }
     let _ = (&id, chat);
     view! {
+        <Show when=move || !reasoning.with(String::is_empty)>
+            <details class="reasoning" open>
+                <summary>"Reasoning"</summary>
+                <div class="reasoning-text">{move || reasoning.get()}</div>
+            </details>
+        </Show>
         <div
             class="markdown streaming"
             aria-busy="true"

@@ -697,6 +697,22 @@ pub async fn start_turn(
                     return Err(invalid("An attached image is gone: attach it again."));
                 }
             }
+            // An edit sent with no images of its own keeps the edited message's.
+            if let Some(edited) = replacing
+                && images.is_empty()
+            {
+                sqlx::query!(
+                    r#"
+                    insert into message_images (user_id, message_id, position, file_name, media_type, data)
+                    select user_id, $1, position, file_name, media_type, data
+                    from message_images where message_id = $2
+                    "#,
+                    message_id,
+                    edited,
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
             (conversation_id, message_id)
         }
         Turn::Regenerate { reply } => {

@@ -664,4 +664,32 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
     )
     .await;
     assert!(matches!(again, Err(ChatError::Invalid(_))));
+
+    // An edit keeps the images of the message it replaces.
+    let edited = h
+        .turn(
+            user,
+            Turn::Message {
+                conversation_id: Some(started.conversation_id),
+                replacing: Some(shown.messages[0].id),
+                text: "And now?".into(),
+                images: Vec::new(),
+            },
+        )
+        .await;
+    h.settled(edited.reply_id).await;
+    let body = h.server.requests()[1].body.to_string();
+    assert!(body.contains("data:image/png;base64,iVBORw0KGgo"), "{body}");
+    let shown = conversation(&h.pool, user, started.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[0].content, "And now?");
+    assert_eq!(shown.messages[0].image_ids.len(), 1);
+    assert_ne!(shown.messages[0].image_ids, [id], "a copy of its own");
+    assert_eq!(
+        image(&h.pool, user, shown.messages[0].image_ids[0])
+            .await
+            .unwrap(),
+        Some(("image/png".to_owned(), PNG.to_vec()))
+    );
 }

@@ -239,6 +239,41 @@ async fn images_upload_checked_served_to_their_owner_and_refused_by_blind_models
     assert_eq!(status, 400);
     assert!(text.contains("cannot read images"), "{text}");
     assert!(server.requests().is_empty());
+
+    // A model that reads images gets it; after a switch to one that cannot, later turns
+    // send a note in its place instead of being refused by the provider.
+    let set_vision = |on: bool| {
+        sqlx::query("update ai_models set supports_vision = $1 where id = $2")
+            .bind(on)
+            .bind(model)
+            .execute(&pool)
+    };
+    set_vision(true).await.unwrap();
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let conversation = sent["conversation_id"].as_str().unwrap().to_owned();
+    let events = format!(
+        "/api/chat/replies/{}/events",
+        sent["reply_id"].as_str().unwrap()
+    );
+    get(&router, &events, &[("cookie", &cookie)]).await;
+    assert!(server.requests()[0].body.to_string().contains("image_url"));
+    set_vision(false).await.unwrap();
+    let body = format!(
+        r#"{{"conversation_id":"{conversation}","replacing":null,"model_id":"{model}","text":"and now?","images":[]}}"#
+    );
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let events = format!(
+        "/api/chat/replies/{}/events",
+        sent["reply_id"].as_str().unwrap()
+    );
+    get(&router, &events, &[("cookie", &cookie)]).await;
+    let later = server.requests()[1].body.to_string();
+    assert!(!later.contains("image_url"), "{later}");
+    assert!(later.contains("(An image was attached here.)"), "{later}");
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
