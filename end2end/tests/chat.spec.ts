@@ -36,6 +36,11 @@ test("a student watches the built-in model stream a reply and stops it", async (
   await expect(reply.locator(".markdown")).toHaveText(/\w+/);
   await expect(reply).toContainText("tokens in");
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  // A new chat, even after a fresh load, starts with the model used last.
+  await page.goto("/chat");
+  await waitForHydration(page);
+  await expect(page.getByLabel("Model").locator("option:checked")).toHaveText(BUILTIN_MODEL);
 });
 
 test("a reply streams, shows its cost, and regenerates as a branch", async ({ page }) => {

@@ -133,10 +133,12 @@ pub async fn chat_models() -> Result<Vec<ModelOption>, AppError> {
     use studio_core::models::{self, ProviderKind};
     let user_id = support::user().await?;
     let state = expect_context::<crate::ssr::AppState>();
+    let last_used = studio_core::chat::last_used_model(&state.pool, user_id).await?;
     Ok(models::models_for_user(&state.pool, user_id)
         .await?
         .into_iter()
         .map(|m| ModelOption {
+            last_used: Some(m.id) == last_used,
             id: m.id.to_string(),
             name: m.display_name,
             description: m.description,

@@ -506,11 +506,13 @@ fn Conversation(id: Memo<Option<String>>, models: Vec<ModelOption>) -> impl Into
 #[component]
 fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    // The conversation's model if the user may still use it, else the first they may.
+    // The conversation's model if the user may still use it, else the one they used last,
+    // else the first they may.
     let preferred = detail
         .as_ref()
         .and_then(|d| d.model_id.clone())
         .filter(|id| models.iter().any(|m| &m.id == id))
+        .or_else(|| models.iter().find(|m| m.last_used).map(|m| m.id.clone()))
         .or_else(|| models.first().map(|m| m.id.clone()))
         .unwrap_or_default();
     if !models.iter().any(|m| m.id == chat.model.get_untracked()) {

@@ -11,6 +11,8 @@ pub struct ModelOption {
     pub supports_vision: bool,
     /// The tiny model running inside the server.
     pub is_builtin: bool,
+    /// The model of the user's latest turn: a new chat starts with it.
+    pub last_used: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

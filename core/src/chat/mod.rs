@@ -822,6 +822,20 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
         .collect())
 }
 
+/// The model of the user's most recent turn, to offer first in a new chat.
+pub async fn last_used_model(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        r#"
+        select model_id as "model_id!" from conversations
+        where user_id = $1 and model_id is not null
+        order by last_activity_at desc limit 1
+        "#,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// Replies left `streaming` by a server that stopped: marked stopped with what they had.
 pub async fn recover_interrupted(pool: &PgPool) -> sqlx::Result<u64> {
     let done = sqlx::query!(

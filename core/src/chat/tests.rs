@@ -145,6 +145,7 @@ async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
     )
     .await;
     let user = person(&h.pool, "a@example.org").await;
+    assert_eq!(last_used_model(&h.pool, user).await.unwrap(), None);
     let started = h
         .turn(
             user,
@@ -157,6 +158,11 @@ async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
     let saved = h.settled(started.reply_id).await;
     assert_eq!(saved.content, "Hello, world.");
     assert_eq!(saved.status, "complete");
+    assert_eq!(
+        last_used_model(&h.pool, user).await.unwrap(),
+        Some(h.model.id),
+        "a new chat starts with it"
+    );
 
     let conversation = conversation(&h.pool, user, started.conversation_id, None)
         .await
