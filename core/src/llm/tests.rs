@@ -283,6 +283,35 @@ async fn a_failing_provider_opens_the_circuit_and_is_not_called() {
     );
 }
 
+/// The base request continued: the model's "Hi.", then a question with an image.
+fn with_image(model: &str, media_type: &str, data: &'static [u8]) -> ChatRequest {
+    let mut request = request();
+    request.model = model.into();
+    request.messages.push(Message::text(Role::Assistant, "Hi."));
+    request.messages.push(Message {
+        role: Role::User,
+        parts: vec![
+            Part::Text("And this?".into()),
+            Part::Image {
+                media_type: media_type.into(),
+                data: Arc::from(data),
+            },
+        ],
+    });
+    request
+}
+
+/// The events of a reply that thought "Considering…" and said "Hello there.".
+fn considered_reply(usage: Usage) -> Vec<Result<Event, LlmError>> {
+    vec![
+        Ok(Event::Reasoning("Considering…".into())),
+        Ok(Event::Text("Hello".into())),
+        Ok(Event::Text(" there.".into())),
+        Ok(Event::Finish(FinishReason::Stop)),
+        Ok(Event::Usage(usage)),
+    ]
+}
+
 fn gemini(server: &FakeServer) -> Gemini {
     Gemini::new(&GeminiSettings {
         base_url: Some(server.url()),
@@ -300,19 +329,7 @@ async fn gemini_streams_thoughts_text_finish_and_usage_from_its_wire_format() {
     ])])
     .await
     .unwrap();
-    let mut request = request();
-    request.model = "gemini-2.5-flash".into();
-    request.messages.push(Message::text(Role::Assistant, "Hi."));
-    request.messages.push(Message {
-        role: Role::User,
-        parts: vec![
-            Part::Text("And this?".into()),
-            Part::Image {
-                media_type: "image/webp".into(),
-                data: Arc::from(&b"RIFF"[..]),
-            },
-        ],
-    });
+    let request = with_image("gemini-2.5-flash", "image/webp", b"RIFF");
     let events: Vec<_> = gemini(&server)
         .stream(request)
         .await
@@ -321,17 +338,11 @@ async fn gemini_streams_thoughts_text_finish_and_usage_from_its_wire_format() {
         .await;
     assert_eq!(
         events,
-        vec![
-            Ok(Event::Reasoning("Considering…".into())),
-            Ok(Event::Text("Hello".into())),
-            Ok(Event::Text(" there.".into())),
-            Ok(Event::Finish(FinishReason::Stop)),
-            Ok(Event::Usage(Usage {
-                input_tokens: 9,
-                output_tokens: 7,
-                cached_input_tokens: 2,
-            })),
-        ],
+        considered_reply(Usage {
+            input_tokens: 9,
+            output_tokens: 7,
+            cached_input_tokens: 2,
+        }),
         "thinking counts as output; usage is sent once"
     );
 
@@ -423,19 +434,7 @@ async fn bedrock_streams_reasoning_text_finish_and_usage_from_event_stream_frame
     let server = FakeServer::start(vec![Reply::EventStream(frames)])
         .await
         .unwrap();
-    let mut request = request();
-    request.model = CLAUDE.into();
-    request.messages.push(Message::text(Role::Assistant, "Hi."));
-    request.messages.push(Message {
-        role: Role::User,
-        parts: vec![
-            Part::Text("And this?".into()),
-            Part::Image {
-                media_type: "image/png".into(),
-                data: Arc::from(&b"PNG!"[..]),
-            },
-        ],
-    });
+    let mut request = with_image(CLAUDE, "image/png", b"PNG!");
     // A second user turn in a row (the reply between them failed) joins the first.
     request.messages.push(Message::text(Role::User, "Also."));
     let events: Vec<_> = bedrock(&server)
@@ -446,17 +445,11 @@ async fn bedrock_streams_reasoning_text_finish_and_usage_from_event_stream_frame
         .await;
     assert_eq!(
         events,
-        vec![
-            Ok(Event::Reasoning("Considering…".into())),
-            Ok(Event::Text("Hello".into())),
-            Ok(Event::Text(" there.".into())),
-            Ok(Event::Finish(FinishReason::Stop)),
-            Ok(Event::Usage(Usage {
-                input_tokens: 16,
-                output_tokens: 3,
-                cached_input_tokens: 4,
-            })),
-        ],
+        considered_reply(Usage {
+            input_tokens: 16,
+            output_tokens: 3,
+            cached_input_tokens: 4,
+        }),
         "cache reads and writes count as input"
     );
 

@@ -34,6 +34,41 @@ async fn fake_model(pool: &PgPool, server: &FakeServer) -> Uuid {
     model
 }
 
+/// Sends `text` (in `conversation`, or a new one) to `model` as the session `cookie`, and
+/// waits for the reply to be saved. Returns the conversation and reply ids.
+async fn send_and_wait(
+    router: &axum::Router,
+    cookie: &str,
+    model: Uuid,
+    conversation: Option<&str>,
+    text: &str,
+    images: &[&str],
+) -> (String, String) {
+    let body = serde_json::json!({
+        "conversation_id": conversation,
+        "replacing": null,
+        "model_id": model,
+        "text": text,
+        "images": images,
+    })
+    .to_string();
+    let (status, sent, _) = post(router, "/api/chat/send", &body, Some(cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let ids = (
+        sent["conversation_id"].as_str().unwrap().to_owned(),
+        sent["reply_id"].as_str().unwrap().to_owned(),
+    );
+    // The event stream ends when the reply is saved.
+    get(
+        router,
+        &format!("/api/chat/replies/{}/events", ids.1),
+        &[("cookie", cookie)],
+    )
+    .await;
+    ids
+}
+
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn a_reply_streams_as_events_to_its_owner_only(pool: PgPool) {
     let server = FakeServer::start(vec![Reply::Stream(vec![
@@ -249,28 +284,19 @@ async fn images_upload_checked_served_to_their_owner_and_refused_by_blind_models
             .execute(&pool)
     };
     set_vision(true).await.unwrap();
-    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
-    assert_eq!(status, 200, "{sent}");
-    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
-    let conversation = sent["conversation_id"].as_str().unwrap().to_owned();
-    let events = format!(
-        "/api/chat/replies/{}/events",
-        sent["reply_id"].as_str().unwrap()
-    );
-    get(&router, &events, &[("cookie", &cookie)]).await;
+    let (conversation, _) =
+        send_and_wait(&router, &cookie, model, None, "what is it", &[&id]).await;
     assert!(server.requests()[0].body.to_string().contains("image_url"));
     set_vision(false).await.unwrap();
-    let body = format!(
-        r#"{{"conversation_id":"{conversation}","replacing":null,"model_id":"{model}","text":"and now?","images":[]}}"#
-    );
-    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
-    assert_eq!(status, 200, "{sent}");
-    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
-    let events = format!(
-        "/api/chat/replies/{}/events",
-        sent["reply_id"].as_str().unwrap()
-    );
-    get(&router, &events, &[("cookie", &cookie)]).await;
+    send_and_wait(
+        &router,
+        &cookie,
+        model,
+        Some(&conversation),
+        "and now?",
+        &[],
+    )
+    .await;
     let later = server.requests()[1].body.to_string();
     assert!(!later.contains("image_url"), "{later}");
     assert!(later.contains("(An image was attached here.)"), "{later}");
@@ -290,23 +316,7 @@ async fn finished_replies_come_rendered_with_highlighting_and_math(pool: PgPool)
     let model = fake_model(&pool, &server).await;
     let student = persona(&pool, "student").await;
     let cookie = session_cookie(&pool, student).await;
-    let body = format!(
-        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Show me","images":[]}}"#
-    );
-    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
-    assert_eq!(status, 200, "{sent}");
-    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
-    let (conversation, reply) = (
-        sent["conversation_id"].as_str().unwrap().to_owned(),
-        sent["reply_id"].as_str().unwrap().to_owned(),
-    );
-    // The event stream ends when the reply is saved.
-    get(
-        &router,
-        &format!("/api/chat/replies/{reply}/events"),
-        &[("cookie", &cookie)],
-    )
-    .await;
+    let (conversation, _) = send_and_wait(&router, &cookie, model, None, "Show me", &[]).await;
 
     let (status, body, _) = post(
         &router,
