@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod chat;
 pub mod db;
+pub mod knowledge;
 pub mod llm;
 pub mod models;
 pub mod shutdown;

@@ -1,0 +1,483 @@
+//! Text out of uploaded documents, told apart by their content (magic bytes and, for the
+//! Office formats, the parts inside the zip), not by their names.
+//!
+//! Each document becomes [`Section`]s that keep where their text came from (a page, a slide,
+//! a sheet, a heading) so answers can cite it. Zip-based formats are opened only after their
+//! entries were counted and actually decompressed within limits (a zip bomb is refused, not
+//! expanded). Text is cleaned for Postgres: no NUL bytes, valid UTF-8, Unix line ends.
+
+use std::io::{Cursor, Read};
+
+use quick_xml::{Reader, events::Event};
+
+/// At most this many entries in a zip-based document.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+/// At most this many bytes once a zip-based document is decompressed.
+pub const MAX_EXPANDED_BYTES: u64 = 256 * 1024 * 1024;
+/// CSV rows and spreadsheet rows read per file (the rest is reported as left out).
+pub const MAX_ROWS: usize = 200_000;
+
+/// The formats we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pdf,
+    Docx,
+    Pptx,
+    Xlsx,
+    Csv,
+    Html,
+    Markdown,
+    Text,
+    Json,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Docx => "Word document",
+            Self::Pptx => "PowerPoint presentation",
+            Self::Xlsx => "Excel workbook",
+            Self::Csv => "CSV",
+            Self::Html => "web page",
+            Self::Markdown => "Markdown",
+            Self::Text => "text",
+            Self::Json => "JSON",
+        }
+    }
+
+    /// What the bytes are. Binary formats by their magic bytes; text by its extension (or an
+    /// HTML start), once it is known to be text.
+    pub fn detect(bytes: &[u8], file_name: &str) -> Result<Self, ExtractError> {
+        if infer::archive::is_pdf(bytes) {
+            return Ok(Self::Pdf);
+        }
+        if bytes.starts_with(b"PK\x03\x04") {
+            // Office documents are zips: the parts inside say which.
+            if let Ok(zip) = zip::ZipArchive::new(Cursor::new(bytes)) {
+                let has = |part: &str| zip.index_for_name(part).is_some();
+                if has("word/document.xml") {
+                    return Ok(Self::Docx);
+                }
+                if has("ppt/presentation.xml") {
+                    return Ok(Self::Pptx);
+                }
+                if has("xl/workbook.xml") {
+                    return Ok(Self::Xlsx);
+                }
+            }
+        }
+        if let Some(kind) =
+            infer::get(bytes).filter(|k| k.matcher_type() != infer::MatcherType::Text)
+        {
+            return Err(ExtractError::Unsupported(format!(
+                "{file_name} is a {} file, which cannot be read as a document",
+                kind.extension()
+            )));
+        }
+        if !looks_like_text(bytes) {
+            return Err(ExtractError::Unsupported(format!(
+                "{file_name} is not a document we can read (PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown, text or JSON)"
+            )));
+        }
+        let extension = file_name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .unwrap_or_default();
+        let start = decode_text(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+        let start = start.trim_start_matches('\u{feff}').trim_start();
+        Ok(match extension.as_str() {
+            "csv" => Self::Csv,
+            "html" | "htm" | "xhtml" => Self::Html,
+            "md" | "markdown" => Self::Markdown,
+            "json" => Self::Json,
+            _ if start.starts_with("<!doctype html") || start.starts_with("<html") => Self::Html,
+            _ => Self::Text,
+        })
+    }
+}
+
+/// Bytes of text as a string: UTF-8 when they hold UTF-8 (a few bad bytes replaced), else
+/// Windows-1252 (older Windows and Latin-1 files: "caf\xe9" is "café").
+pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut invalid = false;
+    let mut multibyte = false;
+    for chunk in bytes.utf8_chunks() {
+        multibyte |= !chunk.valid().is_ascii();
+        invalid |= !chunk.invalid().is_empty();
+    }
+    if invalid && !multibyte {
+        encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+    } else {
+        String::from_utf8_lossy(bytes)
+    }
+}
+
+/// Text has at most one character in twenty of its first 8 KB invalid or a control
+/// character (stray NUL bytes are dropped later).
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    let text = decode_text(head);
+    let total = text.chars().count().max(1);
+    let odd = text
+        .chars()
+        .filter(|c| *c == '\u{fffd}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t')))
+        .count();
+    // One odd character is forgiven in a short file.
+    odd <= total / 20 + 1
+}
+
+/// A piece of a document with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub text: String,
+    /// "page 3", "slide 2", "sheet Budget", or the heading the text sits under.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub kind: Kind,
+    pub sections: Vec<Section>,
+    /// PDF pages (1-based) with no text layer: scanned, they need OCR.
+    pub pages_without_text: Vec<u32>,
+    /// Rows left out past [`MAX_ROWS`].
+    pub rows_left_out: usize,
+}
+
+impl Extracted {
+    /// All the text, sections apart by a blank line.
+    pub fn text(&self) -> String {
+        self.sections
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("the file is damaged or not what it claims to be: {0}")]
+    Corrupt(String),
+    /// A PDF whose pages have no text layer at all.
+    #[error("needs OCR: the PDF has no text layer")]
+    NeedsOcr { pages: u32 },
+}
+
+fn corrupt(err: impl std::fmt::Display) -> ExtractError {
+    ExtractError::Corrupt(err.to_string())
+}
+
+/// The document's text. CPU-bound: run it off the async threads.
+pub fn extract(bytes: &[u8], file_name: &str) -> Result<Extracted, ExtractError> {
+    let kind = Kind::detect(bytes, file_name)?;
+    let mut extracted = Extracted {
+        kind,
+        sections: Vec::new(),
+        pages_without_text: Vec::new(),
+        rows_left_out: 0,
+    };
+    match kind {
+        Kind::Pdf => pdf(bytes, &mut extracted)?,
+        Kind::Docx => {
+            let mut zip = open_zip(bytes)?;
+            extracted.sections = docx(&read_entry(&mut zip, "word/document.xml")?)?;
+        }
+        Kind::Pptx => extracted.sections = pptx(&mut open_zip(bytes)?)?,
+        Kind::Xlsx => {
+            open_zip(bytes)?;
+            xlsx(bytes, &mut extracted)?;
+        }
+        Kind::Csv => csv_rows(bytes, &mut extracted)?,
+        Kind::Html => {
+            let text = html2text::from_read(bytes, 100_000).map_err(corrupt)?;
+            extracted.sections = one_section(&text);
+        }
+        Kind::Json => {
+            let value: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|err| corrupt(format!("not valid JSON ({err})")))?;
+            let pretty = serde_json::to_string_pretty(&value).map_err(corrupt)?;
+            extracted.sections = one_section(&pretty);
+        }
+        Kind::Markdown | Kind::Text => {
+            extracted.sections = one_section(&decode_text(bytes));
+        }
+    }
+    for section in &mut extracted.sections {
+        section.text = clean(&section.text);
+    }
+    extracted.sections.retain(|s| !s.text.is_empty());
+    Ok(extracted)
+}
+
+fn one_section(text: &str) -> Vec<Section> {
+    vec![Section {
+        text: text.to_owned(),
+        location: None,
+    }]
+}
+
+/// No NUL bytes (Postgres refuses them), `\n` line ends, no trailing spaces, at most one blank
+/// line in a row.
+pub fn clean(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace(['\r'], "\n");
+    let mut out = String::with_capacity(text.len());
+    let mut blank_lines = 0;
+    for line in text.trim_start_matches('\u{feff}').split('\n') {
+        let line: String = line
+            .trim_end()
+            .chars()
+            .filter(|c| *c != '\0' && (!c.is_control() || *c == '\t'))
+            .collect();
+        if line.trim().is_empty() {
+            blank_lines += 1;
+            if blank_lines > 1 {
+                continue;
+            }
+        } else {
+            blank_lines = 0;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.trim().to_owned()
+}
+
+fn pdf(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
+    // The PDF parser panics on some damaged files: a damaged file, not a crashed worker.
+    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes))
+        .map_err(|_| corrupt("the PDF could not be parsed"))?
+        .map_err(corrupt)?;
+    for (index, text) in pages.iter().enumerate() {
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if text.trim().is_empty() {
+            extracted.pages_without_text.push(number);
+        } else {
+            extracted.sections.push(Section {
+                text: text.clone(),
+                location: Some(format!("page {number}")),
+            });
+        }
+    }
+    if extracted.sections.is_empty() {
+        return Err(ExtractError::NeedsOcr {
+            pages: u32::try_from(pages.len()).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(())
+}
+
+type Zip<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+/// Opens a zip after counting its entries and decompressing every one of them (into nothing)
+/// within [`MAX_EXPANDED_BYTES`]: declared sizes can lie, decompressed bytes cannot.
+fn open_zip(bytes: &[u8]) -> Result<Zip<'_>, ExtractError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(ExtractError::TooLarge(format!(
+            "the document holds {} files; at most {MAX_ZIP_ENTRIES} are read",
+            zip.len()
+        )));
+    }
+    let mut expanded = 0u64;
+    for index in 0..zip.len() {
+        let entry = zip.by_index(index).map_err(corrupt)?;
+        let budget = MAX_EXPANDED_BYTES - expanded;
+        let read =
+            std::io::copy(&mut entry.take(budget + 1), &mut std::io::sink()).map_err(corrupt)?;
+        expanded += read;
+        if expanded > MAX_EXPANDED_BYTES {
+            return Err(ExtractError::TooLarge(format!(
+                "the document expands to more than {} MB",
+                MAX_EXPANDED_BYTES / 1024 / 1024
+            )));
+        }
+    }
+    Ok(zip)
+}
+
+fn read_entry(zip: &mut Zip<'_>, name: &str) -> Result<String, ExtractError> {
+    let mut entry = zip
+        .by_name(name)
+        .map_err(|_| corrupt(format!("{name} is missing")))?;
+    let mut xml = String::new();
+    entry.read_to_string(&mut xml).map_err(corrupt)?;
+    Ok(xml)
+}
+
+/// The text of a character or entity reference (`&#233;`, `&amp;`).
+fn entity(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, ExtractError> {
+    if let Some(c) = reference.resolve_char_ref().map_err(corrupt)? {
+        return Ok(c.to_string());
+    }
+    Ok(match reference.borrow().into_inner().as_ref() {
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "quot" => "\"",
+        "apos" => "'",
+        _ => "",
+    }
+    .to_owned())
+}
+
+/// A Word document's paragraphs, in sections that start at each heading.
+fn docx(xml: &str) -> Result<Vec<Section>, ExtractError> {
+    let mut reader = Reader::from_str(xml);
+    let mut sections = vec![Section {
+        text: String::new(),
+        location: None,
+    }];
+    let mut paragraph = String::new();
+    let mut is_heading = false;
+    let mut in_text = false;
+    loop {
+        match reader.read_event().map_err(corrupt)? {
+            Event::Start(e) if e.local_name().as_ref() == "t" => in_text = true,
+            Event::End(e) if e.local_name().as_ref() == "t" => in_text = false,
+            Event::Text(t) if in_text => {
+                paragraph.push_str(&t.xml10_content());
+            }
+            Event::GeneralRef(r) if in_text => paragraph.push_str(&entity(&r)?),
+            Event::Empty(e) => match e.local_name().as_ref() {
+                "tab" => paragraph.push('\t'),
+                "br" | "cr" => paragraph.push('\n'),
+                "pStyle" => {
+                    is_heading = e.attributes().flatten().any(|a| {
+                        a.key.local_name().as_ref() == "val"
+                            && (a.value.starts_with("Heading") || a.value == "Title")
+                    });
+                }
+                _ => {}
+            },
+            Event::End(e) if e.local_name().as_ref() == "p" => {
+                let text = std::mem::take(&mut paragraph);
+                if is_heading && !text.trim().is_empty() {
+                    sections.push(Section {
+                        text: format!("{}\n", text.trim()),
+                        location: Some(text.trim().to_owned()),
+                    });
+                } else if let Some(last) = sections.last_mut() {
+                    last.text.push_str(&text);
+                    last.text.push('\n');
+                }
+                is_heading = false;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(sections)
+}
+
+/// A presentation's slides in order, one section each.
+fn pptx(zip: &mut Zip<'_>) -> Result<Vec<Section>, ExtractError> {
+    let mut slides: Vec<(u32, String)> = zip
+        .file_names()
+        .filter_map(|name| {
+            let name = name.ok()?;
+            let number = name
+                .strip_prefix("ppt/slides/slide")?
+                .strip_suffix(".xml")?
+                .parse()
+                .ok()?;
+            Some((number, name.into_owned()))
+        })
+        .collect();
+    slides.sort();
+    let mut sections = Vec::with_capacity(slides.len());
+    for (number, name) in slides {
+        let xml = read_entry(zip, &name)?;
+        let mut reader = Reader::from_str(&xml);
+        let mut text = String::new();
+        let mut in_text = false;
+        loop {
+            match reader.read_event().map_err(corrupt)? {
+                Event::Start(e) if e.local_name().as_ref() == "t" => in_text = true,
+                Event::End(e) if e.local_name().as_ref() == "t" => in_text = false,
+                Event::Text(t) if in_text => text.push_str(&t.xml10_content()),
+                Event::GeneralRef(r) if in_text => text.push_str(&entity(&r)?),
+                Event::End(e) if e.local_name().as_ref() == "p" => text.push('\n'),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        sections.push(Section {
+            text,
+            location: Some(format!("slide {number}")),
+        });
+    }
+    Ok(sections)
+}
+
+/// Every sheet of a workbook, a row per line with its cells apart by tabs.
+fn xlsx(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
+    use calamine::Reader as _;
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
+    let mut rows_read = 0usize;
+    for name in workbook.sheet_names() {
+        let range = workbook.worksheet_range(&name).map_err(corrupt)?;
+        let mut text = String::new();
+        for row in range.rows() {
+            if rows_read == MAX_ROWS {
+                extracted.rows_left_out += 1;
+                continue;
+            }
+            let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            rows_read += 1;
+            text.push_str(cells.join("\t").trim_end());
+            text.push('\n');
+        }
+        extracted.sections.push(Section {
+            text,
+            location: Some(format!("sheet {name}")),
+        });
+    }
+    Ok(())
+}
+
+/// Rows as `header: value` pairs, so a row read alone still says what its values are.
+fn csv_rows(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
+    let text = decode_text(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(corrupt)?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut text = String::new();
+    for (index, record) in reader.records().enumerate() {
+        if index >= MAX_ROWS {
+            extracted.rows_left_out += 1;
+            continue;
+        }
+        let record = record.map_err(corrupt)?;
+        let fields: Vec<String> = record
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(column, value)| match headers.get(column) {
+                Some(header) if !header.is_empty() => format!("{header}: {value}"),
+                _ => value.to_owned(),
+            })
+            .collect();
+        text.push_str(&fields.join("; "));
+        text.push('\n');
+    }
+    extracted.sections = one_section(&text);
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! Extraction from small real files written here: PDFs with lopdf, Office documents as the
+//! zip + XML parts their formats define.
+
+use std::io::Write;
+
+use lopdf::{
+    Document, Object, Stream,
+    content::{Content, Operation},
+    dictionary,
+};
+
+use super::extract::{ExtractError, Kind, MAX_EXPANDED_BYTES, Section, clean, extract};
+
+/// A PDF with one page per entry: its lines of text, or none for a scanned-looking page.
+fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+        "Encoding" => "WinAnsiEncoding",
+    });
+    let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
+    let mut kids = Vec::new();
+    for lines in pages {
+        let mut operations = vec![
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), 14.into()]),
+            Operation::new("Td", vec![72.into(), 760.into()]),
+        ];
+        for line in *lines {
+            operations.push(Operation::new("Tj", vec![Object::string_literal(*line)]));
+            operations.push(Operation::new("Td", vec![0.into(), (-20).into()]));
+        }
+        operations.push(Operation::new("ET", vec![]));
+        let content = Content { operations }.encode().unwrap();
+        let contents = doc.add_object(Stream::new(dictionary! {}, content));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => contents,
+        });
+        kids.push(page.into());
+    }
+    let count = i64::try_from(kids.len()).unwrap();
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => kids, "Count" => count, "Resources" => resources,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+/// A zip of `(name, content)` parts, deflated.
+fn zip(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in parts {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+const CONTENT_TYPES: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
+
+fn docx(body: &str) -> Vec<u8> {
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    zip(&[
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", b"<Relationships/>"),
+        ("word/document.xml", document.as_bytes()),
+    ])
+}
+
+fn paragraph(text: &str, style: Option<&str>) -> String {
+    let style = style
+        .map(|s| format!(r#"<w:pPr><w:pStyle w:val="{s}"/></w:pPr>"#))
+        .unwrap_or_default();
+    format!("<w:p>{style}<w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>")
+}
+
+fn pptx(slides: &[&str]) -> Vec<u8> {
+    let xml: Vec<String> = slides
+        .iter()
+        .map(|text| {
+            format!(
+                r#"<?xml version="1.0"?><p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>{text}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>"#
+            )
+        })
+        .collect();
+    let names: Vec<String> = (1..=slides.len())
+        .map(|n| format!("ppt/slides/slide{n}.xml"))
+        .collect();
+    let mut parts: Vec<(&str, &[u8])> = vec![
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("ppt/presentation.xml", b"<p:presentation/>"),
+    ];
+    // Out of order on purpose: slide 10 must come after slide 2.
+    for (name, xml) in names.iter().zip(&xml).rev() {
+        parts.push((name.as_str(), xml.as_bytes()));
+    }
+    zip(&parts)
+}
+
+/// A workbook with two sheets of inline strings and numbers.
+fn xlsx() -> Vec<u8> {
+    let workbook = br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Budget" sheetId="1" r:id="rId1"/><sheet name="People" sheetId="2" r:id="rId2"/></sheets></workbook>"#;
+    let rels = br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>"#;
+    let sheet = |rows: &[(&str, &str)]| {
+        let rows: String = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let r = i + 1;
+                let b = b.parse::<f64>().map_or_else(
+                    |_| format!(r#"<c r="B{r}" t="inlineStr"><is><t>{b}</t></is></c>"#),
+                    |n| format!(r#"<c r="B{r}"><v>{n}</v></c>"#),
+                );
+                format!(
+                    r#"<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{a}</t></is></c>{b}</row>"#
+                )
+            })
+            .collect();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
+        )
+    };
+    let budget = sheet(&[("Item", "Cost"), ("Microscopes", "1250")]);
+    let people = sheet(&[("Name", "Room"), ("Ada Lovelace", "Lab 2")]);
+    zip(&[
+        (
+            "[Content_Types].xml",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", rels),
+        ("xl/worksheets/sheet1.xml", budget.as_bytes()),
+        ("xl/worksheets/sheet2.xml", people.as_bytes()),
+    ])
+}
+
+fn located(sections: &[Section]) -> Vec<(Option<&str>, &str)> {
+    sections
+        .iter()
+        .map(|s| (s.location.as_deref(), s.text.as_str()))
+        .collect()
+}
+
+#[test]
+fn pdf_text_comes_per_page_and_pages_without_text_are_listed() {
+    let bytes = pdf(&[
+        &[
+            "Photosynthesis turns light into sugar.",
+            "Chlorophyll is green.",
+        ],
+        &[],
+        &["Mitochondria make energy."],
+    ]);
+    // Named like a text file: the content decides.
+    let extracted = extract(&bytes, "notes.txt").unwrap();
+    assert_eq!(extracted.kind, Kind::Pdf);
+    let sections = located(&extracted.sections);
+    assert_eq!(sections.len(), 2, "{sections:?}");
+    assert_eq!(sections[0].0, Some("page 1"));
+    assert!(
+        sections[0]
+            .1
+            .contains("Photosynthesis turns light into sugar.")
+    );
+    assert!(sections[0].1.contains("Chlorophyll is green."));
+    assert_eq!(sections[1].0, Some("page 3"));
+    assert!(sections[1].1.contains("Mitochondria make energy."));
+    assert_eq!(extracted.pages_without_text, [2]);
+
+    assert_eq!(
+        extract(&pdf(&[&[], &[]]), "scan.pdf").unwrap_err(),
+        ExtractError::NeedsOcr { pages: 2 }
+    );
+    let mut damaged = bytes.clone();
+    damaged.truncate(bytes.len() / 3);
+    assert!(matches!(
+        extract(&damaged, "cut.pdf"),
+        Err(ExtractError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn word_documents_keep_headings_as_locations() {
+    let body = [
+        paragraph("Field trip", Some("Title")),
+        paragraph("We leave at 9 &amp; return at 3.", None),
+        paragraph("Safety", Some("Heading1")),
+        paragraph("Wear boots.", None),
+        "<w:p><w:r><w:t>Bring</w:t><w:tab/><w:t>water</w:t><w:br/><w:t>and lunch.</w:t></w:r></w:p>"
+            .to_owned(),
+    ]
+    .concat();
+    let extracted = extract(&docx(&body), "trip.docx").unwrap();
+    assert_eq!(extracted.kind, Kind::Docx);
+    assert_eq!(
+        located(&extracted.sections),
+        [
+            (
+                Some("Field trip"),
+                "Field trip\nWe leave at 9 & return at 3."
+            ),
+            (
+                Some("Safety"),
+                "Safety\nWear boots.\nBring\twater\nand lunch."
+            ),
+        ]
+    );
+}
+
+#[test]
+fn presentations_come_slide_by_slide_in_order() {
+    let slides: Vec<String> = (1..=10)
+        .map(|n| format!("Slide text {n} &lt;ok&gt;"))
+        .collect();
+    let refs: Vec<&str> = slides.iter().map(String::as_str).collect();
+    let extracted = extract(&pptx(&refs), "deck.pptx").unwrap();
+    assert_eq!(extracted.kind, Kind::Pptx);
+    let sections = located(&extracted.sections);
+    assert_eq!(sections.len(), 10);
+    assert_eq!(sections[1], (Some("slide 2"), "Slide text 2 <ok>"));
+    assert_eq!(sections[9], (Some("slide 10"), "Slide text 10 <ok>"));
+}
+
+#[test]
+fn workbooks_give_every_sheet() {
+    let extracted = extract(&xlsx(), "budget.xlsx").unwrap();
+    assert_eq!(extracted.kind, Kind::Xlsx);
+    assert_eq!(
+        located(&extracted.sections),
+        [
+            (Some("sheet Budget"), "Item\tCost\nMicroscopes\t1250"),
+            (Some("sheet People"), "Name\tRoom\nAda Lovelace\tLab 2"),
+        ]
+    );
+}
+
+#[test]
+fn csv_rows_say_what_their_values_are() {
+    let extracted = extract(
+        b"name,room,notes\nAda,Lab 2,\"likes \"\"engines\"\"\"\nGrace,,\n",
+        "people.csv",
+    )
+    .unwrap();
+    assert_eq!(extracted.kind, Kind::Csv);
+    assert_eq!(
+        extracted.text(),
+        "name: Ada; room: Lab 2; notes: likes \"engines\"\nname: Grace"
+    );
+}
+
+#[test]
+fn html_gives_its_readable_text_without_scripts() {
+    let page = br#"<!DOCTYPE html><html><head><title>T</title><style>p { color: red }</style>
+        <script>var secret = "do not index";</script></head>
+        <body><h1>Volcanoes</h1><p>Magma rises &amp; cools.</p></body></html>"#;
+    let extracted = extract(page, "page").unwrap();
+    assert_eq!(extracted.kind, Kind::Html);
+    let text = extracted.text();
+    assert!(text.contains("Volcanoes"), "{text}");
+    assert!(text.contains("Magma rises & cools."), "{text}");
+    assert!(!text.contains("do not index"), "{text}");
+    assert!(!text.contains("color: red"), "{text}");
+}
+
+#[test]
+fn text_markdown_and_json_are_read_and_cleaned() {
+    let extracted = extract(
+        b"\xef\xbb\xbfLine one\r\n\r\n\r\n\r\nLine\0 two  \r\n",
+        "a.txt",
+    )
+    .unwrap();
+    assert_eq!(extracted.kind, Kind::Text);
+    assert_eq!(extracted.text(), "Line one\n\nLine two");
+    // Invalid UTF-8 is replaced, not refused.
+    // Not UTF-8: read as Windows-1252. UTF-8 with a bad byte: that byte is replaced.
+    let extracted = extract(b"caf\xe9 au lait \x80", "menu.txt").unwrap();
+    assert_eq!(extracted.text(), "café au lait €");
+    let mixed = ["naïve – ".as_bytes(), b"\xff ok"].concat();
+    assert_eq!(
+        extract(&mixed, "b.txt").unwrap().text(),
+        "naïve – \u{fffd} ok"
+    );
+    assert_eq!(
+        extract(b"# Title\n\nText", "read.md").unwrap().kind,
+        Kind::Markdown
+    );
+    let extracted = extract(br#"{"b":[1,2],"a":"x"}"#, "data.json").unwrap();
+    assert_eq!(extracted.kind, Kind::Json);
+    assert!(extracted.text().contains("\"a\": \"x\""));
+    assert!(matches!(
+        extract(b"{not json", "data.json"),
+        Err(ExtractError::Corrupt(m)) if m.contains("not valid JSON")
+    ));
+    assert_eq!(clean("a\u{7}b\tc"), "ab\tc");
+}
+
+#[test]
+fn binary_files_are_refused_whatever_their_name() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    assert!(matches!(
+        extract(png, "essay.docx"),
+        Err(ExtractError::Unsupported(m)) if m.contains("png")
+    ));
+    let mut noise = vec![0u8; 4096];
+    for (i, b) in noise.iter_mut().enumerate() {
+        *b = u8::try_from(i * 7 % 251).unwrap();
+    }
+    assert!(matches!(
+        extract(&noise, "notes.txt"),
+        Err(ExtractError::Unsupported(_))
+    ));
+    // A zip that is no Office document.
+    let plain = zip(&[("readme.txt", b"hello")]);
+    assert!(matches!(
+        extract(&plain, "archive.docx"),
+        Err(ExtractError::Unsupported(m)) if m.contains("zip")
+    ));
+}
+
+#[test]
+fn zip_bombs_are_refused_before_they_expand() {
+    // 300 MB of zeros deflates to a few hundred KB.
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    writer.start_file("word/document.xml", options).unwrap();
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..(MAX_EXPANDED_BYTES / zeros.len() as u64 + 44) {
+        writer.write_all(&zeros).unwrap();
+    }
+    let bomb = writer.finish().unwrap().into_inner();
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    assert!(matches!(
+        extract(&bomb, "bomb.docx"),
+        Err(ExtractError::TooLarge(m)) if m.contains("expands to more than 256 MB")
+    ));
+
+    let names: Vec<String> = (0..10_001).map(|n| format!("word/part{n}.xml")).collect();
+    let mut parts: Vec<(&str, &[u8])> = vec![("word/document.xml", b"<w:document/>")];
+    parts.extend(names.iter().map(|n| (n.as_str(), &b""[..])));
+    assert!(matches!(
+        extract(&zip(&parts), "many.docx"),
+        Err(ExtractError::TooLarge(m)) if m.contains("10000")
+    ));
+}
