@@ -8,6 +8,8 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-always}
 unset RUSTFLAGS
 # The built-in chat model (scripts/setup.sh downloads it).
 export LOCAL_MODEL_PATH=${LOCAL_MODEL_PATH:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+# The local embedding model's folder (config.json, tokenizer.json, model.safetensors).
+export EMBEDDING_MODEL_DIR=${EMBEDDING_MODEL_DIR:-$CACHE/models/all-MiniLM-L6-v2}
 
 # cargo-leptos adds `--cfg erase_components` to debug builds. Every other debug cargo command
 # passes exactly the same flags, so checks, tests and the site build share their artifacts

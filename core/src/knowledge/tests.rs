@@ -360,3 +360,224 @@ fn zip_bombs_are_refused_before_they_expand() {
         Err(ExtractError::TooLarge(m)) if m.contains("10000")
     ));
 }
+
+mod chunking {
+    use super::super::{
+        chunk::{ChunkOptions, TokenCount, chunk},
+        embed::EmbedError,
+        extract::{Extracted, Kind, Section},
+    };
+
+    /// Words as tokens: fast and easy to reason about.
+    struct Words;
+
+    impl TokenCount for Words {
+        fn count(&self, text: &str) -> Result<usize, EmbedError> {
+            Ok(text.split_whitespace().count())
+        }
+    }
+
+    fn document(kind: Kind, sections: &[(Option<&str>, String)]) -> Extracted {
+        Extracted {
+            kind,
+            sections: sections
+                .iter()
+                .map(|(location, text)| Section {
+                    text: text.clone(),
+                    location: location.map(str::to_owned),
+                })
+                .collect(),
+            pages_without_text: Vec::new(),
+            rows_left_out: 0,
+        }
+    }
+
+    fn sentences(prefix: &str, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("{prefix} sentence number {i} says something short."))
+            .collect()
+    }
+
+    #[test]
+    fn chunks_fit_overlap_keep_every_sentence_and_their_section() {
+        let first = sentences("Alpha", 120);
+        let second = sentences("Beta", 30);
+        let doc = document(
+            Kind::Text,
+            &[
+                (Some("page 1"), first.join(" ")),
+                (Some("page 2"), second.join("\n\n")),
+            ],
+        );
+        let options = ChunkOptions {
+            max_tokens: 100,
+            overlap_tokens: 20,
+        };
+        let chunks = chunk(&doc, &Words, options).unwrap();
+        assert!(chunks.len() > 8, "{}", chunks.len());
+        for (i, c) in chunks.iter().enumerate() {
+            assert_eq!(c.index as usize, i);
+            let words = c.text.split_whitespace().count();
+            assert!(words <= 100, "chunk {i} has {words} words");
+            assert!(!c.text.starts_with(' ') && !c.text.ends_with(' '));
+        }
+        // Every sentence is whole in some chunk of its own section, never in the other's.
+        for (sentences, location) in [(&first, "page 1"), (&second, "page 2")] {
+            for sentence in sentences {
+                assert!(
+                    chunks
+                        .iter()
+                        .any(|c| c.location.as_deref() == Some(location)
+                            && c.text.contains(sentence.as_str())),
+                    "{sentence:?} was cut or lost"
+                );
+            }
+        }
+        assert!(
+            chunks
+                .iter()
+                .all(|c| !(c.text.contains("Alpha") && c.text.contains("Beta")))
+        );
+        // Neighbours in a section share text.
+        let page_one: Vec<_> = chunks
+            .iter()
+            .filter(|c| c.location.as_deref() == Some("page 1"))
+            .collect();
+        for pair in page_one.windows(2) {
+            let tail: Vec<&str> = pair[0].text.split_whitespace().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            assert!(
+                pair[1].text.contains(&tail.join(" ")),
+                "no overlap between {:?} and {:?}",
+                pair[0].text,
+                pair[1].text
+            );
+        }
+    }
+
+    #[test]
+    fn markdown_is_cut_at_its_headings() {
+        let body = |topic: &str| sentences(topic, 12).join(" ");
+        let text = format!(
+            "# Plants\n\n{}\n\n# Animals\n\n{}\n",
+            body("Plants"),
+            body("Animals")
+        );
+        let chunks = chunk(
+            &document(Kind::Markdown, &[(None, text)]),
+            &Words,
+            ChunkOptions {
+                max_tokens: 110,
+                overlap_tokens: 0,
+            },
+        )
+        .unwrap();
+        assert!(
+            chunks.iter().any(|c| c.text.starts_with("# Animals")),
+            "{chunks:#?}"
+        );
+        assert!(
+            chunks
+                .iter()
+                .all(|c| !(c.text.contains("Plants sentence")
+                    && c.text.contains("Animals sentence")))
+        );
+    }
+
+    #[test]
+    fn sizes_follow_the_model() {
+        assert_eq!(
+            ChunkOptions::for_model(256),
+            ChunkOptions {
+                max_tokens: 256,
+                overlap_tokens: 64
+            }
+        );
+        assert_eq!(ChunkOptions::for_model(8192).max_tokens, 512);
+    }
+}
+
+/// The real embedding model (the files come from `scripts/setup.sh`).
+mod embedding {
+    use super::super::{
+        chunk::{ChunkOptions, chunk},
+        embed::{EmbedError, LocalEmbedder, MINILM_DIMENSIONS, MINILM_MAX_TOKENS},
+        extract::{Extracted, Kind, Section},
+    };
+
+    fn model() -> LocalEmbedder {
+        LocalEmbedder::new(std::env::var_os("EMBEDDING_MODEL_DIR").map_or_else(
+            || std::path::PathBuf::from("models/all-MiniLM-L6-v2"),
+            std::path::PathBuf::from,
+        ))
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn vectors_match_the_reference_and_rank_meaning() {
+        let model = model();
+        let texts = [
+            "A man is eating food.",
+            "A man is eating a piece of bread.",
+            "A cheetah is running behind its prey.",
+        ];
+        let vectors = model.embed(&texts).unwrap();
+        assert_eq!(vectors.len(), 3);
+        assert_eq!(vectors[0].len(), MINILM_DIMENSIONS);
+        // sentence-transformers' own output for the first sentence.
+        let golden = [
+            0.033_241_5,
+            0.004_406_1,
+            -0.006_277_0,
+            0.048_378_6,
+            -0.138_702_2,
+        ];
+        for (got, want) in vectors[0].iter().zip(golden) {
+            assert!((got - want).abs() < 1e-4, "{:?}", &vectors[0][..5]);
+        }
+        assert!(
+            (dot(&vectors[0], &vectors[0]) - 1.0).abs() < 1e-4,
+            "unit length"
+        );
+        assert!(dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]) + 0.3);
+        // Alone or padded in a batch with longer texts: the same vector.
+        let alone = model.embed(&texts[..1]).unwrap();
+        assert!(dot(&alone[0], &vectors[0]) > 0.9999);
+    }
+
+    #[test]
+    fn chunks_sized_in_model_tokens_fit_the_model() {
+        let model = model();
+        let text = "Photosynthesis converts light energy into chemical energy stored in glucose. "
+            .repeat(60);
+        let doc = Extracted {
+            kind: Kind::Text,
+            sections: vec![Section {
+                text,
+                location: Some("page 1".into()),
+            }],
+            pages_without_text: Vec::new(),
+            rows_left_out: 0,
+        };
+        let chunks = chunk(&doc, &model, ChunkOptions::for_model(MINILM_MAX_TOKENS)).unwrap();
+        assert!(chunks.len() >= 3, "{}", chunks.len());
+        for c in &chunks {
+            let tokens = model.count_tokens(&c.text).unwrap();
+            assert!(tokens <= MINILM_MAX_TOKENS, "{tokens}");
+        }
+    }
+
+    #[test]
+    fn a_missing_model_says_where_it_was_looked_for() {
+        let err = LocalEmbedder::new("/nowhere/minilm")
+            .embed(&["x"])
+            .unwrap_err();
+        assert!(
+            matches!(&err, EmbedError::Unavailable { path, .. } if path == "/nowhere/minilm"),
+            "{err}"
+        );
+    }
+}

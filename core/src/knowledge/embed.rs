@@ -1,0 +1,155 @@
+//! The local embedding model: all-MiniLM-L6-v2 (384 dimensions) run with candle on the CPU,
+//! from the folder `scripts/setup.sh` fills (`config.json`, `tokenizer.json`,
+//! `model.safetensors`; `EMBEDDING_MODEL_DIR`).
+//!
+//! Sentence-transformers' recipe: WordPiece tokens (at most [`MINILM_MAX_TOKENS`]), the BERT
+//! encoder, the mean of the token vectors weighted by the attention mask, L2-normalised, so a
+//! dot product is the cosine similarity.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// The id vectors are stored under (a search never mixes models).
+pub const MINILM_ID: &str = "all-MiniLM-L6-v2";
+pub const MINILM_DIMENSIONS: usize = 384;
+/// The model was trained on inputs up to this many tokens; longer ones are cut.
+pub const MINILM_MAX_TOKENS: usize = 256;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EmbedError {
+    #[error("the embedding model could not be loaded from {path}: {reason}")]
+    Unavailable { path: String, reason: String },
+    #[error("embedding failed: {0}")]
+    Failed(String),
+}
+
+struct Loaded {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    /// The same vocabulary with no padding or cut, for counting.
+    counter: Tokenizer,
+}
+
+/// The model, loaded on first use and shared. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalEmbedder {
+    dir: PathBuf,
+    loaded: Arc<OnceLock<Result<Loaded, EmbedError>>>,
+}
+
+impl std::fmt::Debug for LocalEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEmbedder")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalEmbedder {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            loaded: Arc::default(),
+        }
+    }
+
+    fn loaded(&self) -> Result<&Loaded, EmbedError> {
+        self.loaded
+            .get_or_init(|| load(&self.dir))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The number of the model's tokens in `text` (without the `[CLS]` / `[SEP]` markers):
+    /// chunks are sized with it.
+    pub fn count_tokens(&self, text: &str) -> Result<usize, EmbedError> {
+        let loaded = self.loaded()?;
+        loaded
+            .counter
+            .encode_fast(text, false)
+            .map(|e| e.len())
+            .map_err(|err| EmbedError::Failed(err.to_string()))
+    }
+
+    /// One unit vector per text, in order. CPU-bound: call it off the async threads.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let loaded = self.loaded()?;
+        let failed = |err: &dyn std::fmt::Display| EmbedError::Failed(err.to_string());
+        let encodings = loaded
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|err| failed(&err))?;
+        let device = &loaded.model.device;
+        let rows = |pick: fn(&tokenizers::Encoding) -> &[u32]| {
+            encodings
+                .iter()
+                .map(|e| Tensor::new(pick(e), device))
+                .collect::<candle_core::Result<Vec<_>>>()
+                .and_then(|rows| Tensor::stack(&rows, 0))
+        };
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let ids = rows(tokenizers::Encoding::get_ids)?;
+            let type_ids = rows(tokenizers::Encoding::get_type_ids)?;
+            let mask = rows(tokenizers::Encoding::get_attention_mask)?;
+            let hidden = loaded.model.forward(&ids, &type_ids, Some(&mask))?;
+            // Mean over the real tokens (padding masked out), then unit length.
+            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+            let counts = mask.sum(1)?;
+            let mean = summed.broadcast_div(&counts)?;
+            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
+            mean.broadcast_div(&norms)?.to_vec2::<f32>()
+        };
+        run().map_err(|err| failed(&err))
+    }
+}
+
+fn load(dir: &Path) -> Result<Loaded, EmbedError> {
+    let unavailable = |reason: String| EmbedError::Unavailable {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|err| unavailable(format!("{name}: {err}")))
+    };
+    let config: Config = serde_json::from_slice(&read("config.json")?)
+        .map_err(|err| unavailable(format!("config.json: {err}")))?;
+    let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+        .map_err(|err| unavailable(format!("tokenizer.json: {err}")))?;
+    let mut counter = tokenizer.clone();
+    counter.with_padding(None);
+    counter
+        .with_truncation(None)
+        .map_err(|err| unavailable(err.to_string()))?;
+    // The file pads every input to 128 and cuts there; pad to the longest in a batch and cut
+    // at what the model was trained on.
+    tokenizer.with_padding(Some(PaddingParams {
+        strategy: PaddingStrategy::BatchLongest,
+        ..PaddingParams::default()
+    }));
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: MINILM_MAX_TOKENS,
+            ..TruncationParams::default()
+        }))
+        .map_err(|err| unavailable(err.to_string()))?;
+    let weights =
+        VarBuilder::from_buffered_safetensors(read("model.safetensors")?, DTYPE, &Device::Cpu)
+            .map_err(|err| unavailable(err.to_string()))?;
+    let model = BertModel::load(weights, &config).map_err(|err| unavailable(err.to_string()))?;
+    Ok(Loaded {
+        model,
+        tokenizer,
+        counter,
+    })
+}
