@@ -2,6 +2,7 @@
 # Runs the benchmarks against a fresh local database and prints their numbers.
 #
 #   scripts/bench.sh    the chat relay (server overhead, relay latency, concurrent streams)
+#                       and local embedding throughput
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -11,3 +12,4 @@ DATABASE_URL=$(scripts/postgres.sh fresh aistudio_bench)
 export DATABASE_URL
 export RUST_LOG=${RUST_LOG:-warn}
 cargo bench -p server --bench chat_relay
+cargo bench -p studio-core --bench embed
