@@ -13,8 +13,10 @@ use studio_core::knowledge::{
 };
 
 fn main() {
-    let dir = std::env::var_os("EMBEDDING_MODEL_DIR")
-        .map_or_else(|| "models/all-MiniLM-L6-v2".into(), std::path::PathBuf::from);
+    let dir = std::env::var_os("EMBEDDING_MODEL_DIR").map_or_else(
+        || "models/all-MiniLM-L6-v2".into(),
+        std::path::PathBuf::from,
+    );
     let model = LocalEmbedder::new(dir);
     // Varied prose: 400 paragraphs of a few sentences each.
     let text: String = (0..400)
@@ -30,8 +32,12 @@ fn main() {
         })
         .collect();
     let document = extract(text.as_bytes(), "minutes.txt").expect("plain text");
-    let chunks = chunk(&document, &model, ChunkOptions::for_model(MINILM_MAX_TOKENS))
-        .expect("the model's tokenizer");
+    let chunks = chunk(
+        &document,
+        &model,
+        ChunkOptions::for_model(MINILM_MAX_TOKENS),
+    )
+    .expect("the model's tokenizer");
     let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
     let tokens: usize = texts
         .iter()
