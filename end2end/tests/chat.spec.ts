@@ -290,7 +290,9 @@ test("conversations are sorted into folders", async ({ page, isMobile }) => {
 
   const entry = list.locator("li", { hasText: word });
   await entry.getByLabel(/Actions for/).click();
+  const moved = page.waitForResponse((r) => r.url().endsWith("/api/chat/move"));
   await entry.getByLabel("Move to folder").selectOption({ label: "Science" });
+  expect((await moved).status()).toBe(200);
   await list.getByLabel("Folder", { exact: true }).selectOption({ label: "Science" });
   await expect(list.locator("li")).toHaveCount(1);
   await expect(list.locator("li")).toContainText(word);

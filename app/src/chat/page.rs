@@ -104,7 +104,10 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
     let (pages, set_pages) = signal(1_i64);
     // The folder shown (None: every conversation).
     let folder = RwSignal::new(None::<String>);
-    let folders = Resource::new(move || chat.list_version.get(), |_| list_folders());
+    // Folders change only when one is made or deleted here: moving a conversation or a reply
+    // ending must not rebuild the folder picker under the reader's hand.
+    let folders_version = RwSignal::new(0_u32);
+    let folders = Resource::new(move || folders_version.get(), |_| list_folders());
     let list = Resource::new(
         move || {
             (
@@ -163,7 +166,7 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let folders = folders.await.unwrap_or_default();
-                    view! { <FolderPicker folders folder set_pages /> }
+                    view! { <FolderPicker folders folder folders_version set_pages /> }
                 })}
             </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -223,6 +226,7 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
 fn FolderPicker(
     folders: Vec<FolderView>,
     folder: RwSignal<Option<String>>,
+    folders_version: RwSignal<u32>,
     set_pages: WriteSignal<i64>,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
@@ -234,7 +238,7 @@ fn FolderPicker(
             match create_folder(name).await {
                 Ok(created) => {
                     folder.set(Some(created.id));
-                    chat.list_version.update(|v| *v += 1);
+                    folders_version.update(|v| *v += 1);
                 }
                 Err(err) => show_problem(chat, err),
             }
@@ -260,6 +264,7 @@ fn FolderPicker(
             match delete_folder(id).await {
                 Ok(()) => {
                     folder.set(None);
+                    folders_version.update(|v| *v += 1);
                     chat.list_version.update(|v| *v += 1);
                 }
                 Err(err) => show_problem(chat, err),
