@@ -256,15 +256,18 @@ impl Decoder<ConverseStreamOutput> for Events {
     }
 }
 
+/// The message Bedrock gave with an error, else the error's own description.
+fn service_message<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &E) -> String {
+    err.message()
+        .map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned)
+}
+
 /// A refused or failed `ConverseStream` call.
 fn call_error(err: SdkError<ConverseStreamError, HttpResponse>) -> LlmError {
     match &err {
         SdkError::ServiceError(service) => LlmError::Rejected {
             status: service.raw().status().as_u16(),
-            message: service.err().message().map_or_else(
-                || DisplayErrorContext(service.err()).to_string(),
-                str::to_owned,
-            ),
+            message: service_message(service.err()),
         },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             LlmError::Connect(DisplayErrorContext(&err).to_string())
@@ -318,10 +321,7 @@ where
     R: std::fmt::Debug,
 {
     match &err {
-        SdkError::ServiceError(service) => LlmError::Stream(service.err().message().map_or_else(
-            || DisplayErrorContext(service.err()).to_string(),
-            str::to_owned,
-        )),
+        SdkError::ServiceError(service) => LlmError::Stream(service_message(service.err())),
         SdkError::ResponseError(_) => LlmError::Protocol(DisplayErrorContext(&err).to_string()),
         _ => LlmError::Stream(DisplayErrorContext(&err).to_string()),
     }
