@@ -153,3 +153,63 @@ fn load(dir: &Path) -> Result<Loaded, EmbedError> {
         counter,
     })
 }
+
+/// The configured embedding model. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Embedder {
+    Local(LocalEmbedder),
+}
+
+impl Embedder {
+    /// The local model from `EMBEDDING_MODEL_DIR` (default `models/all-MiniLM-L6-v2`), loaded on
+    /// first use.
+    pub fn from_env() -> Self {
+        let dir = std::env::var("EMBEDDING_MODEL_DIR")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "models/all-MiniLM-L6-v2".to_owned());
+        Self::Local(LocalEmbedder::new(dir))
+    }
+
+    /// The id vectors are stored under.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::Local(_) => MINILM_ID,
+        }
+    }
+
+    pub fn dimensions(&self) -> usize {
+        match self {
+            Self::Local(_) => MINILM_DIMENSIONS,
+        }
+    }
+
+    /// The most tokens the model reads of one text.
+    pub fn max_tokens(&self) -> usize {
+        match self {
+            Self::Local(_) => MINILM_MAX_TOKENS,
+        }
+    }
+
+    /// Counts text in the model's tokens, for sizing chunks.
+    pub fn tokens(&self) -> &dyn super::chunk::TokenCount {
+        match self {
+            Self::Local(local) => local,
+        }
+    }
+
+    /// One unit vector per text, in order, computed off the async threads.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match self {
+            Self::Local(local) => {
+                let local = local.clone();
+                tokio::task::spawn_blocking(move || {
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    local.embed(&refs)
+                })
+                .await
+                .map_err(|err| EmbedError::Failed(format!("the embedding task failed: {err}")))?
+            }
+        }
+    }
+}

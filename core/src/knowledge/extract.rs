@@ -32,6 +32,21 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A stable short name, as stored with an item.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Docx => "docx",
+            Self::Pptx => "pptx",
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+            Self::Html => "html",
+            Self::Markdown => "markdown",
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Pdf => "PDF",
@@ -95,6 +110,25 @@ impl Kind {
             _ => Self::Text,
         })
     }
+}
+
+/// A quick look at the start of an upload (its first few KB) to refuse what is plainly not a
+/// document before it is queued: images, programs, archives other than Office files, binary
+/// data under a text name. What passes is read in full by [`extract`] later.
+pub fn precheck(head: &[u8], file_name: &str) -> Result<(), ExtractError> {
+    if head.is_empty() {
+        return Err(ExtractError::Unsupported(format!("{file_name} is empty")));
+    }
+    if infer::archive::is_pdf(head) || head.starts_with(b"PK\x03\x04") {
+        return Ok(());
+    }
+    // Text cut at an arbitrary byte may end inside a character: judge whole lines only.
+    let cut = head
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .filter(|at| *at > head.len() / 2)
+        .map_or(head, |at| &head[..at]);
+    Kind::detect(cut, file_name).map(|_| ())
 }
 
 /// Bytes of text as a string: UTF-8 when they hold UTF-8 (a few bad bytes replaced), else

@@ -1,11 +1,20 @@
 //! Knowledge repositories: documents, web pages and text turned into searchable chunks.
 //!
-//! `extract` reads the text out of a document, `chunk` cuts it into pieces sized in the
-//! embedding model's tokens, `embed` turns pieces into vectors.
+//! `repos` holds repositories, their sharing and their items; `storage` keeps the originals;
+//! the `pipeline` runs an item through `extract` (the text out of a document), `chunk` (pieces
+//! sized in the embedding model's tokens) and `embed` (pieces to vectors); `search` finds
+//! chunks by meaning, by words, or both.
 
 pub mod chunk;
 pub mod embed;
 pub mod extract;
+pub mod live;
+pub mod pipeline;
+pub mod repos;
+pub mod search;
+pub mod storage;
 
+#[cfg(test)]
+mod db_tests;
 #[cfg(test)]
 mod tests;

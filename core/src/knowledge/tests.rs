@@ -581,3 +581,28 @@ mod embedding {
         );
     }
 }
+
+#[test]
+fn uploads_are_sniffed_from_their_first_bytes() {
+    use super::extract::precheck;
+    assert!(precheck(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a.pdf").is_ok());
+    assert!(precheck(b"PK\x03\x04\x14\0\0\0\x08\0", "lesson.docx").is_ok());
+    // Text cut inside a character (the "é" of "café" is two bytes) still reads as text.
+    let mut text = "Menu\ncafé café café\n".repeat(50).into_bytes();
+    text.truncate(text.len() - 3);
+    assert!(precheck(&text, "menu.txt").is_ok());
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+    let err = precheck(png, "scan.pdf").unwrap_err();
+    assert!(err.to_string().contains("scan.pdf is a png file"), "{err}");
+    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+    elf.extend(std::iter::repeat_n(0u8, 100));
+    assert!(precheck(&elf, "notes.txt").is_err());
+    assert!(precheck(&[0u8; 64], "notes.txt").is_err());
+    assert!(
+        precheck(b"", "empty.txt")
+            .unwrap_err()
+            .to_string()
+            .contains("empty")
+    );
+}

@@ -1,0 +1,453 @@
+//! Database tests: repositories and who sees them, items through the real pipeline (local
+//! storage in a temporary folder, the real embedding model), and search.
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{
+    embed::Embedder,
+    pipeline::{IngestError, Ingested, Pipeline},
+    repos::{self, Access, ItemKind, KnowledgeError, NewItem, RepositoryFields, Shares},
+    search::{self, Hit, Mode, Query},
+    storage::{self, Storage, StorageError},
+};
+use crate::accounts::users;
+
+async fn person(pool: &PgPool, email: &str, role: &str) -> Uuid {
+    let id: Uuid =
+        sqlx::query_scalar("insert into users (email, display_name) values ($1, $1) returning id")
+            .bind(email)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    users::grant_role_by_name(pool, id, role).await.unwrap();
+    id
+}
+
+fn fields(name: &str, is_public: bool) -> RepositoryFields {
+    RepositoryFields {
+        name: name.to_owned(),
+        description: String::new(),
+        is_public,
+    }
+}
+
+struct Setup {
+    pipeline: Pipeline,
+    _dir: tempfile::TempDir,
+}
+
+fn setup(pool: &PgPool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let embedder = Embedder::Local(super::embed::LocalEmbedder::new(
+        std::env::var_os("EMBEDDING_MODEL_DIR").map_or_else(
+            || std::path::PathBuf::from("models/all-MiniLM-L6-v2"),
+            std::path::PathBuf::from,
+        ),
+    ));
+    Setup {
+        pipeline: Pipeline {
+            pool: pool.clone(),
+            storage: Storage::local(dir.path()),
+            embedder,
+        },
+        _dir: dir,
+    }
+}
+
+/// Stores `bytes` as a new item of `repository` and returns its id (queued, not processed).
+async fn add(pipeline: &Pipeline, user: Uuid, repository: Uuid, name: &str, bytes: &[u8]) -> Uuid {
+    let id = Uuid::new_v4();
+    let key = storage::original_key(repository, id);
+    pipeline.storage.put(&key, bytes).await.unwrap();
+    repos::add_item(
+        &pipeline.pool,
+        user,
+        repository,
+        &NewItem {
+            id,
+            kind: ItemKind::File,
+            name: name.to_owned(),
+            storage_key: Some(key),
+            size_bytes: bytes.len() as i64,
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+async fn count(pool: &PgPool, sql: &str, item: Uuid) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(item)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+const NOTES: &str = "# Photosynthesis\n\nPlants turn sunlight, water and carbon dioxide into \
+glucose and oxygen. The green pigment chlorophyll absorbs the light.\n\n# The water cycle\n\n\
+Water evaporates from the oceans, condenses into clouds and falls back as rain or snow.";
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn an_item_is_processed_once_however_often_it_runs(pool: PgPool) {
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Science", false))
+        .await
+        .unwrap();
+    let mut long = NOTES.to_owned();
+    for n in 1..=40 {
+        long.push_str(&format!(
+            "\n\nLesson {n} covers experiment number {n}, its method, what was measured and \
+             what the class concluded from the results."
+        ));
+    }
+    let item = add(&setup.pipeline, owner, repo, "notes.md", long.as_bytes()).await;
+    let queued: i64 = sqlx::query_scalar(
+        "select count(*) from jobs where kind = $1 and payload->>'item_id' = $2",
+    )
+    .bind(repos::INGEST_JOB)
+    .bind(item.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1, "adding an item queues its processing");
+
+    let cancel = CancellationToken::new();
+    let first = setup.pipeline.ingest(item, &cancel).await.unwrap();
+    let Ingested::Ready { chunks } = first else {
+        panic!("expected ready, got {first:?}")
+    };
+    assert!(chunks >= 3, "a long text makes several chunks: {chunks}");
+    // At-least-once delivery: the same job again replaces, never adds.
+    setup.pipeline.ingest(item, &cancel).await.unwrap();
+    let stored = count(
+        &pool,
+        "select count(*) from knowledge_chunks where item_id = $1",
+        item,
+    )
+    .await;
+    assert_eq!(stored, chunks as i64);
+    let vectors = count(
+        &pool,
+        "select count(*) from knowledge_embeddings e join knowledge_chunks c on c.id = e.chunk_id
+         where c.item_id = $1 and vector_dims(e.embedding) = 384",
+        item,
+    )
+    .await;
+    assert_eq!(vectors, chunks as i64);
+
+    let items = repos::items(&pool, owner, repo).await.unwrap();
+    assert_eq!(items.len(), 1);
+    let shown = &items[0];
+    assert_eq!(shown.status, "ready");
+    assert_eq!(shown.content_kind.as_deref(), Some("markdown"));
+    assert_eq!(shown.chunk_count as usize, chunks);
+    assert_eq!(
+        (shown.progress_done, shown.progress_total),
+        (chunks as i32, chunks as i32)
+    );
+    let listed = repos::chunks(&pool, owner, repo, item).await.unwrap();
+    assert!(listed[0].content.contains("chlorophyll"));
+    assert!(listed.iter().all(|c| c.token_count > 0));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn unreadable_items_fail_with_a_reason_and_removed_ones_are_let_go(pool: PgPool) {
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Mixed", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+
+    // A program renamed to .pdf.
+    let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+    elf.extend(std::iter::repeat_n(0u8, 600));
+    let binary = add(&setup.pipeline, owner, repo, "worksheet.pdf", &elf).await;
+    match setup.pipeline.ingest(binary, &cancel).await {
+        Err(IngestError::Permanent(reason)) => {
+            assert!(reason.contains("worksheet.pdf"), "{reason}");
+        }
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+
+    let blank = add(&setup.pipeline, owner, repo, "blank.txt", b"  \n\n\t\n").await;
+    match setup.pipeline.ingest(blank, &cancel).await {
+        Err(IngestError::Permanent(reason)) => assert!(reason.contains("no text"), "{reason}"),
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+
+    let gone = add(&setup.pipeline, owner, repo, "gone.txt", b"Short lived.").await;
+    repos::remove_item(&pool, owner, repo, gone).await.unwrap();
+    assert_eq!(
+        setup.pipeline.ingest(gone, &cancel).await.unwrap(),
+        Ingested::Gone
+    );
+
+    // A shutdown stops between batches; the job is retried later.
+    let cut = add(&setup.pipeline, owner, repo, "cut.md", NOTES.as_bytes()).await;
+    cancel.cancel();
+    assert!(matches!(
+        setup.pipeline.ingest(cut, &cancel).await,
+        Err(IngestError::Transient(_))
+    ));
+}
+
+fn query(text: &str, mode: Mode) -> Query {
+    Query {
+        text: text.to_owned(),
+        repositories: Vec::new(),
+        mode,
+        semantic_weight: search::DEFAULT_SEMANTIC_WEIGHT,
+        limit: 5,
+    }
+}
+
+async fn find(setup: &Setup, user: Uuid, text: &str, mode: Mode) -> Vec<Hit> {
+    search::search(
+        &setup.pipeline.pool,
+        &setup.pipeline.embedder,
+        user,
+        &query(text, mode),
+    )
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn search_finds_by_meaning_and_by_words_and_says_why(pool: PgPool) {
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Science", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let notes = add(&setup.pipeline, owner, repo, "notes.md", NOTES.as_bytes()).await;
+    setup.pipeline.ingest(notes, &cancel).await.unwrap();
+    let history = add(
+        &setup.pipeline,
+        owner,
+        repo,
+        "history.txt",
+        b"The Treaty of Westphalia ended the Thirty Years' War in 1648.",
+    )
+    .await;
+    setup.pipeline.ingest(history, &cancel).await.unwrap();
+
+    // No shared word with the text: only meaning finds it.
+    let hits = find(
+        &setup,
+        owner,
+        "how do leaves make food from light",
+        Mode::Semantic,
+    )
+    .await;
+    assert!(hits[0].content.contains("chlorophyll"), "{hits:#?}");
+    assert_eq!(hits[0].location.as_deref(), None);
+    assert!(hits[0].semantic.unwrap() > hits.last().unwrap().semantic.unwrap());
+    assert_eq!(hits[0].keyword, None);
+
+    let hits = find(&setup, owner, "Westphalia", Mode::Keyword).await;
+    assert_eq!(hits.len(), 1, "only the chunk with the word: {hits:#?}");
+    assert_eq!(hits[0].item_id, history);
+    assert_eq!(hits[0].matched_terms, vec!["westphalia".to_owned()]);
+    assert_eq!(hits[0].keyword, Some(1.0));
+    assert_eq!(hits[0].semantic, None);
+
+    let hits = find(&setup, owner, "rain clouds Westphalia", Mode::Hybrid).await;
+    assert!(hits.len() >= 2);
+    for hit in &hits {
+        let expected = 0.7 * hit.semantic.unwrap() + 0.3 * hit.keyword.unwrap_or(0.0);
+        assert!((hit.score - expected).abs() < 1e-5, "{hit:#?}");
+    }
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+
+    let err = search::search(
+        &pool,
+        &setup.pipeline.embedder,
+        owner,
+        &query("  ", Mode::Hybrid),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, search::SearchError::Invalid(_)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn only_owners_shares_and_public_repositories_are_seen(pool: PgPool) {
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let colleague = person(&pool, "colleague@school.test", "staff").await;
+    let student = person(&pool, "pupil@school.test", "student").await;
+    let private = repos::create(&pool, owner, &fields("Private notes", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let item = add(
+        &setup.pipeline,
+        owner,
+        private,
+        "notes.md",
+        NOTES.as_bytes(),
+    )
+    .await;
+    setup.pipeline.ingest(item, &cancel).await.unwrap();
+
+    assert!(repos::list(&pool, student).await.unwrap().is_empty());
+    assert!(matches!(
+        repos::items(&pool, student, private).await,
+        Err(KnowledgeError::NotFound)
+    ));
+    assert!(
+        find(&setup, student, "chlorophyll", Mode::Keyword)
+            .await
+            .is_empty()
+    );
+    // Asking for the repository by id does not get around it.
+    let mut q = query("chlorophyll", Mode::Hybrid);
+    q.repositories = vec![private];
+    assert!(
+        search::search(&pool, &setup.pipeline.embedder, student, &q)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Shared with a role: every staff member sees it, read-only.
+    repos::set_shares(
+        &pool,
+        owner,
+        private,
+        &Shares {
+            user_emails: vec![],
+            role_names: vec!["staff".into()],
+        },
+    )
+    .await
+    .unwrap();
+    let seen = repos::list(&pool, colleague).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].access, Access::Shared);
+    assert_eq!((seen[0].item_count, seen[0].ready_count), (1, 1));
+    assert_eq!(
+        find(&setup, colleague, "chlorophyll", Mode::Keyword)
+            .await
+            .len(),
+        1
+    );
+    assert!(matches!(
+        repos::remove_item(&pool, colleague, private, item).await,
+        Err(KnowledgeError::Forbidden)
+    ));
+    assert!(matches!(
+        repos::update(&pool, colleague, private, &fields("Mine now", true)).await,
+        Err(KnowledgeError::Forbidden)
+    ));
+    assert!(repos::list(&pool, student).await.unwrap().is_empty());
+
+    // Shared with one user by address.
+    repos::set_shares(
+        &pool,
+        owner,
+        private,
+        &Shares {
+            user_emails: vec!["Pupil@School.test ".into()],
+            role_names: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(repos::list(&pool, student).await.unwrap().len(), 1);
+    assert!(repos::list(&pool, colleague).await.unwrap().is_empty());
+    let unknown = repos::set_shares(
+        &pool,
+        owner,
+        private,
+        &Shares {
+            user_emails: vec!["nobody@school.test".into()],
+            role_names: vec![],
+        },
+    )
+    .await;
+    assert!(matches!(unknown, Err(KnowledgeError::Invalid(m)) if m.contains("nobody@school.test")));
+
+    // Public: everyone.
+    let public = repos::create(&pool, owner, &fields("Handbook", true))
+        .await
+        .unwrap();
+    let seen = repos::list(&pool, colleague).await.unwrap();
+    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![public]);
+    assert_eq!(seen[0].access, Access::Public);
+
+    // Deleting takes the chunks and vectors with it.
+    repos::delete(&pool, owner, private).await.unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from knowledge_embeddings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn names_are_checked(pool: PgPool) {
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    assert!(matches!(
+        repos::create(&pool, owner, &fields("   ", false)).await,
+        Err(KnowledgeError::Invalid(_))
+    ));
+    assert!(matches!(
+        repos::create(&pool, owner, &fields(&"x".repeat(101), false)).await,
+        Err(KnowledgeError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn local_storage_keeps_whole_files_under_plain_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::local(dir.path());
+    let (repo, item) = (Uuid::new_v4(), Uuid::new_v4());
+    let key = storage::original_key(repo, item);
+
+    let body = futures::stream::iter(vec![
+        Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"hello ")),
+        Ok(bytes::Bytes::from_static(b"world")),
+    ]);
+    let stored = storage.put_stream(&key, body, 11, 4).await.unwrap();
+    assert_eq!((stored.size, stored.head.as_slice()), (11, &b"hell"[..]));
+    assert_eq!(storage.get(&key).await.unwrap(), b"hello world");
+
+    // One byte over: refused, and the earlier object is untouched, no partial file is left.
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+        b"hello world!",
+    ))]);
+    assert!(matches!(
+        storage.put_stream(&key, body, 11, 0).await,
+        Err(StorageError::TooLarge { limit: 11 })
+    ));
+    assert_eq!(storage.get(&key).await.unwrap(), b"hello world");
+    let folder = dir.path().join(format!("repositories/{repo}/{item}"));
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+
+    for bad in ["../escape", "/etc/passwd", "a/../../b", ""] {
+        assert!(
+            matches!(storage.get(bad).await, Err(StorageError::BadKey(_))),
+            "{bad}"
+        );
+    }
+    storage
+        .delete_prefix(&storage::repository_prefix(repo))
+        .await
+        .unwrap();
+    assert!(matches!(
+        storage.get(&key).await,
+        Err(StorageError::NotFound(_))
+    ));
+    // Again: nothing there is not an error.
+    storage
+        .delete_prefix(&storage::repository_prefix(repo))
+        .await
+        .unwrap();
+}

@@ -1,0 +1,354 @@
+//! One item through the pipeline: read the original, extract its text, cut it into chunks,
+//! embed them in batches, and store chunks and vectors in place of the item's old ones.
+//!
+//! Every step may run again (delivery is at least once, and a worker may die mid-item): the
+//! item's chunks are replaced in one transaction at the end, so a second run leaves exactly
+//! what one run does, and searches see either the old chunks or the new, never a mix.
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{
+    chunk::{self, ChunkOptions},
+    embed::{EmbedError, Embedder},
+    extract::{self, ExtractError},
+    storage::{Storage, StorageError},
+};
+
+/// Chunks embedded per call to the model (and per progress update).
+pub const EMBED_BATCH: usize = 16;
+/// Rows written per statement when storing an item's chunks.
+const INSERT_BATCH: usize = 500;
+
+/// What an item's processing needs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub storage: Storage,
+    pub embedder: Embedder,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The item cannot be processed as it is (unreadable, empty, unsupported): the reason is
+    /// for its owner.
+    #[error("{0}")]
+    Permanent(String),
+    /// Might work on another try (database, storage, shutdown).
+    #[error(transparent)]
+    Transient(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for IngestError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Transient(err.into())
+    }
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    Ready {
+        chunks: usize,
+    },
+    /// The item was removed before or while it was processed.
+    Gone,
+}
+
+/// A vector as pgvector's text form, `[0.1,0.2,...]` (each float in its shortest exact form).
+pub fn vector_literal(vector: &[f32]) -> String {
+    let mut out = String::with_capacity(vector.len() * 11 + 2);
+    out.push('[');
+    for (i, value) in vector.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&value.to_string());
+    }
+    out.push(']');
+    out
+}
+
+struct Prepared {
+    content_kind: &'static str,
+    pages_without_text: Vec<i32>,
+    chunks: Vec<(chunk::Chunk, i32)>,
+}
+
+impl Pipeline {
+    /// Storage and the embedding model as configured (`STORAGE_DIR`, `EMBEDDING_MODEL_DIR`).
+    pub fn from_env(pool: PgPool) -> Self {
+        Self {
+            pool,
+            storage: Storage::from_env(),
+            embedder: Embedder::from_env(),
+        }
+    }
+
+    /// Moves the item to `status` with embedding progress; false when the item is gone.
+    async fn step(
+        &self,
+        item: Uuid,
+        status: &str,
+        done: usize,
+        total: usize,
+    ) -> sqlx::Result<bool> {
+        let updated = sqlx::query!(
+            "update knowledge_items
+             set status = $2, error = null, progress_done = $3, progress_total = $4
+             where id = $1",
+            item,
+            status,
+            i32::try_from(done).unwrap_or(i32::MAX),
+            i32::try_from(total).unwrap_or(i32::MAX)
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    /// Runs item `item` through every step. `cancel` (shutdown) stops it between batches with
+    /// a transient error, so the job is retried.
+    pub async fn ingest(
+        &self,
+        item: Uuid,
+        cancel: &CancellationToken,
+    ) -> Result<Ingested, IngestError> {
+        let Some(row) = sqlx::query!(
+            "select repository_id, kind, name, storage_key from knowledge_items where id = $1",
+            item
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(Ingested::Gone);
+        };
+        if !self.step(item, "extracting", 0, 0).await? {
+            return Ok(Ingested::Gone);
+        }
+        let key = row.storage_key.ok_or_else(|| {
+            IngestError::Permanent("the item has nothing stored to process".to_owned())
+        })?;
+        let bytes = match self.storage.get(&key).await {
+            Ok(bytes) => bytes,
+            Err(StorageError::NotFound(_)) => {
+                return Err(IngestError::Permanent(
+                    "the uploaded file is missing from storage".to_owned(),
+                ));
+            }
+            Err(err) => return Err(IngestError::Transient(err.into())),
+        };
+        // Pasted text may be Markdown; a file's own name says what it is.
+        let name = if row.kind == "text" {
+            "pasted.md".to_owned()
+        } else {
+            row.name.clone()
+        };
+        let Some(prepared) = self.prepare(item, bytes, name).await? else {
+            return Ok(Ingested::Gone);
+        };
+        let total = prepared.chunks.len();
+        if total == 0 {
+            return Err(IngestError::Permanent("no text was found in it".to_owned()));
+        }
+
+        if !self.step(item, "embedding", 0, total).await? {
+            return Ok(Ingested::Gone);
+        }
+        let mut vectors = Vec::with_capacity(total);
+        for batch in prepared.chunks.chunks(EMBED_BATCH) {
+            if cancel.is_cancelled() {
+                return Err(IngestError::Transient(anyhow::anyhow!(
+                    "stopped by shutdown; it will continue on another try"
+                )));
+            }
+            let texts = batch.iter().map(|(c, _)| c.text.clone()).collect();
+            let embedded = self.embedder.embed(texts).await.map_err(embed_error)?;
+            vectors.extend(embedded);
+            if !self.step(item, "embedding", vectors.len(), total).await? {
+                return Ok(Ingested::Gone);
+            }
+        }
+
+        if self
+            .store(item, row.repository_id, &prepared, &vectors)
+            .await?
+        {
+            Ok(Ingested::Ready { chunks: total })
+        } else {
+            Ok(Ingested::Gone)
+        }
+    }
+
+    /// Extraction and chunking, off the async threads. `None` when the item is gone.
+    async fn prepare(
+        &self,
+        item: Uuid,
+        bytes: Vec<u8>,
+        name: String,
+    ) -> Result<Option<Prepared>, IngestError> {
+        let failed = |err: tokio::task::JoinError| {
+            IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
+        };
+        let extracted = tokio::task::spawn_blocking(move || extract::extract(&bytes, &name))
+            .await
+            .map_err(failed)?
+            .map_err(extract_error)?;
+        if !self.step(item, "chunking", 0, 0).await? {
+            return Ok(None);
+        }
+        let embedder = self.embedder.clone();
+        let options = ChunkOptions::for_model(embedder.max_tokens());
+        let content_kind = extracted.kind.id();
+        let pages_without_text = extracted
+            .pages_without_text
+            .iter()
+            .map(|p| i32::try_from(*p).unwrap_or(i32::MAX))
+            .collect();
+        let chunks = tokio::task::spawn_blocking(move || {
+            let tokens = embedder.tokens();
+            chunk::chunk(&extracted, tokens, options)
+                .map_err(embed_error)?
+                .into_iter()
+                .map(|c| {
+                    let count = tokens.count(&c.text).map_err(embed_error)?;
+                    Ok((c, i32::try_from(count).unwrap_or(i32::MAX)))
+                })
+                .collect::<Result<Vec<_>, IngestError>>()
+        })
+        .await
+        .map_err(failed)??;
+        Ok(Some(Prepared {
+            content_kind,
+            pages_without_text,
+            chunks,
+        }))
+    }
+
+    /// Replaces the item's chunks and vectors and marks it ready, in one transaction. False
+    /// when the item was removed meanwhile.
+    async fn store(
+        &self,
+        item: Uuid,
+        repository: Uuid,
+        prepared: &Prepared,
+        vectors: &[Vec<f32>],
+    ) -> Result<bool, IngestError> {
+        let mut tx = self.pool.begin().await?;
+        // Locks the item: a removal or a re-process waits for this to finish.
+        let exists = sqlx::query_scalar!(
+            "select id from knowledge_items where id = $1 for update",
+            item
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        sqlx::query!("delete from knowledge_chunks where item_id = $1", item)
+            .execute(&mut *tx)
+            .await?;
+        let model = self.embedder.id();
+        for (index, batch) in prepared.chunks.chunks(INSERT_BATCH).enumerate() {
+            let offset = index * INSERT_BATCH;
+            let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::new_v4()).collect();
+            let positions: Vec<i32> = batch
+                .iter()
+                .map(|(c, _)| i32::try_from(c.index).unwrap_or(i32::MAX))
+                .collect();
+            let contents: Vec<String> = batch.iter().map(|(c, _)| c.text.clone()).collect();
+            let locations: Vec<Option<String>> =
+                batch.iter().map(|(c, _)| c.location.clone()).collect();
+            let tokens: Vec<i32> = batch.iter().map(|(_, t)| *t).collect();
+            sqlx::query!(
+                "insert into knowledge_chunks
+                     (id, item_id, repository_id, position, content, location, token_count)
+                 select c.id, $2, $3, c.position, c.content, c.location, c.tokens
+                 from unnest($1::uuid[], $4::int[], $5::text[], $6::text[], $7::int[])
+                     as c(id, position, content, location, tokens)",
+                &ids,
+                item,
+                repository,
+                &positions,
+                &contents,
+                &locations as &[Option<String>],
+                &tokens
+            )
+            .execute(&mut *tx)
+            .await?;
+            let literals: Vec<String> = vectors[offset..offset + batch.len()]
+                .iter()
+                .map(|v| vector_literal(v))
+                .collect();
+            sqlx::query!(
+                "insert into knowledge_embeddings (chunk_id, model, repository_id, embedding)
+                 select e.id, $2, $3, e.v::vector
+                 from unnest($1::uuid[], $4::text[]) as e(id, v)",
+                &ids,
+                model,
+                repository,
+                &literals
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let total = i32::try_from(prepared.chunks.len()).unwrap_or(i32::MAX);
+        sqlx::query!(
+            "update knowledge_items
+             set status = 'ready', error = null, content_kind = $2, chunk_count = $3,
+                 progress_done = $3, progress_total = $3, pages_without_text = $4,
+                 processed_at = now()
+             where id = $1",
+            item,
+            prepared.content_kind,
+            total,
+            &prepared.pages_without_text
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn extract_error(err: ExtractError) -> IngestError {
+    match err {
+        ExtractError::NeedsOcr { .. } => IngestError::Permanent(
+            "needs OCR: it has no text layer, and OCR is not available on this server".to_owned(),
+        ),
+        other => IngestError::Permanent(other.to_string()),
+    }
+}
+
+fn embed_error(err: EmbedError) -> IngestError {
+    IngestError::Transient(err.into())
+}
+
+/// Marks the item failed with `reason` (shown to its owner).
+pub async fn mark_failed(pool: &PgPool, item: Uuid, reason: &str) -> sqlx::Result<()> {
+    let reason: String = reason.chars().take(2000).collect();
+    sqlx::query!(
+        "update knowledge_items
+         set status = 'failed', error = $2, progress_done = 0, progress_total = 0
+         where id = $1",
+        item,
+        reason
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Puts the item back to `queued` after a failed try that will be retried.
+pub async fn mark_retrying(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update knowledge_items
+         set status = 'queued', error = null, progress_done = 0, progress_total = 0
+         where id = $1 and status <> 'ready'",
+        item
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Where the originals of knowledge items are kept. The embedded default is a local folder
+//! (`STORAGE_DIR`); objects are addressed by keys such as `repositories/{repo}/{item}/original`.
+//!
+//! Writes go to a temporary file in the same folder and are renamed into place once complete,
+//! so a reader never sees half a file and an interrupted upload leaves nothing behind under
+//! its key.
+
+use std::{
+    io::ErrorKind,
+    path::{Component, Path, PathBuf},
+};
+
+use futures::{Stream, StreamExt};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The upload is larger than allowed; nothing was kept.
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("no object at {0}")]
+    NotFound(String),
+    #[error("invalid storage key {0:?}")]
+    BadKey(String),
+    /// The upload's body failed (the client went away).
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
+    #[error("storage failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The key of an item's original.
+pub fn original_key(repository_id: Uuid, item_id: Uuid) -> String {
+    format!("repositories/{repository_id}/{item_id}/original")
+}
+
+/// The prefix under which everything of an item is kept.
+pub fn item_prefix(repository_id: Uuid, item_id: Uuid) -> String {
+    format!("repositories/{repository_id}/{item_id}/")
+}
+
+/// The prefix under which everything of a repository is kept.
+pub fn repository_prefix(repository_id: Uuid) -> String {
+    format!("repositories/{repository_id}/")
+}
+
+/// Object storage. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    Local(LocalStorage),
+}
+
+impl Storage {
+    /// A local folder, created if missing.
+    pub fn local(root: impl Into<PathBuf>) -> Self {
+        Self::Local(LocalStorage { root: root.into() })
+    }
+
+    /// Reads `STORAGE_DIR` (default `data/files` under the working directory).
+    pub fn from_env() -> Self {
+        let root = std::env::var("STORAGE_DIR")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "data/files".to_owned());
+        Self::local(root)
+    }
+
+    /// Writes `body` under `key`, refusing more than `limit` bytes. Returns the size written
+    /// and the first bytes (up to `head_len`), for sniffing the content.
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &str,
+        body: S,
+        limit: u64,
+        head_len: usize,
+    ) -> Result<Stored, StorageError>
+    where
+        S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        match self {
+            Self::Local(local) => local.put_stream(key, body, limit, head_len).await,
+        }
+    }
+
+    /// Writes `data` under `key`.
+    pub async fn put(&self, key: &str, data: &[u8]) -> Result<(), StorageError> {
+        let body =
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(data))]);
+        self.put_stream(key, body, u64::MAX, 0).await.map(|_| ())
+    }
+
+    /// The whole object.
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        match self {
+            Self::Local(local) => local.get(key).await,
+        }
+    }
+
+    /// The object as a stream of bytes, with its length, for downloads.
+    pub async fn open(
+        &self,
+        key: &str,
+    ) -> Result<(u64, tokio_util::io::ReaderStream<tokio::fs::File>), StorageError> {
+        match self {
+            Self::Local(local) => local.open(key).await,
+        }
+    }
+
+    /// Removes every object whose key starts with `prefix` (which ends with `/`). Removing
+    /// what is not there is not an error.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
+        match self {
+            Self::Local(local) => local.delete_prefix(prefix).await,
+        }
+    }
+}
+
+/// What [`Storage::put_stream`] wrote.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub size: u64,
+    pub head: Vec<u8>,
+}
+
+/// Objects as files under a folder; a key's `/` separated parts are folders.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
+        let relative = Path::new(key.trim_end_matches('/'));
+        let plain = !key.is_empty()
+            && relative
+                .components()
+                .all(|part| matches!(part, Component::Normal(_)));
+        if !plain {
+            return Err(StorageError::BadKey(key.to_owned()));
+        }
+        Ok(self.root.join(relative))
+    }
+
+    async fn put_stream<S, E>(
+        &self,
+        key: &str,
+        mut body: S,
+        limit: u64,
+        head_len: usize,
+    ) -> Result<Stored, StorageError>
+    where
+        S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = self.path(key)?;
+        let folder = path
+            .parent()
+            .ok_or_else(|| StorageError::BadKey(key.to_owned()))?;
+        tokio::fs::create_dir_all(folder).await?;
+        let partial = folder.join(format!(".upload-{}", Uuid::new_v4().simple()));
+        let result = async {
+            let mut file = tokio::fs::File::create(&partial).await?;
+            let mut size: u64 = 0;
+            let mut head = Vec::with_capacity(head_len);
+            while let Some(piece) = body.next().await {
+                let piece = piece.map_err(|err| StorageError::Interrupted(err.to_string()))?;
+                size += piece.len() as u64;
+                if size > limit {
+                    return Err(StorageError::TooLarge { limit });
+                }
+                if head.len() < head_len {
+                    let take = (head_len - head.len()).min(piece.len());
+                    head.extend_from_slice(&piece[..take]);
+                }
+                file.write_all(&piece).await?;
+            }
+            file.sync_all().await?;
+            Ok(Stored { size, head })
+        }
+        .await;
+        match result {
+            Ok(stored) => {
+                tokio::fs::rename(&partial, &path).await?;
+                Ok(stored)
+            }
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        let path = self.path(key)?;
+        tokio::fs::read(&path)
+            .await
+            .map_err(|err| match err.kind() {
+                ErrorKind::NotFound => StorageError::NotFound(key.to_owned()),
+                _ => err.into(),
+            })
+    }
+
+    async fn open(
+        &self,
+        key: &str,
+    ) -> Result<(u64, tokio_util::io::ReaderStream<tokio::fs::File>), StorageError> {
+        let path = self.path(key)?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|err| match err.kind() {
+                ErrorKind::NotFound => StorageError::NotFound(key.to_owned()),
+                _ => err.into(),
+            })?;
+        let size = file.metadata().await?.len();
+        Ok((size, tokio_util::io::ReaderStream::new(file)))
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
+        if !prefix.ends_with('/') {
+            return Err(StorageError::BadKey(prefix.to_owned()));
+        }
+        let path = self.path(prefix)?;
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
