@@ -13,6 +13,7 @@ use crate::{
     auth::{SignInPage, SignUpPage, UserResource, get_current_user},
     chat::ChatPage,
     home::HomePage,
+    knowledge::{KnowledgePage, RepositoryPage},
     ui::{ErrorView, Layout, NotFoundPage, theme},
 };
 
@@ -71,6 +72,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sign-up") view=SignUpPage />
                         <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async />
                         <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async />
+                        <Route path=path!("/knowledge") view=KnowledgePage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/knowledge/:id")
+                            view=RepositoryPage
+                            ssr=SsrMode::Async
+                        />
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/roles") view=AdminRolesPage ssr=SsrMode::Async />

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod chat;
 pub mod error;
 mod home;
+pub mod knowledge;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod ui;

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use studio_core::{
     accounts::{AccountsConfig, oidc::Oidc},
     chat::live::Generations,
+    knowledge::{live::ItemEvents, pipeline::Pipeline},
     llm::registry::Registry,
 };
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,29 @@ pub struct AppState {
     pub generations: Arc<Generations>,
     /// Cancelled when the server shuts down: replies being written stop and are saved.
     pub shutdown: CancellationToken,
+    pub knowledge: Arc<Knowledge>,
+}
+
+/// Knowledge repositories: where originals are kept, the embedding model searches use, and
+/// item changes for the pages following them.
+#[derive(Debug)]
+pub struct Knowledge {
+    pub pipeline: Pipeline,
+    pub events: ItemEvents,
+    /// The largest file an upload may be (`KNOWLEDGE_MAX_UPLOAD_MB`, default 100).
+    pub max_upload_bytes: u64,
+}
+
+impl Knowledge {
+    pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1000 * 1000;
+
+    pub fn new(pipeline: Pipeline) -> Self {
+        Self {
+            pipeline,
+            events: ItemEvents::default(),
+            max_upload_bytes: Self::DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -362,7 +362,7 @@ async fn serve() -> anyhow::Result<()> {
     };
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
-        pool,
+        pool: pool.clone(),
         accounts,
         oidc: Arc::new(Oidc::new(OidcConfig {
             providers: Vec::new(),
@@ -374,6 +374,15 @@ async fn serve() -> anyhow::Result<()> {
         )),
         generations: Arc::default(),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        knowledge: std::sync::Arc::new(app::ssr::Knowledge::new(
+            studio_core::knowledge::pipeline::Pipeline {
+                pool: pool.clone(),
+                storage: studio_core::knowledge::storage::Storage::local(
+                    std::env::temp_dir().join("aistudio-test-files"),
+                ),
+                embedder: studio_core::knowledge::embed::Embedder::from_env(),
+            },
+        )),
     };
     let metrics = server::metrics::install()?;
     let router = server::routes::router(state, metrics, None);

@@ -25,6 +25,8 @@ pub struct Config {
     /// When set, `/metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
     pub accounts: AccountsConfig,
+    /// The largest knowledge upload (`KNOWLEDGE_MAX_UPLOAD_MB`, default 100).
+    pub max_upload_bytes: u64,
     /// OpenID Connect providers; redirect URIs are built on `PUBLIC_URL` (default
     /// `http://` + the site address).
     pub oidc: OidcConfig,
@@ -62,7 +64,18 @@ impl Config {
             None => url::Url::parse(&format!("http://{}", leptos.site_addr))
                 .context("the site address does not make a URL")?,
         };
+        let max_upload_bytes = match std::env::var("KNOWLEDGE_MAX_UPLOAD_MB") {
+            Ok(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|mb| (1..=100_000).contains(mb))
+                .map(|mb| mb * 1000 * 1000)
+                .context("KNOWLEDGE_MAX_UPLOAD_MB must be a whole number of megabytes from 1")?,
+            Err(_) => app::ssr::Knowledge::DEFAULT_MAX_UPLOAD_BYTES,
+        };
         Ok(Self {
+            max_upload_bytes,
             oidc: OidcConfig::from_env(public_url)?,
             db: DbConfig::from_env()?,
             leptos,

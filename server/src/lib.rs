@@ -49,6 +49,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let shutdown = CancellationToken::new();
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone());
+    let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
+        max_upload_bytes: config.max_upload_bytes,
+        ..app::ssr::Knowledge::new(pipeline.clone())
+    });
+    tokio::spawn({
+        let (knowledge, pool, shutdown) = (knowledge.clone(), pool.clone(), shutdown.clone());
+        async move { knowledge.events.run(pool, shutdown).await }
+    });
     let generations = std::sync::Arc::new(studio_core::chat::live::Generations::default());
     let state = AppState {
         leptos_options: config.leptos.clone(),
@@ -58,11 +67,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         llm: std::sync::Arc::new(Registry::new(keys, RetryPolicy::default())),
         generations: generations.clone(),
         shutdown: shutdown.clone(),
+        knowledge,
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 
     let runner = config.embedded_workers.then(|| {
-        let runner = Runner::new(pool.clone(), workers::handlers(), config.runner.clone());
+        let runner = Runner::new(
+            pool.clone(),
+            workers::handlers(pipeline),
+            config.runner.clone(),
+        );
         tokio::spawn(runner.run(shutdown.child_token()))
     });
 

@@ -71,6 +71,19 @@ pub fn router(
         )
         .route("/api/chat/images/{id}", get(app::chat::images::serve))
         .route(
+            "/api/knowledge/repositories/{id}/files",
+            // The route streams to storage and enforces the configured limit itself.
+            post(app::knowledge::routes::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/knowledge/repositories/{id}/items/{item}/original",
+            get(app::knowledge::routes::download),
+        )
+        .route(
+            "/api/knowledge/repositories/{id}/events",
+            get(app::knowledge::routes::events),
+        )
+        .route(
             "/auth/oidc/{provider}/callback",
             get(app::auth::oidc::callback),
         )

@@ -4,15 +4,18 @@
 //! runner as its own service.
 
 pub mod config;
+pub mod knowledge;
 pub mod ping;
 pub mod runner;
 
 pub use config::RunnerConfig;
 pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
 
-/// Every job handler this crate provides, ready to give to a [`Runner`].
-pub fn handlers() -> Handlers {
+/// Every job handler this crate provides, ready to give to a [`Runner`]. Knowledge items go
+/// through `pipeline`.
+pub fn handlers(pipeline: studio_core::knowledge::pipeline::Pipeline) -> Handlers {
     let mut handlers = Handlers::default();
     handlers.add(ping::KIND, ping::run);
+    knowledge::add(&mut handlers, pipeline);
     handlers
 }

@@ -1084,7 +1084,7 @@ fn upload_files(
             uploading.update(|n| *n += 1);
             spawn_local(async move {
                 let request = gloo_net::http::Request::post("/api/chat/images")
-                    .header("x-file-name", &percent_encode(&name))
+                    .header("x-file-name", &crate::ui::percent_encode(&name))
                     .body(file);
                 let result = match request {
                     Ok(request) => request.send().await,
@@ -1113,23 +1113,6 @@ fn upload_files(
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (ev, attached, uploading, chat);
-}
-
-/// `text` with every byte but ASCII letters and digits as `%XX` (for a header value).
-#[cfg_attr(
-    not(feature = "hydrate"),
-    expect(dead_code, reason = "used by the browser only")
-)]
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[component]

@@ -122,6 +122,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                         icon="M3 11l9-8 9 8v10h-6v-6H9v6H3z"
                     />
                     <NavItem href="/chat" label="Chat" icon="M4 5h16v11H9l-5 4z" />
+                    <ToolNavItem
+                        tool="knowledge-repositories"
+                        href="/knowledge"
+                        label="Knowledge"
+                        icon="M4 4h6a2 2 0 0 1 2 2v14a2 2 0 0 0-2-2H4zM20 4h-6a2 2 0 0 0-2 2v14a2 2 0 0 1 2-2h6z"
+                    />
                 </ul>
                 <AdminNav on_navigate=move || set_open.set(false) />
                 <SignedOutThemePicker />
@@ -200,6 +206,30 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         icon="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5"
                     />
                 </ul>
+            </Show>
+        </Transition>
+    }
+}
+
+/// A navigation link shown only to users whose roles grant `tool`.
+#[component]
+fn ToolNavItem(
+    tool: &'static str,
+    href: &'static str,
+    label: &'static str,
+    icon: &'static str,
+) -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let allowed = move || {
+        user.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|user| user.can_use(tool))
+    };
+    view! {
+        <Transition fallback=|| ()>
+            <Show when=allowed>
+                <NavItem href label icon />
             </Show>
         </Transition>
     }

@@ -41,3 +41,20 @@ pub fn prompt(question: &str) -> Option<String> {
         None
     }
 }
+
+/// `text` with every byte but ASCII letters and digits as `%XX` (for a header value).
+#[cfg_attr(
+    not(feature = "hydrate"),
+    expect(dead_code, reason = "used by the browser only")
+)]
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -194,6 +194,71 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::Tool("chat"),
         r#"{"id":"00000000-0000-0000-0000-000000000000","folder_id":null}"#,
     ),
+    (
+        "/api/knowledge/list",
+        Access::Tool("knowledge-repositories"),
+        r#"{}"#,
+    ),
+    (
+        "/api/knowledge/create",
+        Access::Tool("knowledge-repositories"),
+        r#"{"name":"","description":"","is_public":false}"#,
+    ),
+    (
+        "/api/knowledge/update",
+        Access::Tool("knowledge-repositories"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","name":"x","description":"","is_public":false}"#,
+    ),
+    (
+        "/api/knowledge/delete",
+        Access::Tool("knowledge-repositories"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/repository",
+        Access::Tool("knowledge-repositories"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/shares",
+        Access::Tool("knowledge-repositories"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/share",
+        Access::Tool("knowledge-repositories"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","emails":"","roles":[]}"#,
+    ),
+    (
+        "/api/knowledge/add-text",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","title":"","text":""}"#,
+    ),
+    (
+        "/api/knowledge/reprocess",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","item":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/remove",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","item":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/chunks",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","item":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/items",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/knowledge/search",
+        Access::Tool("knowledge-repositories"),
+        r#"{"query":"","repository":"","mode":"hybrid","weight":0.7}"#,
+    ),
 ];
 
 /// The people the matrix checks, by the role they hold.

@@ -7,6 +7,7 @@
 
 mod access;
 mod chat;
+mod knowledge;
 mod oidc;
 mod process;
 
@@ -41,7 +42,7 @@ fn router_with(
 ) -> Router {
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
-        pool,
+        pool: pool.clone(),
         accounts,
         oidc: std::sync::Arc::new(Oidc::new(oidc).unwrap()),
         llm: std::sync::Arc::new(studio_core::llm::registry::Registry::new(
@@ -50,6 +51,15 @@ fn router_with(
         )),
         generations: std::sync::Arc::default(),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        knowledge: std::sync::Arc::new(app::ssr::Knowledge::new(
+            studio_core::knowledge::pipeline::Pipeline {
+                pool: pool.clone(),
+                storage: studio_core::knowledge::storage::Storage::local(
+                    std::env::temp_dir().join("aistudio-test-files"),
+                ),
+                embedder: studio_core::knowledge::embed::Embedder::from_env(),
+            },
+        )),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))

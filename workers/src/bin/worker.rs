@@ -47,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    Runner::new(pool, workers::handlers(), config)
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone());
+    Runner::new(pool, workers::handlers(pipeline), config)
         .run(shutdown)
         .await;
     Ok(())

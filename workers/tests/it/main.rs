@@ -20,6 +20,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::ProcessResult};
 
+mod knowledge;
+
+/// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
+fn handlers(pool: &PgPool) -> Handlers {
+    workers::handlers(knowledge::pipeline(pool))
+}
+
 fn config() -> RunnerConfig {
     RunnerConfig {
         retry_base: Duration::ZERO,
@@ -34,7 +41,7 @@ async fn status(pool: &PgPool, id: uuid::Uuid) -> jobs::JobRecord {
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn a_ping_job_runs_to_success(pool: PgPool) {
-    let runner = Runner::new(pool.clone(), workers::handlers(), config());
+    let runner = Runner::new(pool.clone(), handlers(&pool), config());
     let never = CancellationToken::new();
     let id = jobs::enqueue(&pool, &NewJob::new("ping", json!({})))
         .await
@@ -55,7 +62,7 @@ async fn a_ping_job_runs_to_success(pool: PgPool) {
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn unknown_kinds_are_left_for_a_worker_that_knows_them(pool: PgPool) {
-    let runner = Runner::new(pool.clone(), workers::handlers(), config());
+    let runner = Runner::new(pool.clone(), handlers(&pool), config());
     let id = jobs::enqueue(&pool, &NewJob::new("not-mine", json!({})))
         .await
         .unwrap()
