@@ -451,3 +451,47 @@ async fn local_storage_keeps_whole_files_under_plain_keys_only() {
         .await
         .unwrap();
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn item_changes_reach_the_pages_following_them(pool: PgPool) {
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Live", false))
+        .await
+        .unwrap();
+    let events = std::sync::Arc::new(super::live::ItemEvents::default());
+    let mut changes = events.subscribe();
+    let stop = CancellationToken::new();
+    let listening = tokio::spawn({
+        let (events, pool, stop) = (events.clone(), pool.clone(), stop.clone());
+        async move { events.run(pool, stop).await }
+    });
+    // Until the listener is up, changes are not seen: add items until one is.
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            repos::add_item(
+                &pool,
+                owner,
+                repo,
+                &NewItem {
+                    id: Uuid::new_v4(),
+                    kind: ItemKind::Text,
+                    name: "note".into(),
+                    storage_key: None,
+                    size_bytes: 1,
+                },
+            )
+            .await
+            .unwrap();
+            if let Ok(Ok(id)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), changes.recv()).await
+            {
+                return id;
+            }
+        }
+    })
+    .await
+    .expect("a change arrives");
+    assert_eq!(seen, repo);
+    stop.cancel();
+    listening.await.unwrap();
+}
