@@ -42,8 +42,10 @@ ENV LEPTOS_OUTPUT_NAME=aistudio \
     LEPTOS_HASH_FILES=true \
     LEPTOS_ENV=PROD \
     LOG_FORMAT=json \
-    RUST_LOG=info
+    RUST_LOG=info \
+    STORAGE_DIR=/home/nonroot/files
 USER nonroot:nonroot
+# Knowledge originals: mount a volume at /home/nonroot/files to keep them.
 EXPOSE 3000
 # The worker service runs the same image with: ["/app/worker"]
 CMD ["/app/server"]

@@ -24,5 +24,9 @@ export OIDC_PROVIDERS=test
 export OIDC_TEST_ISSUER=http://127.0.0.1:${E2E_OIDC_PORT:-$(( ${E2E_PORT:-3100} + 1 ))}
 export OIDC_TEST_CLIENT_ID=aistudio-e2e
 export OIDC_TEST_LABEL="Test provider"
+# Knowledge uploads go to a fresh folder, with a limit small enough to test.
+STORAGE_DIR=$(mktemp -d)
+export STORAGE_DIR
+export KNOWLEDGE_MAX_UPLOAD_MB=5
 export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
 exec "$TARGET/$PROFILE/server"

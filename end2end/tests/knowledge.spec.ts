@@ -1,0 +1,146 @@
+import { expect, test, type Page } from "@playwright/test";
+
+import { expectAccessible } from "../support/a11y";
+import { ADMIN, signIn } from "../support/auth";
+import { docx, pdf } from "../support/documents";
+import { waitForHydration } from "../support/shell";
+
+const unique = () => Math.random().toString(36).slice(2, 8);
+
+/** Creates a repository from the list page and waits on its own page. */
+async function newRepository(page: Page, name: string) {
+  await page.goto("/knowledge");
+  await waitForHydration(page);
+  await page.getByText("New repository").click();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Description").fill("Lesson material for the term.");
+  await page.getByRole("button", { name: "Create repository" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await waitForHydration(page);
+}
+
+function itemRow(page: Page, name: string) {
+  return page.getByRole("row").filter({ has: page.getByRole("link", { name }) });
+}
+
+async function search(page: Page, query: string, mode: "Both" | "By meaning" | "By words") {
+  await page.getByLabel("Search for").fill(query);
+  await page.getByLabel(mode).check();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  const hits = page.locator(".hits .hit");
+  await expect(hits.first()).toBeVisible();
+  return hits;
+}
+
+test("a PDF and a Word document are uploaded, processed live, and found by search", async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  const name = `Biology ${unique()}`;
+  await newRepository(page, name);
+
+  const pdfName = `photosynthesis-${unique()}.pdf`;
+  const docxName = `volcanoes-${unique()}.docx`;
+  await page.locator("#knowledge-files").setInputFiles([
+    {
+      name: pdfName,
+      mimeType: "application/pdf",
+      buffer: pdf([
+        ["Plants make their food by photosynthesis.", "Chlorophyll absorbs sunlight."],
+        ["Oxygen is released through the stomata of the leaves."],
+      ]),
+    },
+    {
+      name: docxName,
+      mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      buffer: docx("Volcanoes", [
+        "Magma rises through the crust and erupts as lava.",
+        "Pumice is a rock so light that it floats on water.",
+      ]),
+    },
+  ]);
+  const uploads = page.getByRole("list", { name: "Uploads" });
+  await expect(uploads.getByText("Uploaded")).toHaveCount(2);
+
+  // The rows follow the pipeline without a reload, to ready.
+  for (const file of [pdfName, docxName]) {
+    await expect(itemRow(page, file)).toContainText(/Ready · \d+ chunks?/, { timeout: 90_000 });
+  }
+  await expect(itemRow(page, pdfName)).toContainText("pdf");
+  await expect(itemRow(page, docxName)).toContainText("docx");
+  await expectAccessible(page);
+
+  // A sentence from each, by words and by meaning.
+  let hits = await search(page, "pumice floats", "By words");
+  await expect(hits.first()).toContainText(docxName);
+  await expect(hits.first()).toContainText("Pumice is a rock so light");
+  await expect(hits.first()).toContainText("contains floats, pumice");
+  hits = await search(page, "how do leaves turn light into food", "By meaning");
+  await expect(hits.first()).toContainText(pdfName);
+  await expect(hits.first()).toContainText(/meaning \d+%/);
+  hits = await search(page, "stomata oxygen", "Both");
+  await expect(hits.first()).toContainText("Oxygen is released through the stomata");
+  await expect(hits.first()).toContainText(/meaning \d+% · words 100%/);
+
+  // The chunks of a document, with where they came from.
+  await itemRow(page, docxName)
+    .getByRole("button", { name: /Chunks/ })
+    .click();
+  const chunks = page.getByRole("region", { name: `Chunks of ${docxName}` });
+  await expect(chunks).toContainText("Magma rises through the crust");
+  await expect(chunks).toContainText("Volcanoes");
+  await expectAccessible(page);
+
+  // After a reload the items are still there, ready.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(itemRow(page, pdfName)).toContainText("Ready");
+});
+
+test("a renamed binary and an oversize file are refused with a reason", async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `Refusals ${unique()}`);
+  await page.locator("#knowledge-files").setInputFiles([
+    {
+      name: "homework.pdf",
+      mimeType: "application/pdf",
+      buffer: Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        Buffer.alloc(64),
+      ]),
+    },
+    { name: "huge.txt", mimeType: "text/plain", buffer: Buffer.alloc(6_000_000, "a") },
+  ]);
+  const uploads = page.getByRole("list", { name: "Uploads" });
+  await expect(
+    uploads.getByRole("alert").filter({ hasText: "homework.pdf is a png file" }),
+  ).toBeVisible();
+  await expect(
+    uploads.getByRole("alert").filter({ hasText: "Too large: the limit is 5.0 MB." }),
+  ).toBeVisible();
+  await expect(page.getByText("Nothing here yet.")).toBeVisible();
+  await expectAccessible(page);
+});
+
+test("pasted text becomes a searchable item; removing it takes it out of search", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `Notes ${unique()}`);
+  const word = `zebrafish${unique()}`;
+  await page.getByText("Paste text").click();
+  await page.getByLabel("Title").fill("Lab notes");
+  await page.getByLabel("Text", { exact: true }).fill(`The ${word} regrows its fins in a week.`);
+  await page.getByRole("button", { name: "Add text" }).click();
+  await expect(itemRow(page, "Lab notes")).toContainText("Ready · 1 chunk", { timeout: 60_000 });
+  const hits = await search(page, word, "By words");
+  await expect(hits).toHaveCount(1);
+
+  page.once("dialog", (dialog) => dialog.accept());
+  await itemRow(page, "Lab notes").getByRole("button", { name: "Remove Lab notes" }).click();
+  await expect(page.getByText("Nothing here yet.")).toBeVisible();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(page.getByText("Nothing matched.")).toBeVisible();
+});
