@@ -6,6 +6,8 @@ const baseURL = `http://127.0.0.1:${port}`;
 const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
 // The fake OpenAI-compatible provider the chat tests talk to (support/fake-openai.mjs).
 const fakeProviderPort = port + 2;
+// The web site the knowledge tests add pages from (support/web-site.mjs).
+const webSitePort = port + 3;
 
 // The system Chromium, never a downloaded browser. The networking flags keep it from calling
 // home, which a closed network answers with a flood of refused connections.
@@ -66,6 +68,12 @@ export default defineConfig({
     {
       command: `node support/fake-openai.mjs ${fakeProviderPort}`,
       url: `http://127.0.0.1:${fakeProviderPort}/v1/models`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node support/web-site.mjs ${webSitePort}`,
+      url: `http://127.0.0.1:${webSitePort}/health`,
       reuseExistingServer: false,
       timeout: 30_000,
     },

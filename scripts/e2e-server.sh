@@ -28,5 +28,7 @@ export OIDC_TEST_LABEL="Test provider"
 STORAGE_DIR=$(mktemp -d)
 export STORAGE_DIR
 export KNOWLEDGE_MAX_UPLOAD_MB=5
+# The test web site (end2end/support/web-site.mjs) runs on loopback; nothing else private.
+export KNOWLEDGE_FETCH_ALLOW=127.0.0.1/32
 export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
 exec "$TARGET/$PROFILE/server"

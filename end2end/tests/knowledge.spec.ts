@@ -144,3 +144,33 @@ test("pasted text becomes a searchable item; removing it takes it out of search"
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(page.getByText("Nothing matched.")).toBeVisible();
 });
+
+test("a web page is fetched and searchable; private addresses are refused", async ({ page }) => {
+  test.setTimeout(90_000);
+  const site = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 3}`;
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `Web ${unique()}`);
+  await page.getByText("Add a web page").click();
+  const address = page.getByLabel("Address", { exact: true });
+
+  // Refused at once: the metadata service, in decimal notation.
+  await address.fill("http://2852039166/latest/meta-data/");
+  await page.getByRole("button", { name: "Add page" }).click();
+  await expect(page.getByRole("status")).toHaveText(/private network/);
+
+  await address.fill(`${site}/tides.html`);
+  await page.getByRole("button", { name: "Add page" }).click();
+  const row = page.getByRole("row").filter({ hasText: "tides.html" });
+  await expect(row).toContainText("Ready · 1 chunk", { timeout: 60_000 });
+  await expect(row).toContainText("html");
+  const hits = await search(page, "why are there two high tides", "By meaning");
+  await expect(hits.first()).toContainText("The moon pulls the oceans");
+
+  // A public page that redirects into the private network fails with the reason.
+  await address.fill(`${site}/metadata`);
+  await page.getByRole("button", { name: "Add page" }).click();
+  const redirected = page.getByRole("row").filter({ hasText: "/metadata" });
+  await expect(redirected).toContainText("Failed", { timeout: 30_000 });
+  await expect(redirected).toContainText("private network");
+  await expectAccessible(page);
+});

@@ -375,13 +375,10 @@ async fn serve() -> anyhow::Result<()> {
         generations: Arc::default(),
         shutdown: tokio_util::sync::CancellationToken::new(),
         knowledge: std::sync::Arc::new(app::ssr::Knowledge::new(
-            studio_core::knowledge::pipeline::Pipeline {
-                pool: pool.clone(),
-                storage: studio_core::knowledge::storage::Storage::local(
-                    std::env::temp_dir().join("aistudio-test-files"),
-                ),
-                embedder: studio_core::knowledge::embed::Embedder::from_env(),
-            },
+            studio_core::knowledge::pipeline::Pipeline::local(
+                pool.clone(),
+                std::env::temp_dir().join("aistudio-test-files"),
+            ),
         )),
     };
     let metrics = server::metrics::install()?;

@@ -49,7 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let shutdown = CancellationToken::new();
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone());
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone())?;
     let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
         max_upload_bytes: config.max_upload_bytes,
         ..app::ssr::Knowledge::new(pipeline.clone())

@@ -299,6 +299,45 @@ pub async fn add_text_item(
     Ok(())
 }
 
+/// A web page: fetched, read and kept up to date by the pipeline (re-processing fetches it
+/// again). Private and local addresses are refused here and again at every fetch.
+#[server(endpoint = "knowledge/add-url", input = Json)]
+pub async fn add_url_item(repository: String, url: String) -> Result<(), AppError> {
+    use studio_core::knowledge::{
+        repos::{self, ItemKind, NewItem},
+        web::{FetchError, check_url},
+    };
+    let (user, state) = support::user().await?;
+    let repository = support::id(&repository)?;
+    let trimmed = url.trim();
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let parsed = url::Url::parse(&with_scheme)
+        .map_err(|_| AppError::Invalid(format!("{trimmed} is not a web address.")))?;
+    check_url(&parsed, &state.knowledge.pipeline.fetch).map_err(|err| match err {
+        FetchError::Refused(reason)
+        | FetchError::Unavailable(reason)
+        | FetchError::Failed(reason) => AppError::Invalid(reason),
+    })?;
+    repos::add_item(
+        &state.pool,
+        user,
+        repository,
+        &NewItem {
+            id: uuid::Uuid::new_v4(),
+            kind: ItemKind::Url,
+            name: parsed.to_string(),
+            storage_key: None,
+            size_bytes: 0,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 #[server(endpoint = "knowledge/reprocess", input = Json)]
 pub async fn reprocess_item(repository: String, item: String) -> Result<(), AppError> {
     let (user, state) = support::user().await?;

@@ -8,9 +8,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{
     api::{
-        add_text_item, create_repository, delete_repository, get_repository, item_chunks,
-        list_repositories, remove_item, repository_shares, reprocess_item, search_knowledge,
-        set_repository_shares, update_repository,
+        add_text_item, add_url_item, create_repository, delete_repository, get_repository,
+        item_chunks, list_repositories, remove_item, repository_shares, reprocess_item,
+        search_knowledge, set_repository_shares, update_repository,
     },
     types::{ChunkView, HitView, ItemView, RepositoryView, human_size},
 };
@@ -386,7 +386,14 @@ fn ItemRow(
     view! {
         <tr class:failed=failed data-status=item.status.clone()>
             <td class="break">
-                {if item.has_original {
+                {if item.kind == "url" {
+                    view! {
+                        <a href=item.name.clone() target="_blank" rel="noopener noreferrer">
+                            {item.name.clone()}
+                        </a>
+                    }
+                        .into_any()
+                } else if item.has_original {
                     view! {
                         <a href=download download=item.name.clone()>
                             {item.name.clone()}
@@ -534,6 +541,7 @@ fn AddItems(
     let repository = StoredValue::new(repository);
     let title = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
     let limit = human_size(i64::try_from(max_upload_bytes).unwrap_or(i64::MAX));
     let held = uploader();
 
@@ -556,6 +564,21 @@ fn AddItems(
                     title.set(String::new());
                     text.set(String::new());
                     set_status.set(Some((true, "Text added; it is being processed.".into())));
+                }
+                Err(err) => set_status.set(Some((false, problem(&err)))),
+            }
+        });
+    };
+
+    let add_url = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let url = address.get_untracked();
+        let repository = repository.get_value();
+        spawn_local(async move {
+            match add_url_item(repository, url).await {
+                Ok(()) => {
+                    address.set(String::new());
+                    set_status.set(Some((true, "Page added; it is being fetched.".into())));
                 }
                 Err(err) => set_status.set(Some((false, problem(&err)))),
             }
@@ -591,6 +614,26 @@ fn AddItems(
                     </For>
                 </ul>
             </div>
+            <details class="panel">
+                <summary>"Add a web page"</summary>
+                <form class="form" on:submit=add_url>
+                    <label for="page-url">"Address"</label>
+                    <input
+                        id="page-url"
+                        type="text"
+                        required
+                        inputmode="url"
+                        autocomplete="url"
+                        placeholder="https://example.org/article"
+                        bind:value=address
+                    />
+                    <div class="form-actions">
+                        <button class="button" type="submit">
+                            "Add page"
+                        </button>
+                    </div>
+                </form>
+            </details>
             <details class="panel">
                 <summary>"Paste text"</summary>
                 <form class="form" on:submit=add_text>

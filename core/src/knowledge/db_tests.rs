@@ -51,6 +51,7 @@ fn setup(pool: &PgPool) -> Setup {
             pool: pool.clone(),
             storage: Storage::local(dir.path()),
             embedder,
+            fetch: super::web::FetchPolicy::default_limits(),
         },
         _dir: dir,
     }
@@ -494,4 +495,76 @@ async fn item_changes_reach_the_pages_following_them(pool: PgPool) {
     assert_eq!(seen, repo);
     stop.cancel();
     listening.await.unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn web_pages_are_fetched_kept_and_refused_when_private(pool: PgPool) {
+    use super::web_tests::{Site, ok, site_policy};
+    let site = Site::start(std::collections::HashMap::from([(
+        "/tides",
+        ok(
+            "text/html",
+            "<html><head><script>steal()</script></head><body><h1>Tides</h1>\
+             <p>The moon pulls the oceans into two bulges.</p></body></html>",
+        ),
+    )]))
+    .await;
+    let mut setup = setup(&pool);
+    setup.pipeline.fetch = site_policy();
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Web", false))
+        .await
+        .unwrap();
+    let add_url = |url: String| {
+        let pool = pool.clone();
+        async move {
+            let id = Uuid::new_v4();
+            repos::add_item(
+                &pool,
+                owner,
+                repo,
+                &NewItem {
+                    id,
+                    kind: ItemKind::Url,
+                    name: url,
+                    storage_key: None,
+                    size_bytes: 0,
+                },
+            )
+            .await
+            .unwrap();
+            id
+        }
+    };
+    let cancel = CancellationToken::new();
+    let page = add_url(site.url("/tides").to_string()).await;
+    assert_eq!(
+        setup.pipeline.ingest(page, &cancel).await.unwrap(),
+        Ingested::Ready { chunks: 1 }
+    );
+    let item = &repos::items(&pool, owner, repo).await.unwrap()[0];
+    assert_eq!(item.content_kind.as_deref(), Some("html"));
+    assert!(item.size_bytes > 0);
+    let chunks = repos::chunks(&pool, owner, repo, page).await.unwrap();
+    assert!(chunks[0].content.contains("The moon pulls the oceans"));
+    assert!(!chunks[0].content.contains("steal"), "scripts are not text");
+    // The fetched page is kept as the original.
+    let (_, key) = repos::original(&pool, owner, repo, page).await.unwrap();
+    assert!(
+        setup
+            .pipeline
+            .storage
+            .get(&key)
+            .await
+            .unwrap()
+            .starts_with(b"<html>")
+    );
+
+    let private = add_url("http://10.0.0.7/intranet".to_owned()).await;
+    match setup.pipeline.ingest(private, &cancel).await {
+        Err(IngestError::Permanent(reason)) => {
+            assert!(reason.contains("private network"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

@@ -13,8 +13,11 @@ pub mod pipeline;
 pub mod repos;
 pub mod search;
 pub mod storage;
+pub mod web;
 
 #[cfg(test)]
 mod db_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

@@ -13,7 +13,8 @@ use super::{
     chunk::{self, ChunkOptions},
     embed::{EmbedError, Embedder},
     extract::{self, ExtractError},
-    storage::{Storage, StorageError},
+    storage::{self, Storage, StorageError},
+    web::{self, FetchError, FetchPolicy},
 };
 
 /// Chunks embedded per call to the model (and per progress update).
@@ -27,6 +28,8 @@ pub struct Pipeline {
     pub pool: PgPool,
     pub storage: Storage,
     pub embedder: Embedder,
+    /// Where URL items may be fetched from, and how much.
+    pub fetch: FetchPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +80,24 @@ struct Prepared {
 }
 
 impl Pipeline {
-    /// Storage and the embedding model as configured (`STORAGE_DIR`, `EMBEDDING_MODEL_DIR`).
-    pub fn from_env(pool: PgPool) -> Self {
-        Self {
+    /// Storage, the embedding model and the fetch policy as configured (`STORAGE_DIR`,
+    /// `EMBEDDING_MODEL_DIR`, `KNOWLEDGE_FETCH_ALLOW`).
+    pub fn from_env(pool: PgPool) -> anyhow::Result<Self> {
+        Ok(Self {
             pool,
             storage: Storage::from_env(),
             embedder: Embedder::from_env(),
+            fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
+        })
+    }
+
+    /// Local storage in `dir`, the embedding model from the environment, public fetches only.
+    pub fn local(pool: PgPool, dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            pool,
+            storage: Storage::local(dir),
+            embedder: Embedder::from_env(),
+            fetch: FetchPolicy::default_limits(),
         }
     }
 
@@ -127,9 +142,16 @@ impl Pipeline {
         if !self.step(item, "extracting", 0, 0).await? {
             return Ok(Ingested::Gone);
         }
-        let key = row.storage_key.ok_or_else(|| {
-            IngestError::Permanent("the item has nothing stored to process".to_owned())
-        })?;
+        // A web page is fetched afresh on every run (pages change) and kept as the original.
+        let (key, fetched_name) = if row.kind == "url" {
+            let (key, name) = self.fetch_page(item, row.repository_id, &row.name).await?;
+            (key, Some(name))
+        } else {
+            let key = row.storage_key.ok_or_else(|| {
+                IngestError::Permanent("the item has nothing stored to process".to_owned())
+            })?;
+            (key, None)
+        };
         let bytes = match self.storage.get(&key).await {
             Ok(bytes) => bytes,
             Err(StorageError::NotFound(_)) => {
@@ -140,10 +162,10 @@ impl Pipeline {
             Err(err) => return Err(IngestError::Transient(err.into())),
         };
         // Pasted text may be Markdown; a file's own name says what it is.
-        let name = if row.kind == "text" {
-            "pasted.md".to_owned()
-        } else {
-            row.name.clone()
+        let name = match fetched_name {
+            Some(name) => name,
+            None if row.kind == "text" => "pasted.md".to_owned(),
+            None => row.name.clone(),
         };
         let Some(prepared) = self.prepare(item, bytes, name).await? else {
             return Ok(Ingested::Gone);
@@ -179,6 +201,41 @@ impl Pipeline {
         } else {
             Ok(Ingested::Gone)
         }
+    }
+
+    /// Fetches a URL item's page into storage; returns its key and a file name saying what
+    /// it is.
+    async fn fetch_page(
+        &self,
+        item: Uuid,
+        repository: Uuid,
+        address: &str,
+    ) -> Result<(String, String), IngestError> {
+        let url = url::Url::parse(address)
+            .map_err(|_| IngestError::Permanent(format!("{address} is not a web address")))?;
+        let fetched = web::fetch(&url, &self.fetch)
+            .await
+            .map_err(|err| match err {
+                FetchError::Refused(reason) | FetchError::Unavailable(reason) => {
+                    IngestError::Permanent(reason)
+                }
+                FetchError::Failed(reason) => IngestError::Transient(anyhow::anyhow!(reason)),
+            })?;
+        let key = storage::original_key(repository, item);
+        self.storage
+            .put(&key, &fetched.body)
+            .await
+            .map_err(|err| IngestError::Transient(err.into()))?;
+        let size = i64::try_from(fetched.body.len()).unwrap_or(i64::MAX);
+        sqlx::query!(
+            "update knowledge_items set storage_key = $2, size_bytes = $3 where id = $1",
+            item,
+            key,
+            size
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok((key, fetched.file_name()))
     }
 
     /// Extraction and chunking, off the async threads. `None` when the item is gone.

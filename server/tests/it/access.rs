@@ -235,6 +235,11 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         r#"{"repository":"00000000-0000-0000-0000-000000000000","title":"","text":""}"#,
     ),
     (
+        "/api/knowledge/add-url",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","url":"https://example.com/"}"#,
+    ),
+    (
         "/api/knowledge/reprocess",
         Access::Tool("knowledge-repositories"),
         r#"{"repository":"00000000-0000-0000-0000-000000000000","item":"00000000-0000-0000-0000-000000000000"}"#,

@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone());
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone())?;
     Runner::new(pool, workers::handlers(pipeline), config)
         .run(shutdown)
         .await;

@@ -8,10 +8,9 @@ use studio_core::{
     accounts::users,
     db::jobs,
     knowledge::{
-        embed::Embedder,
         pipeline::Pipeline,
         repos::{self, ItemKind, NewItem, RepositoryFields},
-        storage::{self, Storage},
+        storage,
     },
 };
 use tokio_util::sync::CancellationToken;
@@ -27,11 +26,7 @@ fn storage_dir() -> &'static std::path::Path {
 }
 
 pub fn pipeline(pool: &PgPool) -> Pipeline {
-    Pipeline {
-        pool: pool.clone(),
-        storage: Storage::local(storage_dir()),
-        embedder: Embedder::from_env(),
-    }
+    Pipeline::local(pool.clone(), storage_dir())
 }
 
 async fn item(pool: &PgPool, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
