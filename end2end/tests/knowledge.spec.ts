@@ -2,6 +2,7 @@ import { expect, test, type Page } from "@playwright/test";
 
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, signIn } from "../support/auth";
+import { FAKE_MODEL, newChat, replies, send } from "../support/chat";
 import { docx, pdf } from "../support/documents";
 import { waitForHydration } from "../support/shell";
 
@@ -173,4 +174,40 @@ test("a web page is fetched and searchable; private addresses are refused", asyn
   await expect(redirected).toContainText("Failed", { timeout: 30_000 });
   await expect(redirected).toContainText("private network");
   await expectAccessible(page);
+});
+
+test("a chat answering from a repository cites the chunk it was given", async ({ page }) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  const repository = `Geology ${unique()}`;
+  await newRepository(page, repository);
+  await page.getByText("Paste text").click();
+  await page.getByLabel("Title").fill("Rock notes");
+  await page
+    .getByLabel("Text", { exact: true })
+    .fill("Pumice is a volcanic rock so light that it floats on water.");
+  await page.getByRole("button", { name: "Add text" }).click();
+  await expect(itemRow(page, "Rock notes")).toContainText("Ready", { timeout: 60_000 });
+
+  await newChat(page, FAKE_MODEL);
+  await page.locator("summary", { hasText: "Knowledge" }).click();
+  await page.getByLabel(repository).check();
+  await expect(page.getByText("Knowledge (1)")).toBeVisible();
+  await send(page, "Which rock floats on water?");
+  const reply = replies(page).last();
+  await expect(reply.locator(".markdown")).toContainText("Which rock floats on water?");
+  const sources = reply.getByRole("region", { name: "Sources" });
+  await expect(sources).toContainText("[1] Rock notes");
+  await sources.getByText("[1] Rock notes").click();
+  await expect(sources).toContainText("Pumice is a volcanic rock");
+  await expect(sources.getByRole("link", { name: "Open the repository" })).toBeVisible();
+  await expectAccessible(page);
+
+  // After a reload: the citation stays, and the conversation still answers from the repository.
+  await page.reload();
+  await waitForHydration(page);
+  await expect(replies(page).last().getByRole("region", { name: "Sources" })).toContainText(
+    "[1] Rock notes",
+  );
+  await expect(page.getByText("Knowledge (1)")).toBeVisible();
 });

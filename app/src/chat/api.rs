@@ -15,7 +15,7 @@ mod support {
     use rust_decimal::Decimal;
     use studio_core::{
         chat::{self, ChatError, MessageUsage, Turn, live::Job},
-        llm::{ChatRequest, Part},
+        llm::{ChatRequest, Message, Part, Role},
         models::{self, ProviderKind},
     };
     use uuid::Uuid;
@@ -63,7 +63,13 @@ mod support {
     }
 
     /// Saves the turn and starts the reply on `model_id`, which the user must be allowed.
-    pub async fn begin(user_id: Uuid, model_id: &str, turn: Turn) -> Result<Sent, AppError> {
+    /// `repositories`, when given, become the knowledge the conversation answers from.
+    pub async fn begin(
+        user_id: Uuid,
+        model_id: &str,
+        turn: Turn,
+        repositories: Option<Vec<Uuid>>,
+    ) -> Result<Sent, AppError> {
         let state = expect_context::<AppState>();
         let refused = || AppError::Invalid("You cannot use that model. Pick another one.".into());
         let model_id = model_id.parse().map_err(|_| refused())?;
@@ -86,7 +92,11 @@ mod support {
             .map_err(|err| {
                 AppError::Invalid(format!("{} cannot be used now: {err}.", model.display_name))
             })?;
+        let knowledge = check_knowledge(&state, user_id, repositories.as_deref()).await?;
         let mut started = chat::start_turn(&state.pool, user_id, model.id, turn).await?;
+        if knowledge {
+            with_knowledge(&state, user_id, &mut started, repositories).await?;
+        }
         if !model.supports_vision {
             // Images from earlier in the conversation: a model that cannot read them would
             // refuse the whole request. It is told one was there.
@@ -124,6 +134,103 @@ mod support {
             conversation_id: started.conversation_id.to_string(),
             reply_id: started.reply_id.to_string(),
         })
+    }
+
+    /// Whether the user may use knowledge in chat; refuses (before anything is saved)
+    /// repositories they cannot use.
+    async fn check_knowledge(
+        state: &AppState,
+        user_id: Uuid,
+        repositories: Option<&[Uuid]>,
+    ) -> Result<bool, AppError> {
+        let tools = studio_core::accounts::access::tool_slugs(&state.pool, user_id).await?;
+        let allowed = tools.iter().any(|t| t == crate::knowledge::api::TOOL);
+        let chosen = repositories.unwrap_or_default();
+        if chosen.is_empty() {
+            return Ok(allowed);
+        }
+        if !allowed {
+            return Err(AppError::Invalid(
+                "You cannot use knowledge repositories; send the message without them.".into(),
+            ));
+        }
+        let readable =
+            studio_core::knowledge::repos::readable_ids(&state.pool, user_id, chosen).await?;
+        let unique: std::collections::HashSet<&Uuid> = chosen.iter().collect();
+        if readable.len() != unique.len() {
+            return Err(AppError::Invalid(
+                "A repository chosen for this chat is not available to you any more.".into(),
+            ));
+        }
+        Ok(true)
+    }
+
+    /// When the conversation answers from knowledge repositories (and the user may still use
+    /// them): the question's best chunks go first in the history as numbered sources, and
+    /// the reply keeps them as its citations. A search that fails leaves the reply without
+    /// sources rather than without an answer.
+    async fn with_knowledge(
+        state: &AppState,
+        user_id: Uuid,
+        started: &mut chat::Started,
+        repositories: Option<Vec<Uuid>>,
+    ) -> Result<(), AppError> {
+        use studio_core::knowledge::retrieval;
+        if let Some(repositories) = repositories {
+            retrieval::set_conversation_repositories(
+                &state.pool,
+                user_id,
+                started.conversation_id,
+                &repositories,
+            )
+            .await?;
+        }
+        let attached =
+            retrieval::conversation_repositories(&state.pool, user_id, started.conversation_id)
+                .await?;
+        if attached.is_empty() {
+            return Ok(());
+        }
+        let question: String = started
+            .history
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| {
+                m.parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Text(text) => Some(text.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let hits = match retrieval::retrieve(
+            &state.pool,
+            &state.knowledge.pipeline.embedder,
+            user_id,
+            &attached,
+            &question,
+        )
+        .await
+        {
+            Ok(hits) => hits,
+            Err(err) => {
+                tracing::warn!(error = %err, "knowledge search for a chat reply failed");
+                return Ok(());
+            }
+        };
+        if hits.is_empty() {
+            return Ok(());
+        }
+        retrieval::save_citations(&state.pool, started.reply_id, &hits).await?;
+        started.history.insert(
+            0,
+            Message::text(Role::System, retrieval::instructions(&hits)),
+        );
+        Ok(())
     }
 }
 
@@ -195,19 +302,49 @@ pub async fn get_conversation(
     id: String,
     before: Option<String>,
 ) -> Result<ConversationDetail, AppError> {
-    use super::types::MessageView;
+    use super::types::{CitationView, MessageView};
     let user_id = support::user().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let before = before.as_deref().map(support::id).transpose()?;
     let c =
         studio_core::chat::conversation(&state.pool, user_id, support::id(&id)?, before).await?;
+    let replies: Vec<uuid::Uuid> = c
+        .messages
+        .iter()
+        .filter(|m| m.role == "assistant")
+        .map(|m| m.id)
+        .collect();
+    let mut citations = studio_core::knowledge::retrieval::citations(&state.pool, &replies).await?;
+    let repository_ids = studio_core::knowledge::retrieval::conversation_repositories(
+        &state.pool,
+        user_id,
+        c.summary.id,
+    )
+    .await?;
+    let readable = studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &[]).await?;
     // Highlighting and typesetting take CPU: off the async workers.
     let messages = tokio::task::spawn_blocking(move || {
         c.messages
             .into_iter()
             .map(|m| {
                 let finished = m.role == "assistant" && m.status != "streaming";
+                let citations = citations
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| CitationView {
+                        number: c.number,
+                        item_name: c.item_name,
+                        location: c.location,
+                        content: c.content,
+                        repository_id: c
+                            .repository_id
+                            .filter(|r| readable.contains(r))
+                            .map(|r| r.to_string()),
+                    })
+                    .collect();
                 MessageView {
+                    citations,
                     id: m.id.to_string(),
                     html: if finished {
                         super::markdown::to_rich_html(&m.content)
@@ -245,6 +382,7 @@ pub async fn get_conversation(
         has_earlier: c.has_earlier,
         totals: support::usage(c.totals),
         messages,
+        repository_ids: repository_ids.iter().map(ToString::to_string).collect(),
     })
 }
 
@@ -258,6 +396,7 @@ pub async fn send_message(
     model_id: String,
     text: String,
     images: Vec<String>,
+    repositories: Vec<String>,
 ) -> Result<Sent, AppError> {
     use studio_core::chat::Turn;
     let user_id = support::user().await?;
@@ -274,7 +413,11 @@ pub async fn send_message(
             })
             .collect::<Result<_, _>>()?,
     };
-    support::begin(user_id, &model_id, turn).await
+    let repositories = repositories
+        .iter()
+        .map(|id| support::id(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    support::begin(user_id, &model_id, turn, Some(repositories)).await
 }
 
 /// Another reply to the question `reply_id` answered, as a new branch.
@@ -283,7 +426,7 @@ pub async fn regenerate(reply_id: String, model_id: String) -> Result<Sent, AppE
     use studio_core::chat::Turn;
     let user_id = support::user().await?;
     let reply = support::id(&reply_id)?;
-    support::begin(user_id, &model_id, Turn::Regenerate { reply }).await
+    support::begin(user_id, &model_id, Turn::Regenerate { reply }, None).await
 }
 
 /// Stops a reply being written; what came so far is kept.

@@ -4,6 +4,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod images;
+mod knowledge;
 mod markdown;
 mod page;
 #[cfg(feature = "ssr")]

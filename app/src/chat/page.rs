@@ -28,7 +28,7 @@ use crate::{
 
 /// What the parts of the page share.
 #[derive(Clone, Copy)]
-struct Chat {
+pub(super) struct Chat {
     /// Bumped to reload the conversation list.
     list_version: RwSignal<u32>,
     /// Bumped to reload the open conversation.
@@ -37,6 +37,8 @@ struct Chat {
     model: RwSignal<String>,
     /// A failure to show above the composer.
     problem: RwSignal<Option<String>>,
+    /// The knowledge repositories the conversation answers from (ids).
+    pub(super) repositories: RwSignal<Vec<String>>,
 }
 
 fn show_problem(chat: Chat, err: AppError) {
@@ -55,6 +57,7 @@ pub fn ChatPage() -> impl IntoView {
         version: RwSignal::new(0),
         model: RwSignal::new(String::new()),
         problem: RwSignal::new(None),
+        repositories: RwSignal::new(Vec::new()),
     };
     provide_context(chat);
     let models = Resource::new(|| (), |()| chat_models());
@@ -523,6 +526,12 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
     if !models.iter().any(|m| m.id == chat.model.get_untracked()) {
         chat.model.set(preferred);
     }
+    chat.repositories.set(
+        detail
+            .as_ref()
+            .map(|d| d.repository_ids.clone())
+            .unwrap_or_default(),
+    );
     let conversation_id = detail.as_ref().map(|d| d.id.clone());
     let streaming = detail.as_ref().and_then(|d| {
         d.messages
@@ -815,6 +824,7 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                     </div>
                 </form>
             </Show>
+            <super::knowledge::Sources citations=message.citations.clone() />
             {(!images.is_empty())
                 .then(|| {
                     view! {
@@ -914,6 +924,7 @@ async fn resend(conversation_id: String, message_id: String, text: String, chat:
         chat.model.get_untracked(),
         text,
         Vec::new(),
+        chat.repositories.get_untracked(),
     )
     .await
     {
@@ -1164,6 +1175,7 @@ fn Composer(
                 chat.model.get_untracked(),
                 message,
                 images,
+                chat.repositories.get_untracked(),
             )
             .await;
             sending.set(false);
@@ -1252,6 +1264,7 @@ fn Composer(
                 <Show when=is_builtin.clone()>
                     <span class="muted small">"A tiny demo model: expect odd answers."</span>
                 </Show>
+                <super::knowledge::KnowledgePicker />
                 <Show when=can_see.clone()>
                     <label class="button secondary attach">
                         "Attach images"

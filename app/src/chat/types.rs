@@ -48,7 +48,7 @@ pub struct UsageView {
     pub cost: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: String,
     pub role: String,
@@ -67,6 +67,19 @@ pub struct MessageView {
     pub usage: Option<UsageView>,
     /// Images sent with it, served at `/api/chat/images/{id}`.
     pub image_ids: Vec<String>,
+    /// The knowledge sources a reply was given, as it cites them.
+    pub citations: Vec<CitationView>,
+}
+
+/// A numbered source of a reply: where it came from and the text the model was shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CitationView {
+    pub number: i32,
+    pub item_name: String,
+    pub location: Option<String>,
+    pub content: String,
+    /// The repository, while it exists and the viewer can still open it.
+    pub repository_id: Option<String>,
 }
 
 /// An image uploaded to `POST /api/chat/images`, waiting to be sent.
@@ -75,7 +88,7 @@ pub struct Uploaded {
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationDetail {
     pub id: String,
     pub title: String,
@@ -83,6 +96,8 @@ pub struct ConversationDetail {
     pub is_pinned: bool,
     pub is_archived: bool,
     pub messages: Vec<MessageView>,
+    /// The knowledge repositories the conversation answers from.
+    pub repository_ids: Vec<String>,
     /// Earlier messages of the branch not sent yet (load with `before` = the first id here).
     pub has_earlier: bool,
     pub totals: UsageView,

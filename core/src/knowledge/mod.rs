@@ -11,6 +11,7 @@ pub mod extract;
 pub mod live;
 pub mod pipeline;
 pub mod repos;
+pub mod retrieval;
 pub mod search;
 pub mod storage;
 pub mod web;

@@ -141,7 +141,7 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
     (
         "/api/chat/send",
         Access::Tool("chat"),
-        r#"{"conversation_id":null,"replacing":null,"model_id":"","text":"hi","images":[]}"#,
+        r#"{"conversation_id":null,"replacing":null,"model_id":"","text":"hi","images":[],"repositories":[]}"#,
     ),
     (
         "/api/chat/regenerate",

@@ -50,6 +50,7 @@ async fn send_and_wait(
         "model_id": model,
         "text": text,
         "images": images,
+        "repositories": [],
     })
     .to_string();
     let (status, sent, _) = post(router, "/api/chat/send", &body, Some(cookie)).await;
@@ -87,7 +88,7 @@ async fn a_reply_streams_as_events_to_its_owner_only(pool: PgPool) {
     let cookie = session_cookie(&pool, student).await;
 
     let body = format!(
-        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Greet me","images":[]}}"#
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"Greet me","images":[],"repositories":[]}}"#
     );
     let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
     assert_eq!(status, 200, "{sent}");
@@ -172,7 +173,7 @@ async fn models_a_role_does_not_allow_are_refused(pool: PgPool) {
     let (status, models, _) = post(&router, "/api/chat/models", "{}", Some(&cookie)).await;
     assert_eq!((status.as_u16(), models.as_str()), (200, "[]"));
     let body = format!(
-        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"hi","images":[]}}"#
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"hi","images":[],"repositories":[]}}"#
     );
     let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
     assert_eq!(status, 400);
@@ -268,7 +269,7 @@ async fn images_upload_checked_served_to_their_owner_and_refused_by_blind_models
 
     // The model cannot read images: refused before anything is saved or sent.
     let body = format!(
-        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"what is it","images":["{id}"]}}"#
+        r#"{{"conversation_id":null,"replacing":null,"model_id":"{model}","text":"what is it","images":["{id}"],"repositories":[]}}"#
     );
     let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
     assert_eq!(status, 400);
@@ -345,4 +346,131 @@ async fn finished_replies_come_rendered_with_highlighting_and_math(pool: PgPool)
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/css; charset=utf-8");
     assert!(css.contains(".hl-"), "{css}");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_conversation_with_knowledge_sends_sources_and_keeps_citations(pool: PgPool) {
+    use studio_core::knowledge::{
+        pipeline::Pipeline,
+        repos::{self, ItemKind, NewItem, RepositoryFields},
+        storage,
+    };
+    let server = FakeServer::start(vec![Reply::text(&["Pumice floats [1]."], 40, 5)])
+        .await
+        .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let teacher = persona(&pool, "staff").await;
+    let cookie = session_cookie(&pool, teacher).await;
+
+    // A repository with one processed item.
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::local(pool.clone(), dir.path());
+    let repository = repos::create(
+        &pool,
+        teacher,
+        &RepositoryFields {
+            name: "Geology".into(),
+            description: String::new(),
+            is_public: false,
+        },
+    )
+    .await
+    .unwrap();
+    let item = Uuid::new_v4();
+    let key = storage::original_key(repository, item);
+    pipeline
+        .storage
+        .put(
+            &key,
+            b"# Rocks\n\nPumice is a volcanic rock so light that it floats on water.",
+        )
+        .await
+        .unwrap();
+    repos::add_item(
+        &pool,
+        teacher,
+        repository,
+        &NewItem {
+            id: item,
+            kind: ItemKind::File,
+            name: "rocks.md".into(),
+            storage_key: Some(key),
+            size_bytes: 10,
+        },
+    )
+    .await
+    .unwrap();
+    pipeline
+        .ingest(item, &tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap();
+
+    let body = serde_json::json!({
+        "conversation_id": null, "replacing": null, "model_id": model,
+        "text": "Which rock floats?", "images": [], "repositories": [repository],
+    })
+    .to_string();
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let conversation = sent["conversation_id"].as_str().unwrap().to_owned();
+    let reply = sent["reply_id"].as_str().unwrap().to_owned();
+    get(
+        &router,
+        &format!("/api/chat/replies/{reply}/events"),
+        &[("cookie", &cookie)],
+    )
+    .await;
+
+    // The model was given the chunk as source [1], before the question.
+    let request = &server.requests()[0].body;
+    let messages = request["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "system");
+    let sources = messages[0]["content"].as_str().unwrap();
+    assert!(sources.contains("[1] rocks.md"), "{sources}");
+    assert!(sources.contains("Pumice is a volcanic rock"), "{sources}");
+    assert_eq!(messages.last().unwrap()["content"], "Which rock floats?");
+
+    // The reply keeps its citation; the conversation remembers its repository.
+    let (status, detail, _) = post(
+        &router,
+        "/api/chat/conversation",
+        &serde_json::json!({ "id": conversation, "before": null }).to_string(),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["repository_ids"], serde_json::json!([repository]));
+    let answer = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .unwrap();
+    let citation = &answer["citations"][0];
+    assert_eq!(citation["number"], 1);
+    assert_eq!(citation["item_name"], "rocks.md");
+    assert!(
+        citation["content"]
+            .as_str()
+            .unwrap()
+            .contains("floats on water")
+    );
+    assert_eq!(citation["repository_id"], repository.to_string());
+
+    // Someone else's repository cannot be attached.
+    let stranger = persona(&pool, "staff").await;
+    let stranger_cookie = session_cookie(&pool, stranger).await;
+    let (status, text, _) = post(&router, "/api/chat/send", &body, Some(&stranger_cookie)).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not available to you"), "{text}");
+    let saved: i64 = sqlx::query_scalar("select count(*) from conversations where user_id = $1")
+        .bind(stranger)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(saved, 0, "nothing is saved for a refused turn");
 }
