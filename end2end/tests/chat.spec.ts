@@ -226,6 +226,7 @@ test("a student cannot pick or call an administrators-only model", async ({ page
     model_id: adminOnly.id,
     text: "let me in",
     images: [],
+    repositories: [],
   });
   expect(forced.status).toBe(400);
   expect(forced.body).toContain("You cannot use that model");
