@@ -158,12 +158,14 @@ fn load(dir: &Path) -> Result<Loaded, EmbedError> {
 #[derive(Debug, Clone)]
 pub enum Embedder {
     Local(LocalEmbedder),
+    /// An OpenAI-compatible embeddings API.
+    Remote(super::remote::RemoteEmbedder),
 }
 
 impl Embedder {
-    /// The local model from `EMBEDDING_MODEL_DIR` (default `models/all-MiniLM-L6-v2`), loaded on
-    /// first use.
-    pub fn from_env() -> Self {
+    /// The local model from `EMBEDDING_MODEL_DIR` (default `models/all-MiniLM-L6-v2`), loaded
+    /// on first use.
+    pub fn local_from_env() -> Self {
         let dir = std::env::var("EMBEDDING_MODEL_DIR")
             .ok()
             .filter(|v| !v.trim().is_empty())
@@ -171,16 +173,61 @@ impl Embedder {
         Self::Local(LocalEmbedder::new(dir))
     }
 
+    /// `EMBEDDING_PROVIDER`: `local` (default) or `openai` (any OpenAI-compatible API:
+    /// `EMBEDDING_BASE_URL`, `EMBEDDING_API_KEY` or `OPENAI_API_KEY`, `EMBEDDING_MODEL`
+    /// (default text-embedding-3-small), `EMBEDDING_DIMENSIONS` (default 1536),
+    /// `EMBEDDING_MAX_TOKENS` (default 8191)).
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let number = |name: &str, default: usize| -> Result<usize, String> {
+            var(name).map_or(Ok(default), |raw| {
+                raw.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} must be a positive whole number"))
+            })
+        };
+        match var("EMBEDDING_PROVIDER").as_deref() {
+            None | Some("local") => Ok(Self::local_from_env()),
+            Some("openai") => {
+                let settings = super::remote::RemoteSettings {
+                    base_url: var("EMBEDDING_BASE_URL")
+                        .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+                    api_key: var("EMBEDDING_API_KEY")
+                        .or_else(|| var("OPENAI_API_KEY"))
+                        .map(secrecy::SecretString::from),
+                    model: var("EMBEDDING_MODEL")
+                        .unwrap_or_else(|| "text-embedding-3-small".to_owned()),
+                    dimensions: number("EMBEDDING_DIMENSIONS", 1536)?,
+                    max_tokens: number("EMBEDDING_MAX_TOKENS", 8191)?,
+                };
+                super::remote::RemoteEmbedder::new(settings)
+                    .map(Self::Remote)
+                    .map_err(|err| err.to_string())
+            }
+            Some(other) => Err(format!(
+                "EMBEDDING_PROVIDER must be local or openai, not {other:?}"
+            )),
+        }
+    }
+
     /// The id vectors are stored under.
     pub fn id(&self) -> &'static str {
         match self {
             Self::Local(_) => MINILM_ID,
+            Self::Remote(remote) => remote.id(),
         }
     }
 
     pub fn dimensions(&self) -> usize {
         match self {
             Self::Local(_) => MINILM_DIMENSIONS,
+            Self::Remote(remote) => remote.dimensions(),
         }
     }
 
@@ -188,17 +235,19 @@ impl Embedder {
     pub fn max_tokens(&self) -> usize {
         match self {
             Self::Local(_) => MINILM_MAX_TOKENS,
+            Self::Remote(remote) => remote.max_tokens(),
         }
     }
 
-    /// Counts text in the model's tokens, for sizing chunks.
+    /// Counts text in the model's tokens (an estimate for remote models), for sizing chunks.
     pub fn tokens(&self) -> &dyn super::chunk::TokenCount {
         match self {
             Self::Local(local) => local,
+            Self::Remote(_) => &super::remote::CharEstimate,
         }
     }
 
-    /// One unit vector per text, in order, computed off the async threads.
+    /// One unit vector per text, in order; the local model runs off the async threads.
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
         match self {
             Self::Local(local) => {
@@ -210,6 +259,54 @@ impl Embedder {
                 .await
                 .map_err(|err| EmbedError::Failed(format!("the embedding task failed: {err}")))?
             }
+            Self::Remote(remote) => remote.embed(&texts).await,
         }
+    }
+
+    /// Makes sure the model's vectors have their HNSW index (the local model's comes with the
+    /// schema). Models with more than 2,000 dimensions are searched exactly, without one.
+    pub async fn ensure_index(&self, pool: &sqlx::PgPool) -> Result<(), String> {
+        let Self::Remote(remote) = self else {
+            return Ok(());
+        };
+        let id = remote.id();
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
+        {
+            return Err(format!(
+                "EMBEDDING_MODEL {id:?} has characters a model name does not"
+            ));
+        }
+        let dimensions = remote.dimensions();
+        if dimensions > 2000 {
+            tracing::warn!(
+                dimensions,
+                "vectors over 2,000 dimensions have no HNSW index; searches scan"
+            );
+            return Ok(());
+        }
+        let slug: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .take(40)
+            .collect();
+        // Names and the dimension are checked above: the statement holds no user input.
+        let sql = format!(
+            "create index if not exists knowledge_embeddings_{slug}_{dimensions}_hnsw_idx \
+             on knowledge_embeddings using hnsw ((embedding::vector({dimensions})) vector_cosine_ops) \
+             where model = '{id}'"
+        );
+        sqlx::query(&sql)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("could not index the {id} vectors: {err}"))
     }
 }

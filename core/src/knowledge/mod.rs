@@ -10,6 +10,7 @@ pub mod embed;
 pub mod extract;
 pub mod live;
 pub mod pipeline;
+pub mod remote;
 pub mod repos;
 pub mod retrieval;
 pub mod search;
@@ -18,6 +19,8 @@ pub mod web;
 
 #[cfg(test)]
 mod db_tests;
+#[cfg(test)]
+mod remote_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

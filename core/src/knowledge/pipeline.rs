@@ -86,17 +86,17 @@ impl Pipeline {
         Ok(Self {
             pool,
             storage: Storage::from_env(),
-            embedder: Embedder::from_env(),
+            embedder: Embedder::from_env().map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
         })
     }
 
-    /// Local storage in `dir`, the embedding model from the environment, public fetches only.
+    /// Local storage in `dir`, the local embedding model, public fetches only.
     pub fn local(pool: PgPool, dir: impl Into<std::path::PathBuf>) -> Self {
         Self {
             pool,
             storage: Storage::local(dir),
-            embedder: Embedder::from_env(),
+            embedder: Embedder::local_from_env(),
             fetch: FetchPolicy::default_limits(),
         }
     }

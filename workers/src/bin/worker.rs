@@ -48,6 +48,11 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone())?;
+    pipeline
+        .embedder
+        .ensure_index(&pool)
+        .await
+        .map_err(anyhow::Error::msg)?;
     Runner::new(pool, workers::handlers(pipeline), config)
         .run(shutdown)
         .await;
