@@ -9,7 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    admin::{AdminAuditPage, AdminModelsPage, AdminRolesPage, AdminUsersPage},
+    admin::{AdminAuditPage, AdminJobsPage, AdminModelsPage, AdminRolesPage, AdminUsersPage},
     auth::{SignInPage, SignUpPage, UserResource, get_current_user},
     chat::ChatPage,
     home::HomePage,
@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/jobs") view=AdminJobsPage ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

@@ -211,3 +211,46 @@ test("a chat answering from a repository cites the chunk it was given", async ({
   );
   await expect(page.getByText("Knowledge (1)")).toBeVisible();
 });
+
+test("an administrator sees a dead ingest job with its reason, retries and discards it", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `Scans ${unique()}`);
+  const scan = `scan-${unique()}.pdf`;
+  // Pages without a text layer: a scan, which needs OCR.
+  await page
+    .locator("#knowledge-files")
+    .setInputFiles([{ name: scan, mimeType: "application/pdf", buffer: pdf([[], []]) }]);
+  await expect(itemRow(page, scan)).toContainText("needs OCR", { timeout: 60_000 });
+  const repositoryPage = page.url();
+
+  await page.goto("/admin/jobs");
+  await waitForHydration(page);
+  await page.getByLabel("Show").selectOption("dead");
+  const job = page.getByRole("row").filter({ hasText: "needs OCR" }).first();
+  await expect(job).toContainText("knowledge-ingest");
+  await expect(job).toContainText("1 of 5");
+  await expectAccessible(page);
+  await job.getByRole("button", { name: "Retry knowledge-ingest" }).click();
+  await expect(page.getByRole("status")).toHaveText("Queued again.");
+
+  // It fails again, for the same reason, and is discarded for good.
+  await page.goto(repositoryPage);
+  await waitForHydration(page);
+  await expect(itemRow(page, scan)).toContainText("needs OCR", { timeout: 60_000 });
+  await page.goto("/admin/jobs");
+  await waitForHydration(page);
+  await page.getByLabel("Show").selectOption("dead");
+  page.once("dialog", (dialog) => dialog.accept());
+  const before = await page.getByRole("row").filter({ hasText: "needs OCR" }).count();
+  await page
+    .getByRole("row")
+    .filter({ hasText: "needs OCR" })
+    .first()
+    .getByRole("button", { name: "Discard knowledge-ingest" })
+    .click();
+  await expect(page.getByRole("status")).toHaveText("Discarded.");
+  await expect(page.getByRole("row").filter({ hasText: "needs OCR" })).toHaveCount(before - 1);
+});

@@ -1,9 +1,10 @@
 //! Administration: users, roles and their tools, AI providers and models, the audit log,
-//! and sign-up settings.
+//! sign-up settings, and the background jobs.
 //! Every server function here starts with `require_tool("admin")`.
 
 mod api;
 mod audit_page;
+mod jobs_page;
 mod models_api;
 mod models_page;
 mod roles_page;
@@ -11,6 +12,7 @@ mod types;
 mod users_page;
 
 pub use audit_page::AdminAuditPage;
+pub use jobs_page::AdminJobsPage;
 pub use models_page::AdminModelsPage;
 pub use roles_page::AdminRolesPage;
 pub use users_page::AdminUsersPage;

@@ -205,6 +205,11 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         label="Audit log"
                         icon="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5"
                     />
+                    <NavItem
+                        href="/admin/jobs"
+                        label="Jobs"
+                        icon="M12 7v5l3 3M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0"
+                    />
                 </ul>
             </Show>
         </Transition>

@@ -389,6 +389,90 @@ pub async fn find(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Optio
     .await
 }
 
+/// A job as the admin's jobs page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminJob {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub locked_by: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The jobs that need an eye: dead ones, running ones, and waiting ones (those retrying after
+/// a failure first), newest change first; at most `limit`.
+pub async fn needing_attention(
+    executor: impl PgExecutor<'_>,
+    status: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<AdminJob>> {
+    sqlx::query_as!(
+        AdminJob,
+        r#"
+        select id, kind, status, payload, attempts, max_attempts, last_error, locked_by,
+               run_at, updated_at
+        from jobs
+        where status <> 'succeeded' and ($1::text is null or status = $1)
+        order by case status when 'dead' then 0 when 'running' then 1 else 2 end,
+                 (last_error is null), updated_at desc, id
+        limit $2
+        "#,
+        status,
+        limit
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// What [`retry`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// Queued again with fresh attempts.
+    Queued,
+    /// A job of the same dedupe key was already waiting: this one was removed in its favour.
+    Merged,
+    /// No dead job with that id.
+    NotDead,
+}
+
+/// Gives a dead job a fresh set of attempts, to run now. Its last error stays until it runs.
+pub async fn retry(pool: &PgPool, id: Uuid) -> sqlx::Result<Retried> {
+    let updated = sqlx::query!(
+        "update jobs set status = 'queued', attempts = 0, run_at = now(), finished_at = null
+         where id = $1 and status = 'dead'",
+        id
+    )
+    .execute(pool)
+    .await;
+    match updated {
+        Ok(done) if done.rows_affected() > 0 => Ok(Retried::Queued),
+        Ok(_) => Ok(Retried::NotDead),
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            sqlx::query!("delete from jobs where id = $1 and status = 'dead'", id)
+                .execute(pool)
+                .await?;
+            Ok(Retried::Merged)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Removes a dead or waiting job (never a running one). True if one was removed.
+pub async fn discard(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    let deleted = sqlx::query!(
+        "delete from jobs where id = $1 and status in ('dead', 'queued')",
+        id
+    )
+    .execute(executor)
+    .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -680,5 +764,80 @@ mod tests {
         let cleaned = clean_error(&long);
         assert!(cleaned.len() <= MAX_ERROR_LEN + '…'.len_utf8());
         assert!(cleaned.ends_with('…'));
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn dead_jobs_are_listed_retried_or_discarded(pool: PgPool) {
+        let first = enqueue(
+            &pool,
+            &NewJob::new("ping", json!({ "n": 1 }))
+                .dedupe_key("same")
+                .max_attempts(1),
+        )
+        .await
+        .unwrap()
+        .id();
+        let claimed = claim(&pool, "w", &kinds(), LEASE).await.unwrap().unwrap();
+        let outcome = fail(
+            &pool,
+            claimed.id,
+            claimed.lease_token,
+            "boom",
+            Failure::Permanent,
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome, FailOutcome::Dead);
+
+        let listed = needing_attention(&pool, None, 50).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].status.as_str(), listed[0].last_error.as_deref()),
+            ("dead", Some("boom"))
+        );
+        assert!(
+            needing_attention(&pool, Some("queued"), 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        assert_eq!(retry(&pool, first).await.unwrap(), Retried::Queued);
+        let again = find(&pool, first).await.unwrap().unwrap();
+        assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
+        assert_eq!(retry(&pool, first).await.unwrap(), Retried::NotDead);
+
+        // Dead again while a twin waits: retrying folds it into the twin.
+        let claimed = claim(&pool, "w", &kinds(), LEASE).await.unwrap().unwrap();
+        fail(
+            &pool,
+            claimed.id,
+            claimed.lease_token,
+            "boom",
+            Failure::Permanent,
+        )
+        .await
+        .unwrap();
+        let twin = enqueue(
+            &pool,
+            &NewJob::new("ping", json!({ "n": 2 })).dedupe_key("same"),
+        )
+        .await
+        .unwrap()
+        .id();
+        assert_eq!(retry(&pool, first).await.unwrap(), Retried::Merged);
+        assert!(find(&pool, first).await.unwrap().is_none());
+
+        assert!(discard(&pool, twin).await.unwrap());
+        assert!(!discard(&pool, twin).await.unwrap());
+        let running = enqueue(&pool, &NewJob::new("ping", json!({})))
+            .await
+            .unwrap()
+            .id();
+        claim(&pool, "w", &kinds(), LEASE).await.unwrap().unwrap();
+        assert!(
+            !discard(&pool, running).await.unwrap(),
+            "a running job stays"
+        );
     }
 }

@@ -127,6 +127,21 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::Tool("admin"),
         r#"{"kind":"all","before":null}"#,
     ),
+    (
+        "/api/admin/jobs",
+        Access::Tool("admin"),
+        r#"{"status":"all"}"#,
+    ),
+    (
+        "/api/admin/jobs/retry",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/jobs/discard",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
     ("/api/chat/models", Access::Tool("chat"), "{}"),
     (
         "/api/chat/conversations",
