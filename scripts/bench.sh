@@ -2,7 +2,8 @@
 # Runs the benchmarks against a fresh local database and prints their numbers.
 #
 #   scripts/bench.sh    the chat relay (server overhead, relay latency, concurrent streams)
-#                       and local embedding throughput
+#                       local embedding throughput, knowledge ingestion end to end and
+#                       search latency over 100,000 chunks
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -13,3 +14,4 @@ export DATABASE_URL
 export RUST_LOG=${RUST_LOG:-warn}
 cargo bench -p server --bench chat_relay
 cargo bench -p studio-core --bench embed
+cargo bench -p studio-core --bench knowledge
