@@ -49,12 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let shutdown = CancellationToken::new();
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone())?;
-    pipeline
-        .embedder
-        .ensure_index(&pool)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
     let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
         max_upload_bytes: config.max_upload_bytes,
         ..app::ssr::Knowledge::new(pipeline.clone())

@@ -5,10 +5,9 @@ use leptos::{prelude::*, server_fn::codec::Json, task::spawn_local};
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use super::users_page::StatusLine;
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, confirm},
+    ui::{DataTable, ErrorView, StatusLine, confirm},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +110,19 @@ async fn audit(
     Ok(())
 }
 
+/// The knowledge item job `id` processes, if it is a knowledge job.
+#[cfg(feature = "ssr")]
+async fn ingest_item(pool: &sqlx::PgPool, id: uuid::Uuid) -> Result<Option<uuid::Uuid>, AppError> {
+    let job: Option<(String, serde_json::Value)> =
+        sqlx::query_as("select kind, payload from jobs where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(job
+        .filter(|(kind, _)| kind == studio_core::knowledge::repos::INGEST_JOB)
+        .and_then(|(_, payload)| payload["item_id"].as_str().and_then(|s| s.parse().ok())))
+}
+
 /// Runs a dead job again with fresh attempts.
 #[server(endpoint = "admin/jobs/retry", input = Json)]
 pub async fn retry_job(id: String) -> Result<(), AppError> {
@@ -118,11 +130,7 @@ pub async fn retry_job(id: String) -> Result<(), AppError> {
     let admin = super::api::support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let id = super::api::support::id(&id)?;
-    let payload: Option<(String, serde_json::Value)> =
-        sqlx::query_as("select kind, payload from jobs where id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let item = ingest_item(&state.pool, id).await?;
     match jobs::retry(&state.pool, id).await? {
         Retried::NotDead => {
             return Err(AppError::Invalid("Only dead jobs can be retried.".into()));
@@ -130,10 +138,7 @@ pub async fn retry_job(id: String) -> Result<(), AppError> {
         Retried::Queued | Retried::Merged => {}
     }
     // A knowledge item shows it is waiting again rather than failed.
-    if let Some((kind, payload)) = payload
-        && kind == studio_core::knowledge::repos::INGEST_JOB
-        && let Some(item) = payload["item_id"].as_str().and_then(|s| s.parse().ok())
-    {
+    if let Some(item) = item {
         studio_core::knowledge::pipeline::mark_retrying(&state.pool, item).await?;
     }
     audit("admin.job.retried", id, &admin).await
@@ -145,28 +150,21 @@ pub async fn discard_job(id: String) -> Result<(), AppError> {
     let admin = super::api::support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let id = super::api::support::id(&id)?;
-    let payload: Option<(String, serde_json::Value)> =
-        sqlx::query_as("select kind, payload from jobs where id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let item = ingest_item(&state.pool, id).await?;
     if !studio_core::db::jobs::discard(&state.pool, id).await? {
         return Err(AppError::Invalid(
             "Only dead or waiting jobs can be discarded.".into(),
         ));
     }
     // A knowledge item left waiting would wait for ever: it fails with the reason.
-    if let Some((kind, payload)) = payload
-        && kind == studio_core::knowledge::repos::INGEST_JOB
-        && let Some(item) = payload["item_id"].as_str().and_then(|s| s.parse().ok())
-    {
+    if let Some(item) = item {
         sqlx::query(
             "update knowledge_items set status = 'failed',
                  error = 'processing was cancelled by an administrator',
                  progress_done = 0, progress_total = 0
              where id = $1 and status not in ('ready', 'failed')",
         )
-        .bind::<uuid::Uuid>(item)
+        .bind(item)
         .execute(&state.pool)
         .await?;
     }

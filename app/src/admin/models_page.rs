@@ -9,11 +9,11 @@ use super::{
         delete_model, delete_provider, discover_models, get_catalogue, save_model, save_provider,
     },
     types::{Catalogue, ModelForm, ProviderForm},
-    users_page::{RoleChecks, StatusLine, apply_change},
+    users_page::{RoleChecks, apply_change},
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, confirm},
+    ui::{DataTable, ErrorView, StatusLine, confirm},
 };
 
 type Status = WriteSignal<Option<(bool, String)>>;

@@ -9,11 +9,11 @@ use super::{
         set_role_tools,
     },
     types::{RoleRow, ToolRow},
-    users_page::{StatusLine, apply_change},
+    users_page::apply_change,
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView},
+    ui::{DataTable, ErrorView, StatusLine},
 };
 
 #[component]

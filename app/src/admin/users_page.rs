@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, confirm},
+    ui::{DataTable, ErrorView, StatusLine, confirm},
 };
 
 /// Runs an admin change, then reports it in the status line and reloads the lists.
@@ -71,20 +71,6 @@ pub(super) fn RoleChecks(
             }
         })
         .collect_view()
-}
-
-/// The polite live region where results of changes are announced.
-#[component]
-pub(super) fn StatusLine(status: ReadSignal<Option<(bool, String)>>) -> impl IntoView {
-    view! {
-        <p
-            class="status-line"
-            role="status"
-            class:error=move || status.get().is_some_and(|(ok, _)| !ok)
-        >
-            {move || status.get().map(|(_, text)| text)}
-        </p>
-    }
 }
 
 #[component]

@@ -16,22 +16,8 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, confirm},
+    ui::{DataTable, ErrorView, StatusLine, confirm},
 };
-
-/// A line saying what just happened (or went wrong), read out by screen readers.
-#[component]
-fn Status(status: ReadSignal<Option<(bool, String)>>) -> impl IntoView {
-    view! {
-        <p
-            class="status-line"
-            role="status"
-            class:error=move || status.get().is_some_and(|(ok, _)| !ok)
-        >
-            {move || status.get().map(|(_, text)| text)}
-        </p>
-    }
-}
 
 fn problem(err: &AppError) -> String {
     match err {
@@ -85,19 +71,7 @@ pub fn KnowledgePage() -> impl IntoView {
             <details class="panel">
                 <summary>"New repository"</summary>
                 <form class="form" on:submit=create>
-                    <label for="repo-name">"Name"</label>
-                    <input id="repo-name" type="text" required maxlength="100" bind:value=name />
-                    <label for="repo-description">"Description"</label>
-                    <textarea
-                        id="repo-description"
-                        maxlength="2000"
-                        rows="2"
-                        bind:value=description
-                    ></textarea>
-                    <label class="check">
-                        <input type="checkbox" bind:checked=is_public />
-                        "Public: everyone who can use knowledge repositories may search it"
-                    </label>
+                    <RepositoryFields prefix="repo" name description is_public />
                     <div class="form-actions">
                         <button class="button" type="submit">
                             "Create repository"
@@ -105,10 +79,32 @@ pub fn KnowledgePage() -> impl IntoView {
                     </div>
                 </form>
             </details>
-            <Status status />
+            <StatusLine status />
             <h2>"Search everything"</h2>
             <SearchPanel repository=None />
         </section>
+    }
+}
+
+/// The name, description and visibility of a repository, for creating and editing one.
+#[component]
+fn RepositoryFields(
+    /// Makes the fields' ids unique on the page.
+    prefix: &'static str,
+    name: RwSignal<String>,
+    description: RwSignal<String>,
+    is_public: RwSignal<bool>,
+) -> impl IntoView {
+    let (name_id, description_id) = (format!("{prefix}-name"), format!("{prefix}-description"));
+    view! {
+        <label for=name_id.clone()>"Name"</label>
+        <input id=name_id type="text" required maxlength="100" bind:value=name />
+        <label for=description_id.clone()>"Description"</label>
+        <textarea id=description_id maxlength="2000" rows="2" bind:value=description></textarea>
+        <label class="check">
+            <input type="checkbox" bind:checked=is_public />
+            "Public: everyone who can use knowledge repositories may search it"
+        </label>
     }
 }
 
@@ -210,7 +206,7 @@ fn Repository(
         </p>
         {(!repository.description.is_empty())
             .then(|| view! { <p>{repository.description.clone()}</p> })}
-        <Status status />
+        <StatusLine status />
         {is_owner
             .then(|| {
                 view! {
@@ -856,19 +852,7 @@ fn Settings(
         <details class="panel">
             <summary>"Settings and sharing"</summary>
             <form class="form" on:submit=save>
-                <label for="edit-name">"Name"</label>
-                <input id="edit-name" type="text" required maxlength="100" bind:value=name />
-                <label for="edit-description">"Description"</label>
-                <textarea
-                    id="edit-description"
-                    maxlength="2000"
-                    rows="2"
-                    bind:value=description
-                ></textarea>
-                <label class="check">
-                    <input type="checkbox" bind:checked=is_public />
-                    "Public: everyone who can use knowledge repositories may search it"
-                </label>
+                <RepositoryFields prefix="edit" name description is_public />
                 <div class="form-actions">
                     <button class="button" type="submit">
                         "Save"

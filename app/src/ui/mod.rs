@@ -4,12 +4,14 @@ mod data_table;
 mod error_view;
 mod layout;
 mod not_found;
+mod status_line;
 pub mod theme;
 
 pub use data_table::DataTable;
 pub use error_view::ErrorView;
 pub use layout::Layout;
 pub use not_found::NotFoundPage;
+pub use status_line::StatusLine;
 
 /// Asks the browser's yes/no question (`false` when rendering on the server).
 pub fn confirm(question: &str) -> bool {

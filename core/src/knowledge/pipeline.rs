@@ -91,6 +91,18 @@ impl Pipeline {
         })
     }
 
+    /// [`Pipeline::from_env`], with the configured model's vector index made sure of: what
+    /// the server and the worker service start with.
+    pub async fn start(pool: PgPool) -> anyhow::Result<Self> {
+        let pipeline = Self::from_env(pool)?;
+        pipeline
+            .embedder
+            .ensure_index(&pipeline.pool)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        Ok(pipeline)
+    }
+
     /// Local storage in `dir`, the local embedding model, public fetches only.
     pub fn local(pool: PgPool, dir: impl Into<std::path::PathBuf>) -> Self {
         Self {

@@ -47,12 +47,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::from_env(pool.clone())?;
-    pipeline
-        .embedder
-        .ensure_index(&pool)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
     Runner::new(pool, workers::handlers(pipeline), config)
         .run(shutdown)
         .await;
