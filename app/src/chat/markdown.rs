@@ -457,6 +457,80 @@ mod rich {
     }
 }
 
+/// The XSS checks the renderers' tests share: every tag allowed, no event handler, script
+/// URL or embedding attribute, and only the attributes allowed when a list is given.
+#[cfg(test)]
+mod checks {
+    /// Tags and attributes of HTML made here: `(name, [(attribute, value)])`.
+    pub fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let mut found = Vec::new();
+        let mut rest = html;
+        while let Some(start) = rest.find('<') {
+            rest = &rest[start + 1..];
+            let end = rest.find('>').unwrap_or(rest.len());
+            let inside = rest[..end].trim_start_matches('/').trim_end_matches('/');
+            rest = &rest[end..];
+            let (name, mut attrs) = inside
+                .split_once(char::is_whitespace)
+                .unwrap_or((inside, ""));
+            let mut attributes = Vec::new();
+            loop {
+                attrs = attrs.trim_start();
+                if attrs.is_empty() {
+                    break;
+                }
+                let key_end = attrs.find(['=', ' ']).unwrap_or(attrs.len());
+                let key = attrs[..key_end].to_owned();
+                attrs = &attrs[key_end..];
+                let mut value = String::new();
+                if let Some(quoted) = attrs.strip_prefix("=\"") {
+                    let close = quoted.find('"').expect("attribute values are quoted");
+                    value = quoted[..close].to_owned();
+                    attrs = &quoted[close + 1..];
+                }
+                attributes.push((key, value));
+            }
+            found.push((name.to_owned(), attributes));
+        }
+        found
+    }
+
+    pub fn assert_safe(
+        html: &str,
+        source: &str,
+        allowed_tags: &[&str],
+        allowed_attributes: Option<&[&str]>,
+    ) {
+        for (name, attributes) in tags(html) {
+            assert!(
+                allowed_tags.contains(&name.as_str()),
+                "{source:?} made a <{name}>: {html}"
+            );
+            for (key, value) in attributes {
+                let key = key.to_ascii_lowercase();
+                assert!(
+                    allowed_attributes.is_none_or(|allowed| allowed.contains(&key.as_str())),
+                    "{source:?} made {key}: {html}"
+                );
+                assert!(
+                    !key.starts_with("on")
+                        && !["src", "style", "srcdoc", "action", "formaction"]
+                            .contains(&key.as_str())
+                        && !key.contains(':'),
+                    "{source:?} made {key}: {html}"
+                );
+                if key == "href" {
+                    let url = value.to_ascii_lowercase();
+                    assert!(
+                        url.is_empty() || url.starts_with("http") || !url.contains(':'),
+                        "{source:?} linked to {url}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::to_html;
@@ -492,6 +566,11 @@ mod tests {
 
     /// Vectors from the usual XSS cheat sheets: none may leave an element, an attribute or a
     /// URL the browser would run.
+    /// The tags the streaming renderer makes.
+    const STREAMED_TAGS: [&str; 9] = [
+        "p", "a", "code", "pre", "div", "button", "em", "strong", "ul",
+    ];
+
     #[test]
     fn html_and_script_urls_never_survive() {
         let attacks = [
@@ -517,39 +596,12 @@ mod tests {
         ];
         for attack in attacks {
             let html = to_html(attack);
-            assert_only_safe_markup(&html, attack);
-        }
-    }
-
-    /// Every tag is one markdown makes, with only its harmless attributes, and every link
-    /// target is empty, http(s), mailto or relative.
-    fn assert_only_safe_markup(html: &str, source: &str) {
-        const TAGS: [&str; 9] = [
-            "p", "a", "code", "pre", "div", "button", "em", "strong", "ul",
-        ];
-        for tag in html.split('<').skip(1) {
-            let tag = tag.split('>').next().unwrap_or_default();
-            let tag = tag.strip_prefix('/').unwrap_or(tag);
-            let mut words = tag.split_whitespace();
-            let name = words.next().unwrap_or_default();
-            assert!(TAGS.contains(&name), "{source:?} made a <{name}>: {html}");
-            for attribute in words {
-                let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
-                assert!(
-                    ["href", "class", "type"].contains(&key),
-                    "{source:?} made {key}: {html}"
-                );
-                if key == "href" {
-                    let url = value.trim_matches('"').to_ascii_lowercase();
-                    assert!(
-                        url.is_empty()
-                            || url.starts_with("https:")
-                            || url.starts_with("http:")
-                            || !url.contains(':'),
-                        "{source:?} linked to {url}: {html}"
-                    );
-                }
-            }
+            super::checks::assert_safe(
+                &html,
+                attack,
+                &STREAMED_TAGS,
+                Some(&["href", "class", "type"]),
+            );
         }
     }
 
@@ -612,64 +664,9 @@ mod rich_tests {
         "h2", "br",
     ];
 
-    /// Tags and attributes of HTML made here: `(name, [(attribute, value)])`.
-    fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
-        let mut found = Vec::new();
-        let mut rest = html;
-        while let Some(start) = rest.find('<') {
-            rest = &rest[start + 1..];
-            let end = rest.find('>').unwrap_or(rest.len());
-            let inside = rest[..end].trim_start_matches('/').trim_end_matches('/');
-            rest = &rest[end..];
-            let (name, mut attrs) = inside
-                .split_once(char::is_whitespace)
-                .unwrap_or((inside, ""));
-            let mut attributes = Vec::new();
-            loop {
-                attrs = attrs.trim_start();
-                if attrs.is_empty() {
-                    break;
-                }
-                let key_end = attrs.find(['=', ' ']).unwrap_or(attrs.len());
-                let key = attrs[..key_end].to_owned();
-                attrs = &attrs[key_end..];
-                let mut value = String::new();
-                if let Some(quoted) = attrs.strip_prefix("=\"") {
-                    let close = quoted.find('"').expect("attribute values are quoted");
-                    value = quoted[..close].to_owned();
-                    attrs = &quoted[close + 1..];
-                }
-                attributes.push((key, value));
-            }
-            found.push((name.to_owned(), attributes));
-        }
-        found
-    }
-
-    fn assert_safe(html: &str, source: &str) {
-        for (name, attributes) in tags(html) {
-            assert!(
-                HTML.contains(&name.as_str()) || MATHML.contains(&name.as_str()),
-                "{source:?} made a <{name}>: {html}"
-            );
-            for (key, value) in attributes {
-                let key = key.to_ascii_lowercase();
-                assert!(
-                    !key.starts_with("on")
-                        && !["src", "style", "srcdoc", "action", "formaction"]
-                            .contains(&key.as_str())
-                        && !key.contains(':'),
-                    "{source:?} made {key}: {html}"
-                );
-                if key == "href" {
-                    let url = value.to_ascii_lowercase();
-                    assert!(
-                        url.is_empty() || url.starts_with("http") || !url.contains(':'),
-                        "{source:?} linked to {url}"
-                    );
-                }
-            }
-        }
+    fn assert_rich_safe(html: &str, source: &str) {
+        let allowed: Vec<&str> = HTML.iter().chain(MATHML.iter()).copied().collect();
+        super::checks::assert_safe(html, source, &allowed, None);
     }
 
     #[test]
@@ -683,7 +680,7 @@ mod rich_tests {
         assert!(html.contains("<span class=\"hl-"), "{html}");
         assert!(html.contains("&lt;hi&gt;"), "{html}");
         assert!(html.contains("class=\"copy-code\""), "{html}");
-        assert_safe(&html, source);
+        assert_rich_safe(&html, source);
         // The streaming renderer shows the same block plain.
         assert!(!to_html(source).contains("hl-"));
         // Bat's extra grammars are there too.
@@ -703,7 +700,7 @@ mod rich_tests {
             "```js<img/src=x/onerror=alert(1)>\nx\n```",
         ] {
             let html = to_rich_html(source);
-            assert_safe(&html, source);
+            assert_rich_safe(&html, source);
         }
         // Minified one-liners are not fed to the grammars.
         let long = format!("```js\n{}\n```", "a+".repeat(5_000));
@@ -724,7 +721,7 @@ mod rich_tests {
             ),
             "{html}"
         );
-        assert_safe(&html, "math");
+        assert_rich_safe(&html, "math");
     }
 
     #[test]
@@ -766,7 +763,7 @@ mod rich_tests {
         ];
         for attack in attacks {
             let html = to_rich_html(attack);
-            assert_safe(&html, attack);
+            assert_rich_safe(&html, attack);
             assert!(!html.contains("<script"), "{attack:?}: {html}");
         }
     }
