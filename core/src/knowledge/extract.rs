@@ -364,26 +364,23 @@ fn entity(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, Extract
 }
 
 /// A Word document's paragraphs, in sections that start at each heading.
-fn docx(xml: &str) -> Result<Vec<Section>, ExtractError> {
+/// Office XML (Word and PowerPoint alike) paragraph by paragraph: the text of its `t`
+/// elements, tabs and breaks, and whether its style is a heading, given to `paragraph` at
+/// each paragraph's end.
+fn paragraphs(xml: &str, mut paragraph: impl FnMut(String, bool)) -> Result<(), ExtractError> {
     let mut reader = Reader::from_str(xml);
-    let mut sections = vec![Section {
-        text: String::new(),
-        location: None,
-    }];
-    let mut paragraph = String::new();
+    let mut text = String::new();
     let mut is_heading = false;
     let mut in_text = false;
     loop {
         match reader.read_event().map_err(corrupt)? {
             Event::Start(e) if e.local_name().as_ref() == "t" => in_text = true,
             Event::End(e) if e.local_name().as_ref() == "t" => in_text = false,
-            Event::Text(t) if in_text => {
-                paragraph.push_str(&t.xml10_content());
-            }
-            Event::GeneralRef(r) if in_text => paragraph.push_str(&entity(&r)?),
+            Event::Text(t) if in_text => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if in_text => text.push_str(&entity(&r)?),
             Event::Empty(e) => match e.local_name().as_ref() {
-                "tab" => paragraph.push('\t'),
-                "br" | "cr" => paragraph.push('\n'),
+                "tab" => text.push('\t'),
+                "br" | "cr" => text.push('\n'),
                 "pStyle" => {
                     is_heading = e.attributes().flatten().any(|a| {
                         a.key.local_name().as_ref() == "val"
@@ -393,22 +390,32 @@ fn docx(xml: &str) -> Result<Vec<Section>, ExtractError> {
                 _ => {}
             },
             Event::End(e) if e.local_name().as_ref() == "p" => {
-                let text = std::mem::take(&mut paragraph);
-                if is_heading && !text.trim().is_empty() {
-                    sections.push(Section {
-                        text: format!("{}\n", text.trim()),
-                        location: Some(text.trim().to_owned()),
-                    });
-                } else if let Some(last) = sections.last_mut() {
-                    last.text.push_str(&text);
-                    last.text.push('\n');
-                }
+                paragraph(std::mem::take(&mut text), is_heading);
                 is_heading = false;
             }
-            Event::Eof => break,
+            Event::Eof => return Ok(()),
             _ => {}
         }
     }
+}
+
+/// A Word document's text, a new section at each heading (which names it).
+fn docx(xml: &str) -> Result<Vec<Section>, ExtractError> {
+    let mut sections = vec![Section {
+        text: String::new(),
+        location: None,
+    }];
+    paragraphs(xml, |text, is_heading| {
+        if is_heading && !text.trim().is_empty() {
+            sections.push(Section {
+                text: format!("{}\n", text.trim()),
+                location: Some(text.trim().to_owned()),
+            });
+        } else if let Some(last) = sections.last_mut() {
+            last.text.push_str(&text);
+            last.text.push('\n');
+        }
+    })?;
     Ok(sections)
 }
 
@@ -430,20 +437,11 @@ fn pptx(zip: &mut Zip<'_>) -> Result<Vec<Section>, ExtractError> {
     let mut sections = Vec::with_capacity(slides.len());
     for (number, name) in slides {
         let xml = read_entry(zip, &name)?;
-        let mut reader = Reader::from_str(&xml);
         let mut text = String::new();
-        let mut in_text = false;
-        loop {
-            match reader.read_event().map_err(corrupt)? {
-                Event::Start(e) if e.local_name().as_ref() == "t" => in_text = true,
-                Event::End(e) if e.local_name().as_ref() == "t" => in_text = false,
-                Event::Text(t) if in_text => text.push_str(&t.xml10_content()),
-                Event::GeneralRef(r) if in_text => text.push_str(&entity(&r)?),
-                Event::End(e) if e.local_name().as_ref() == "p" => text.push('\n'),
-                Event::Eof => break,
-                _ => {}
-            }
-        }
+        paragraphs(&xml, |paragraph, _| {
+            text.push_str(&paragraph);
+            text.push('\n');
+        })?;
         sections.push(Section {
             text,
             location: Some(format!("slide {number}")),
