@@ -57,3 +57,17 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+/// The file name an upload sends in `X-File-Name` (URL-encoded, as the browser code writes
+/// it), decoded; empty when missing.
+pub fn uploaded_file_name(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            url::form_urlencoded::parse(format!("n={v}").as_bytes())
+                .next()
+                .map(|(_, name)| name.into_owned())
+        })
+        .unwrap_or_default()
+}

@@ -154,10 +154,7 @@ mod support {
                 "You cannot use knowledge repositories; send the message without them.".into(),
             ));
         }
-        let readable =
-            studio_core::knowledge::repos::readable_ids(&state.pool, user_id, chosen).await?;
-        let unique: std::collections::HashSet<&Uuid> = chosen.iter().collect();
-        if readable.len() != unique.len() {
+        if !studio_core::knowledge::repos::all_readable(&state.pool, user_id, chosen).await? {
             return Err(AppError::Invalid(
                 "A repository chosen for this chat is not available to you any more.".into(),
             ));
@@ -321,7 +318,17 @@ pub async fn get_conversation(
         c.summary.id,
     )
     .await?;
-    let readable = studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &[]).await?;
+    // Which cited repositories the user can still open (none asked when nothing is cited).
+    let cited: Vec<uuid::Uuid> = citations
+        .values()
+        .flatten()
+        .filter_map(|c| c.repository_id)
+        .collect();
+    let readable = if cited.is_empty() {
+        Vec::new()
+    } else {
+        studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &cited).await?
+    };
     // Highlighting and typesetting take CPU: off the async workers.
     let messages = tokio::task::spawn_blocking(move || {
         c.messages

@@ -28,16 +28,7 @@ pub async fn upload(
         Ok(user_id) => user_id,
         Err(refusal) => return refusal.into_response(),
     };
-    let name = headers
-        .get("x-file-name")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            url::form_urlencoded::parse(format!("n={v}").as_bytes())
-                .next()
-                .map(|(_, name)| name.into_owned())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+    let name = crate::ssr::uploaded_file_name(&headers);
     match chat::upload_image(&state.pool, user_id, &name, &body).await {
         Ok(id) => Json(Uploaded { id: id.to_string() }).into_response(),
         Err(ChatError::Invalid(message)) => (StatusCode::BAD_REQUEST, message).into_response(),

@@ -78,7 +78,6 @@ pub(crate) mod support {
     pub fn item(i: Item) -> ItemView {
         ItemView {
             id: i.id.to_string(),
-            has_original: i.kind != "url" || i.content_kind.is_some(),
             kind: i.kind,
             name: i.name,
             content_kind: i.content_kind,

@@ -389,15 +389,13 @@ fn ItemRow(
                         </a>
                     }
                         .into_any()
-                } else if item.has_original {
+                } else {
                     view! {
                         <a href=download download=item.name.clone()>
                             {item.name.clone()}
                         </a>
                     }
                         .into_any()
-                } else {
-                    view! { <span>{item.name.clone()}</span> }.into_any()
                 }}
             </td>
             <td>{kind}</td>

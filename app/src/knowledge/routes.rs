@@ -62,14 +62,7 @@ fn knowledge_refusal(err: KnowledgeError) -> Response {
 }
 
 fn file_name(headers: &HeaderMap) -> String {
-    let raw = headers
-        .get("x-file-name")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let decoded = url::form_urlencoded::parse(format!("n={raw}").as_bytes())
-        .next()
-        .map(|(_, name)| name.into_owned())
-        .unwrap_or_default();
+    let decoded = crate::ssr::uploaded_file_name(headers);
     // Only the last part of a path, without control characters.
     let base = decoded.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();

@@ -32,7 +32,6 @@ pub struct ItemView {
     pub error: Option<String>,
     pub chunk_count: i32,
     pub pages_without_text: Vec<i32>,
-    pub has_original: bool,
 }
 
 impl ItemView {

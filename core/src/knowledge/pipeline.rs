@@ -155,23 +155,22 @@ impl Pipeline {
             return Ok(Ingested::Gone);
         }
         // A web page is fetched afresh on every run (pages change) and kept as the original.
-        let (key, fetched_name) = if row.kind == "url" {
-            let (key, name) = self.fetch_page(item, row.repository_id, &row.name).await?;
-            (key, Some(name))
+        let (bytes, fetched_name) = if row.kind == "url" {
+            let (bytes, name) = self.fetch_page(item, row.repository_id, &row.name).await?;
+            (bytes, Some(name))
         } else {
             let key = row.storage_key.ok_or_else(|| {
                 IngestError::Permanent("the item has nothing stored to process".to_owned())
             })?;
-            (key, None)
-        };
-        let bytes = match self.storage.get(&key).await {
-            Ok(bytes) => bytes,
-            Err(StorageError::NotFound(_)) => {
-                return Err(IngestError::Permanent(
-                    "the uploaded file is missing from storage".to_owned(),
-                ));
+            match self.storage.get(&key).await {
+                Ok(bytes) => (bytes, None),
+                Err(StorageError::NotFound(_)) => {
+                    return Err(IngestError::Permanent(
+                        "the uploaded file is missing from storage".to_owned(),
+                    ));
+                }
+                Err(err) => return Err(IngestError::Transient(err.into())),
             }
-            Err(err) => return Err(IngestError::Transient(err.into())),
         };
         // Pasted text may be Markdown; a file's own name says what it is.
         let name = match fetched_name {
@@ -215,14 +214,14 @@ impl Pipeline {
         }
     }
 
-    /// Fetches a URL item's page into storage; returns its key and a file name saying what
-    /// it is.
+    /// Fetches a URL item's page and keeps it in storage; returns its bytes and a file name
+    /// saying what it is.
     async fn fetch_page(
         &self,
         item: Uuid,
         repository: Uuid,
         address: &str,
-    ) -> Result<(String, String), IngestError> {
+    ) -> Result<(Vec<u8>, String), IngestError> {
         let url = url::Url::parse(address)
             .map_err(|_| IngestError::Permanent(format!("{address} is not a web address")))?;
         let fetched = web::fetch(&url, &self.fetch)
@@ -247,7 +246,8 @@ impl Pipeline {
         )
         .execute(&self.pool)
         .await?;
-        Ok((key, fetched.file_name()))
+        let name = fetched.file_name();
+        Ok((fetched.body, name))
     }
 
     /// Extraction and chunking, off the async threads. `None` when the item is gone.

@@ -535,6 +535,19 @@ pub async fn chunks(
     Ok(rows)
 }
 
+/// Whether `user` can read every one of `ids` (repeats allowed).
+pub async fn all_readable(
+    executor: impl PgExecutor<'_>,
+    user: Uuid,
+    ids: &[Uuid],
+) -> sqlx::Result<bool> {
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    let unique: std::collections::HashSet<&Uuid> = ids.iter().collect();
+    Ok(readable_ids(executor, user, ids).await?.len() == unique.len())
+}
+
 /// The repositories among `ids` that `user` can read (all readable ones when `ids` is empty).
 pub async fn readable_ids(
     executor: impl PgExecutor<'_>,

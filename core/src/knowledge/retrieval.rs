@@ -56,13 +56,7 @@ pub async fn set_conversation_repositories(
     if owned.is_none() {
         return Err(repos::KnowledgeError::NotFound);
     }
-    let readable = repos::readable_ids(&mut *tx, user, repositories).await?;
-    if readable.len()
-        != repositories
-            .iter()
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    {
+    if !repos::all_readable(&mut *tx, user, repositories).await? {
         return Err(repos::KnowledgeError::NotFound);
     }
     sqlx::query!(
@@ -75,7 +69,7 @@ pub async fn set_conversation_repositories(
         "insert into conversation_repositories (conversation_id, repository_id)
          select $1, r from unnest($2::uuid[]) as r on conflict do nothing",
         conversation,
-        &readable
+        repositories
     )
     .execute(&mut *tx)
     .await?;
