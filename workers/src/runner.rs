@@ -14,7 +14,7 @@ use std::{
 };
 
 use futures::{FutureExt, future::BoxFuture};
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::PgPool;
 use studio_core::db::jobs::{self, ClaimedJob, FailOutcome, Failure};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -313,39 +313,11 @@ impl Runner {
     }
 }
 
-/// Wakes consumers on `NOTIFY jobs_queued`, reconnecting if the connection drops.
+/// Wakes consumers on `NOTIFY jobs_queued`, and on every (re)connection (work may have
+/// arrived while nobody listened).
 async fn listen(pool: PgPool, wake: Arc<watch::Sender<u64>>, shutdown: CancellationToken) {
-    let mut failures: u32 = 0;
-    while !shutdown.is_cancelled() {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            Err(err) = forward_notifications(&pool, &wake) => {
-                failures = failures.saturating_add(1);
-                tracing::warn!(error = %err, "job notifications lost; polling until reconnected");
-            }
-        }
-        let delay = jobs::backoff(
-            failures as i32,
-            Duration::from_millis(500),
-            Duration::from_secs(30),
-        );
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(delay) => {}
-        }
-    }
-}
-
-async fn forward_notifications(
-    pool: &PgPool,
-    wake: &watch::Sender<u64>,
-) -> sqlx::Result<std::convert::Infallible> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(jobs::NOTIFY_CHANNEL).await?;
-    // Work may have arrived while we were not listening.
-    wake.send_modify(|n| *n = n.wrapping_add(1));
-    loop {
-        listener.recv().await?;
+    studio_core::db::follow_channel(&pool, jobs::NOTIFY_CHANNEL, &shutdown, |_| {
         wake.send_modify(|n| *n = n.wrapping_add(1));
-    }
+    })
+    .await;
 }

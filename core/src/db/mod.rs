@@ -8,6 +8,45 @@ use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
+/// Follows `LISTEN channel` until `shutdown`, reconnecting with backoff when the connection
+/// drops. `on_event` gets `None` after every (re)connection (notifications may have been
+/// missed meanwhile) and `Some(payload)` for each notification.
+pub async fn follow_channel(
+    pool: &PgPool,
+    channel: &str,
+    shutdown: &tokio_util::sync::CancellationToken,
+    mut on_event: impl FnMut(Option<&str>),
+) {
+    let mut failures: i32 = 0;
+    while !shutdown.is_cancelled() {
+        let forward = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(channel).await?;
+            on_event(None);
+            loop {
+                let notification = listener.recv().await?;
+                on_event(Some(notification.payload()));
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            Err::<std::convert::Infallible, sqlx::Error>(err) = forward => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(error = %err, channel, "notifications lost; reconnecting");
+            }
+        }
+        let delay = jobs::backoff(
+            failures,
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+        );
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
 /// How to reach Postgres. Shared by `server` and `workers`.
 #[derive(Debug, Clone)]
 pub struct DbConfig {
