@@ -21,6 +21,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(scripts/postgres.sh start)
   export DATABASE_URL
 fi
+# The AWS paths (S3, SQS) are tested against moto.
+if [ -z "${MOTO_URL:-}" ]; then
+  MOTO_URL=$(scripts/moto.sh start)
+  export MOTO_URL
+fi
 
 wasm_is_pure() {
   # The browser bundle must not pull in the server: no database, runtime or backend crates.

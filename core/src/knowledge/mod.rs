@@ -1,6 +1,7 @@
 //! Knowledge repositories: documents, web pages and text turned into searchable chunks.
 //!
-//! `repos` holds repositories, their sharing and their items; `storage` keeps the originals;
+//! `repos` holds repositories, their sharing and their items; `storage` keeps the originals
+//! (in a folder or in S3, `s3`);
 //! the `pipeline` runs an item through `extract` (the text out of a document), `chunk` (pieces
 //! sized in the embedding model's tokens) and `embed` (pieces to vectors); `search` finds
 //! chunks by meaning, by words, or both.
@@ -13,6 +14,7 @@ pub mod pipeline;
 pub mod remote;
 pub mod repos;
 pub mod retrieval;
+pub mod s3;
 pub mod search;
 pub mod storage;
 pub mod web;
@@ -21,6 +23,8 @@ pub mod web;
 mod db_tests;
 #[cfg(test)]
 mod remote_tests;
+#[cfg(test)]
+mod s3_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -80,12 +80,12 @@ struct Prepared {
 }
 
 impl Pipeline {
-    /// Storage, the embedding model and the fetch policy as configured (`STORAGE_DIR`,
-    /// `EMBEDDING_MODEL_DIR`, `KNOWLEDGE_FETCH_ALLOW`).
-    pub fn from_env(pool: PgPool) -> anyhow::Result<Self> {
+    /// Storage, the embedding model and the fetch policy as configured
+    /// ([`Storage::from_env`], [`Embedder::from_env`], `KNOWLEDGE_FETCH_ALLOW`).
+    pub async fn from_env(pool: PgPool) -> anyhow::Result<Self> {
         Ok(Self {
             pool,
-            storage: Storage::from_env(),
+            storage: Storage::from_env().await?,
             embedder: Embedder::from_env().map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
         })
@@ -94,7 +94,7 @@ impl Pipeline {
     /// [`Pipeline::from_env`], with the configured model's vector index made sure of: what
     /// the server and the worker service start with.
     pub async fn start(pool: PgPool) -> anyhow::Result<Self> {
-        let pipeline = Self::from_env(pool)?;
+        let pipeline = Self::from_env(pool).await?;
         pipeline
             .embedder
             .ensure_index(&pipeline.pool)

@@ -1,18 +1,24 @@
-//! Where the originals of knowledge items are kept. The embedded default is a local folder
-//! (`STORAGE_DIR`); objects are addressed by keys such as `repositories/{repo}/{item}/original`.
+//! Where the originals of knowledge items are kept: a local folder (`STORAGE_DIR`, the
+//! embedded default) or an S3 bucket ([`super::s3`], `STORAGE_BACKEND=s3`). Objects are
+//! addressed by keys such as `repositories/{repo}/{item}/original`.
 //!
-//! Writes go to a temporary file in the same folder and are renamed into place once complete,
-//! so a reader never sees half a file and an interrupted upload leaves nothing behind under
-//! its key.
+//! Local writes go to a temporary file in the same folder and are renamed into place once
+//! complete, so a reader never sees half a file and an interrupted upload leaves nothing behind
+//! under its key.
 
 use std::{
     io::ErrorKind,
     path::{Component, Path, PathBuf},
 };
 
-use futures::{Stream, StreamExt};
-use tokio::io::AsyncWriteExt;
+use futures::{Stream, StreamExt, stream::BoxStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
+
+use super::s3::{Encryption, PresignedUpload, S3Storage};
+
+/// An object's bytes, as read for a download.
+pub type ObjectStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -28,6 +34,9 @@ pub enum StorageError {
     Interrupted(String),
     #[error("storage failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The object store answered with an error, or could not be reached.
+    #[error("storage failed: {0}")]
+    Backend(String),
 }
 
 /// The key of an item's original.
@@ -49,6 +58,14 @@ pub fn repository_prefix(repository_id: Uuid) -> String {
 #[derive(Debug, Clone)]
 pub enum Storage {
     Local(LocalStorage),
+    S3(S3Storage),
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 impl Storage {
@@ -57,13 +74,71 @@ impl Storage {
         Self::Local(LocalStorage { root: root.into() })
     }
 
-    /// Reads `STORAGE_DIR` (default `data/files` under the working directory).
-    pub fn from_env() -> Self {
-        let root = std::env::var("STORAGE_DIR")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| "data/files".to_owned());
-        Self::local(root)
+    /// As configured:
+    /// - `STORAGE_BACKEND=local` (default): the folder `STORAGE_DIR` (default `data/files`).
+    /// - `STORAGE_BACKEND=s3`: the bucket `STORAGE_S3_BUCKET`, reached with the AWS default
+    ///   chain (region, credentials, `AWS_ENDPOINT_URL`); `STORAGE_S3_PATH_STYLE=true` for
+    ///   S3-compatible servers; encryption `STORAGE_S3_ENCRYPTION` = `AES256` (default) or
+    ///   `aws:kms` with `STORAGE_S3_KMS_KEY_ID` (the account's S3 key when unset).
+    pub async fn from_env() -> anyhow::Result<Self> {
+        match env("STORAGE_BACKEND").as_deref().unwrap_or("local") {
+            "local" => Ok(Self::local(
+                env("STORAGE_DIR").unwrap_or_else(|| "data/files".to_owned()),
+            )),
+            "s3" => {
+                let bucket = env("STORAGE_S3_BUCKET")
+                    .ok_or_else(|| anyhow::anyhow!("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET"))?;
+                let path_style = match env("STORAGE_S3_PATH_STYLE").as_deref() {
+                    None | Some("false" | "0") => false,
+                    Some("true" | "1") => true,
+                    Some(other) => {
+                        anyhow::bail!("STORAGE_S3_PATH_STYLE must be true or false, got {other:?}")
+                    }
+                };
+                let encryption = match env("STORAGE_S3_ENCRYPTION").as_deref() {
+                    None | Some("AES256") => Encryption::S3Managed,
+                    Some("aws:kms") => Encryption::Kms(env("STORAGE_S3_KMS_KEY_ID")),
+                    Some(other) => anyhow::bail!(
+                        "STORAGE_S3_ENCRYPTION must be AES256 or aws:kms, got {other:?}"
+                    ),
+                };
+                let config = aws_config::load_from_env().await;
+                Ok(Self::S3(S3Storage::new(
+                    &config, bucket, path_style, encryption,
+                )))
+            }
+            other => anyhow::bail!("STORAGE_BACKEND must be local or s3, got {other:?}"),
+        }
+    }
+
+    /// A `PUT` the browser may send straight to the store, when the store takes them (S3);
+    /// `None` for the local folder, which the server's upload route writes.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        size: u64,
+        expires: std::time::Duration,
+    ) -> Result<Option<PresignedUpload>, StorageError> {
+        match self {
+            Self::Local(_) => Ok(None),
+            Self::S3(s3) => s3.presign_put(key, size, expires).await.map(Some),
+        }
+    }
+
+    /// The object's size.
+    pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        match self {
+            Self::Local(local) => local.size(key).await,
+            Self::S3(s3) => s3.size(key).await,
+        }
+    }
+
+    /// Up to the first `len` bytes of the object, for sniffing what it is.
+    pub async fn head_bytes(&self, key: &str, len: usize) -> Result<Vec<u8>, StorageError> {
+        match self {
+            Self::Local(local) => local.head_bytes(key, len).await,
+            Self::S3(s3) => s3.head_bytes(key, len).await,
+        }
     }
 
     /// Writes `body` under `key`, refusing more than `limit` bytes. Returns the size written
@@ -81,6 +156,7 @@ impl Storage {
     {
         match self {
             Self::Local(local) => local.put_stream(key, body, limit, head_len).await,
+            Self::S3(s3) => s3.put_stream(key, body, limit, head_len).await,
         }
     }
 
@@ -95,16 +171,15 @@ impl Storage {
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         match self {
             Self::Local(local) => local.get(key).await,
+            Self::S3(s3) => s3.get(key).await,
         }
     }
 
     /// The object as a stream of bytes, with its length, for downloads.
-    pub async fn open(
-        &self,
-        key: &str,
-    ) -> Result<(u64, tokio_util::io::ReaderStream<tokio::fs::File>), StorageError> {
+    pub async fn open(&self, key: &str) -> Result<(u64, ObjectStream), StorageError> {
         match self {
             Self::Local(local) => local.open(key).await,
+            Self::S3(s3) => s3.open(key).await,
         }
     }
 
@@ -113,6 +188,7 @@ impl Storage {
     pub async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
         match self {
             Self::Local(local) => local.delete_prefix(prefix).await,
+            Self::S3(s3) => s3.delete_prefix(prefix).await,
         }
     }
 }
@@ -202,19 +278,32 @@ impl LocalStorage {
             })
     }
 
-    async fn open(
-        &self,
-        key: &str,
-    ) -> Result<(u64, tokio_util::io::ReaderStream<tokio::fs::File>), StorageError> {
+    async fn open_file(&self, key: &str) -> Result<tokio::fs::File, StorageError> {
         let path = self.path(key)?;
-        let file = tokio::fs::File::open(&path)
+        tokio::fs::File::open(&path)
             .await
             .map_err(|err| match err.kind() {
                 ErrorKind::NotFound => StorageError::NotFound(key.to_owned()),
                 _ => err.into(),
-            })?;
+            })
+    }
+
+    async fn open(&self, key: &str) -> Result<(u64, ObjectStream), StorageError> {
+        let file = self.open_file(key).await?;
         let size = file.metadata().await?.len();
-        Ok((size, tokio_util::io::ReaderStream::new(file)))
+        Ok((size, tokio_util::io::ReaderStream::new(file).boxed()))
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        let file = self.open_file(key).await?;
+        Ok(file.metadata().await?.len())
+    }
+
+    async fn head_bytes(&self, key: &str, len: usize) -> Result<Vec<u8>, StorageError> {
+        let file = self.open_file(key).await?;
+        let mut head = Vec::with_capacity(len);
+        file.take(len as u64).read_to_end(&mut head).await?;
+        Ok(head)
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
