@@ -41,13 +41,11 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
-    pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1000 * 1000;
-
     pub fn new(pipeline: Pipeline) -> Self {
         Self {
             pipeline,
             events: ItemEvents::default(),
-            max_upload_bytes: Self::DEFAULT_MAX_UPLOAD_BYTES,
+            max_upload_bytes: studio_core::knowledge::storage::DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -64,16 +64,7 @@ impl Config {
             None => url::Url::parse(&format!("http://{}", leptos.site_addr))
                 .context("the site address does not make a URL")?,
         };
-        let max_upload_bytes = match std::env::var("KNOWLEDGE_MAX_UPLOAD_MB") {
-            Ok(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|mb| (1..=100_000).contains(mb))
-                .map(|mb| mb * 1000 * 1000)
-                .context("KNOWLEDGE_MAX_UPLOAD_MB must be a whole number of megabytes from 1")?,
-            Err(_) => app::ssr::Knowledge::DEFAULT_MAX_UPLOAD_BYTES,
-        };
+        let max_upload_bytes = studio_core::knowledge::storage::max_upload_bytes_from_env()?;
         Ok(Self {
             max_upload_bytes,
             oidc: OidcConfig::from_env(public_url)?,

@@ -71,6 +71,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let router = routes::router(state, metrics, config.metrics_token.clone());
 
+    let uploads = if config.embedded_workers {
+        workers::upload_consumer(pipeline.clone(), &config.runner)
+            .await?
+            .map(|consumer| tokio::spawn(consumer.run(shutdown.child_token())))
+    } else {
+        None
+    };
     let runner = config.embedded_workers.then(|| {
         let runner = Runner::new(
             pool.clone(),
@@ -118,6 +125,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             grace_secs = config.shutdown_grace.as_secs(),
             "jobs still running at the end of the grace period; their leases will expire and another worker will retry them"
+        );
+    }
+    if let Some(uploads) = uploads
+        && tokio::time::timeout(config.shutdown_grace, uploads)
+            .await
+            .is_err()
+    {
+        tracing::warn!(
+            "uploads still in hand at the end of the grace period; SQS will deliver them again"
         );
     }
     pool.close().await;

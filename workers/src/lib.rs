@@ -1,12 +1,15 @@
-//! Background work: the job runner that drains the queue, and the job handlers.
+//! Background work: the job runner that drains the queue, and the job handlers; with uploads
+//! notified through SQS, the consumer of those notifications.
 //!
-//! The server runs a [`Runner`] in-process in embedded mode; the `worker` binary runs the same
-//! runner as its own service.
+//! The server runs a [`Runner`] (and the SQS consumer, when configured) in-process in embedded
+//! mode; the `worker` binary runs the same as its own service.
 
 pub mod config;
+pub mod events;
 pub mod knowledge;
 pub mod ping;
 pub mod runner;
+pub mod sqs;
 
 pub use config::RunnerConfig;
 pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
@@ -18,4 +21,33 @@ pub fn handlers(pipeline: studio_core::knowledge::pipeline::Pipeline) -> Handler
     handlers.add(ping::KIND, ping::run);
     knowledge::add(&mut handlers, pipeline);
     handlers
+}
+
+/// The consumer of upload notifications when they come through SQS (`KNOWLEDGE_QUEUE=sqs`);
+/// `None` with the Postgres queue, whose jobs the [`Runner`] takes. The queue's redrive policy
+/// allows `KNOWLEDGE_SQS_MAX_RECEIVES` deliveries (default 5).
+pub async fn upload_consumer(
+    pipeline: studio_core::knowledge::pipeline::Pipeline,
+    runner: &RunnerConfig,
+) -> anyhow::Result<Option<sqs::SqsConsumer>> {
+    use studio_core::knowledge::{queue::UploadQueue, storage};
+
+    let UploadQueue::Sqs { queue_url } = UploadQueue::from_env()? else {
+        return Ok(None);
+    };
+    let max_receives = match std::env::var("KNOWLEDGE_SQS_MAX_RECEIVES") {
+        Ok(raw) => raw.trim().parse().map_err(|_| {
+            anyhow::anyhow!("KNOWLEDGE_SQS_MAX_RECEIVES must be a whole number, got {raw:?}")
+        })?,
+        Err(_) => 5,
+    };
+    let handler = events::EventHandler {
+        pipeline,
+        max_upload_bytes: storage::max_upload_bytes_from_env()?,
+        max_receives,
+        retry_base: events::EventHandler::DEFAULT_RETRY_BASE,
+    };
+    let config = sqs::SqsConfig::from_env(queue_url, runner)?;
+    let aws = aws_config::load_from_env().await;
+    Ok(Some(sqs::SqsConsumer::new(&aws, config, handler)))
 }

@@ -11,6 +11,7 @@ pub mod embed;
 pub mod extract;
 pub mod live;
 pub mod pipeline;
+pub mod queue;
 pub mod remote;
 pub mod repos;
 pub mod retrieval;

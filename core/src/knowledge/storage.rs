@@ -39,6 +39,27 @@ pub enum StorageError {
     Backend(String),
 }
 
+/// The largest upload unless configured.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1000 * 1000;
+
+/// The largest upload (`KNOWLEDGE_MAX_UPLOAD_MB`, whole megabytes, default 100).
+pub fn max_upload_bytes_from_env() -> anyhow::Result<u64> {
+    match std::env::var("KNOWLEDGE_MAX_UPLOAD_MB") {
+        Ok(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|mb| (1..=100_000).contains(mb))
+            .map(|mb| mb * 1000 * 1000)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "KNOWLEDGE_MAX_UPLOAD_MB must be a whole number of megabytes from 1"
+                )
+            }),
+        Err(_) => Ok(DEFAULT_MAX_UPLOAD_BYTES),
+    }
+}
+
 /// The key of an item's original.
 pub fn original_key(repository_id: Uuid, item_id: Uuid) -> String {
     format!("repositories/{repository_id}/{item_id}/original")

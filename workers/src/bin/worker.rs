@@ -1,4 +1,5 @@
-//! The standalone worker service: runs the job runner against the queue until SIGTERM.
+//! The standalone worker service: runs the job runner against the queue (and, with
+//! `KNOWLEDGE_QUEUE=sqs`, takes upload notifications from SQS) until SIGTERM.
 //!
 //! `worker ping` instead enqueues one `ping` job and waits for some worker (this deployment's
 //! servers or worker services) to finish it: a check that the queue works end to end.
@@ -48,9 +49,15 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
+    let uploads = workers::upload_consumer(pipeline.clone(), &config)
+        .await?
+        .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())));
     Runner::new(pool, workers::handlers(pipeline), config)
         .run(shutdown)
         .await;
+    if let Some(uploads) = uploads {
+        uploads.await.context("the SQS consumer failed")?;
+    }
     Ok(())
 }
 

@@ -29,13 +29,14 @@ pub fn pipeline(pool: &PgPool) -> Pipeline {
     Pipeline::local(pool.clone(), storage_dir())
 }
 
-async fn item(pool: &PgPool, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
-    let owner: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name) values ('t@school.test', 'T') returning id",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+/// A staff member with a repository of their own.
+pub async fn owner_with_repository(pool: &PgPool) -> (Uuid, Uuid) {
+    let owner: Uuid =
+        sqlx::query_scalar("insert into users (email, display_name) values ($1, 'T') returning id")
+            .bind(format!("t-{}@school.test", Uuid::new_v4().simple()))
+            .fetch_one(pool)
+            .await
+            .unwrap();
     users::grant_role_by_name(pool, owner, "staff")
         .await
         .unwrap();
@@ -50,6 +51,11 @@ async fn item(pool: &PgPool, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
     )
     .await
     .unwrap();
+    (owner, repo)
+}
+
+async fn item(pool: &PgPool, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
+    let (owner, repo) = owner_with_repository(pool).await;
     let id = Uuid::new_v4();
     let key = storage::original_key(repo, id);
     pipeline(pool).storage.put(&key, bytes).await.unwrap();
@@ -70,7 +76,7 @@ async fn item(pool: &PgPool, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
     (id, owner)
 }
 
-async fn item_state(pool: &PgPool, id: Uuid) -> (String, Option<String>, i32) {
+pub async fn item_state(pool: &PgPool, id: Uuid) -> (String, Option<String>, i32) {
     sqlx::query_as("select status, error, chunk_count from knowledge_items where id = $1")
         .bind(id)
         .fetch_one(pool)

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::ProcessResult};
 
 mod knowledge;
+mod sqs;
 
 /// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
 fn handlers(pool: &PgPool) -> Handlers {
