@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use studio_core::{
     accounts::{AccountsConfig, oidc::Oidc},
     chat::live::Generations,
-    knowledge::{live::ItemEvents, pipeline::Pipeline},
+    knowledge::{live::ItemEvents, pipeline::Pipeline, queue::UploadQueue},
     llm::registry::Registry,
 };
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,8 @@ pub struct Knowledge {
     pub events: ItemEvents,
     /// The largest file an upload may be (`KNOWLEDGE_MAX_UPLOAD_MB`, default 100).
     pub max_upload_bytes: u64,
+    /// What starts the processing of an upload (a job, or the storage's event).
+    pub upload_queue: UploadQueue,
 }
 
 impl Knowledge {
@@ -46,6 +48,7 @@ impl Knowledge {
             pipeline,
             events: ItemEvents::default(),
             max_upload_bytes: studio_core::knowledge::storage::DEFAULT_MAX_UPLOAD_BYTES,
+            upload_queue: UploadQueue::Jobs,
         }
     }
 }
@@ -53,6 +56,21 @@ impl Knowledge {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+/// Bytes of an upload looked at before it is accepted.
+pub const SNIFF_BYTES: usize = 8192;
+
+/// A file name as the browser gave it, made safe to keep and show: only the last part of a
+/// path, no control characters, at most 255 characters; `upload` when nothing is left.
+pub fn clean_file_name(given: &str) -> String {
+    let base = given.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    if clean.trim().is_empty() {
+        "upload".to_owned()
+    } else {
+        clean.trim().to_owned()
     }
 }
 

@@ -52,6 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
     let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
         max_upload_bytes: config.max_upload_bytes,
+        upload_queue: studio_core::knowledge::queue::UploadQueue::from_env()?,
         ..app::ssr::Knowledge::new(pipeline.clone())
     });
     tokio::spawn({

@@ -4,7 +4,9 @@
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
-use super::types::{ChunkView, HitView, ItemView, RepositoryDetail, RepositoryView, SharesView};
+use super::types::{
+    ChunkView, DirectUpload, HitView, ItemView, RepositoryDetail, RepositoryView, SharesView,
+};
 use crate::error::AppError;
 
 /// The tool that grants these pages.
@@ -192,6 +194,10 @@ pub async fn get_repository(id: String) -> Result<RepositoryDetail, AppError> {
         repository: support::repository(repository),
         items: support::items(&state, user, id).await?,
         max_upload_bytes: state.knowledge.max_upload_bytes,
+        direct_uploads: matches!(
+            state.knowledge.pipeline.storage,
+            studio_core::knowledge::storage::Storage::S3(_)
+        ),
     })
 }
 
@@ -233,6 +239,130 @@ pub async fn set_repository_shares(
             user_emails,
             role_names: roles,
         },
+    )
+    .await?;
+    Ok(())
+}
+
+/// How long a granted direct upload may take to start.
+#[cfg(feature = "ssr")]
+const DIRECT_UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Grants an upload of `name` (`size` bytes) straight to object storage: the item waits as
+/// `uploading` until `finish_upload`. Refused when storage takes no direct uploads (the
+/// server's upload route is the way then), for anyone but the owner, and over the limit.
+#[server(endpoint = "knowledge/begin-upload", input = Json)]
+pub async fn begin_upload(
+    repository: String,
+    name: String,
+    size: u64,
+) -> Result<DirectUpload, AppError> {
+    use studio_core::knowledge::{
+        repos::{self, ItemKind, NewItem},
+        storage,
+    };
+    let (user, state) = support::user().await?;
+    let repository = support::id(&repository)?;
+    repos::check_can_add(&state.pool, user, repository).await?;
+    let name = crate::ssr::clean_file_name(&name);
+    let limit = state.knowledge.max_upload_bytes;
+    if size > limit {
+        return Err(AppError::Invalid(format!(
+            "{name} is larger than the {} allowed.",
+            super::types::human_size(i64::try_from(limit).unwrap_or(i64::MAX))
+        )));
+    }
+    let item = uuid::Uuid::new_v4();
+    let key = storage::original_key(repository, item);
+    let presigned = state
+        .knowledge
+        .pipeline
+        .storage
+        .presign_put(&key, size, DIRECT_UPLOAD_TTL)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not presign an upload");
+            AppError::Internal
+        })?
+        .ok_or_else(|| {
+            AppError::Invalid("This server takes uploads through its own upload route.".into())
+        })?;
+    repos::add_pending_upload(
+        &state.pool,
+        user,
+        repository,
+        &NewItem {
+            id: item,
+            kind: ItemKind::File,
+            name,
+            storage_key: Some(key),
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+        },
+    )
+    .await?;
+    Ok(DirectUpload {
+        item: item.to_string(),
+        method: presigned.method,
+        url: presigned.url,
+        headers: presigned.headers,
+    })
+}
+
+/// The browser's direct upload of `item` is done: the file is checked where it landed (there,
+/// within the limit, a document by its first bytes) and the item queued. A file that fails a
+/// check is removed with its item, and the reason returned.
+#[server(endpoint = "knowledge/finish-upload", input = Json)]
+pub async fn finish_upload(repository: String, item: String) -> Result<(), AppError> {
+    use studio_core::knowledge::{
+        extract,
+        repos::{self},
+        storage::{self, StorageError},
+    };
+    let (user, state) = support::user().await?;
+    let (repository, item) = (support::id(&repository)?, support::id(&item)?);
+    let pending = repos::pending_upload(&state.pool, user, repository, item).await?;
+    let store = &state.knowledge.pipeline.storage;
+    let refuse = |reason: String| async {
+        if let Err(err) = repos::remove_item(&state.pool, user, repository, item).await {
+            tracing::warn!(error = %err, "could not remove a refused upload");
+        }
+        support::forget_files(&state, &storage::item_prefix(repository, item)).await;
+        Err(AppError::Invalid(reason))
+    };
+    let storage_failed = |err: StorageError| {
+        tracing::error!(error = %err, "could not check an upload");
+        AppError::Internal
+    };
+    let size = match store.size(&pending.storage_key).await {
+        Ok(size) => size,
+        Err(StorageError::NotFound(_)) => {
+            return refuse(format!("{} did not arrive; try again.", pending.name)).await;
+        }
+        Err(err) => return Err(storage_failed(err)),
+    };
+    let limit = state.knowledge.max_upload_bytes;
+    if size > limit {
+        return refuse(format!(
+            "{} is larger than the {} allowed.",
+            pending.name,
+            super::types::human_size(i64::try_from(limit).unwrap_or(i64::MAX))
+        ))
+        .await;
+    }
+    let head = store
+        .head_bytes(&pending.storage_key, crate::ssr::SNIFF_BYTES)
+        .await
+        .map_err(storage_failed)?;
+    if let Err(err) = extract::precheck(&head, &pending.name) {
+        return refuse(err.to_string()).await;
+    }
+    repos::finish_upload(
+        &state.pool,
+        user,
+        repository,
+        item,
+        size,
+        state.knowledge.upload_queue.needs_jobs(),
     )
     .await?;
     Ok(())

@@ -170,6 +170,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                     repository=detail.repository
                                     items=detail.items
                                     max_upload_bytes=detail.max_upload_bytes
+                                    direct_uploads=detail.direct_uploads
                                     set_version
                                 />
                             },
@@ -186,6 +187,7 @@ fn Repository(
     repository: RepositoryView,
     items: Vec<ItemView>,
     max_upload_bytes: u64,
+    direct_uploads: bool,
     set_version: WriteSignal<u32>,
 ) -> impl IntoView {
     let (status, set_status) = signal(None::<(bool, String)>);
@@ -210,7 +212,12 @@ fn Repository(
         {is_owner
             .then(|| {
                 view! {
-                    <AddItems repository=repository.id.clone() max_upload_bytes set_status />
+                    <AddItems
+                        repository=repository.id.clone()
+                        max_upload_bytes
+                        direct_uploads
+                        set_status
+                    />
                     <Settings repository=repository.clone() set_status set_version />
                 }
             })}
@@ -266,6 +273,7 @@ fn follow_items(repository: String, items: RwSignal<Vec<ItemView>>) {
 
 fn status_text(item: &ItemView) -> String {
     match item.status.as_str() {
+        "uploading" => "Uploading".to_owned(),
         "queued" => "Queued".to_owned(),
         "extracting" => "Reading the text".to_owned(),
         "ocr" => "Recognising text (OCR)".to_owned(),
@@ -529,6 +537,7 @@ struct Upload {
 fn AddItems(
     repository: String,
     max_upload_bytes: u64,
+    direct_uploads: bool,
     set_status: WriteSignal<Option<(bool, String)>>,
 ) -> impl IntoView {
     let uploads = RwSignal::new(Vec::<Upload>::new());
@@ -544,6 +553,7 @@ fn AddItems(
             &ev,
             &repository.get_value(),
             max_upload_bytes,
+            direct_uploads,
             uploads,
             held,
         );
@@ -703,17 +713,22 @@ fn uploader() -> Held {
 }
 
 /// Sends each chosen file with `XMLHttpRequest` (it reports upload progress; `fetch` does
-/// not), refusing those over the limit at once.
+/// not), refusing those over the limit at once. With `direct` uploads each file goes straight
+/// to object storage under a grant from `begin_upload`, then `finish_upload` has it checked and
+/// queued; otherwise it goes to the server's upload route.
 fn start_uploads(
     ev: &leptos::ev::Event,
     repository: &str,
     max_upload_bytes: u64,
+    direct: bool,
     uploads: RwSignal<Vec<Upload>>,
     held: Held,
 ) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::{JsCast, closure::Closure};
+        use wasm_bindgen::JsCast;
+
+        use super::api::{begin_upload, finish_upload};
 
         let Some(input) = ev
             .target()
@@ -724,7 +739,6 @@ fn start_uploads(
         let Some(files) = input.files() else {
             return;
         };
-        let url = format!("/api/knowledge/repositories/{repository}/files");
         for index in 0..files.length() {
             let Some(file) = files.get(index) else {
                 continue;
@@ -742,66 +756,142 @@ fn start_uploads(
                 ))));
                 continue;
             }
-            let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
-                upload
-                    .outcome
-                    .set(Some(Err("This browser cannot upload.".into())));
+            if !direct {
+                let request = Request {
+                    method: "POST".into(),
+                    url: format!("/api/knowledge/repositories/{repository}/files"),
+                    headers: vec![(
+                        "x-file-name".into(),
+                        crate::ui::percent_encode(&file.name()),
+                    )],
+                };
+                send_file(request, file, upload, held, None);
                 continue;
-            };
-            let on_progress =
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    if let Some(p) = ev.dyn_ref::<web_sys::ProgressEvent>()
-                        && p.length_computable()
-                        && p.total() > 0.0
-                    {
-                        upload.sent.set(p.loaded() / p.total());
+            }
+            let repository = repository.to_owned();
+            spawn_local(async move {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a file's size is a whole, non-negative number of bytes"
+                )]
+                let size = file.size() as u64;
+                match begin_upload(repository.clone(), file.name(), size).await {
+                    Ok(grant) => {
+                        let request = Request {
+                            method: grant.method,
+                            url: grant.url,
+                            headers: grant.headers,
+                        };
+                        let item = grant.item;
+                        let then: Box<dyn FnOnce()> = Box::new(move || {
+                            spawn_local(async move {
+                                let outcome = finish_upload(repository, item)
+                                    .await
+                                    .map_err(|err| problem(&err));
+                                upload.outcome.set(Some(outcome));
+                            });
+                        });
+                        send_file(request, file, upload, held, Some(then));
                     }
-                });
-            let on_end = {
-                let xhr = xhr.clone();
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    let status = xhr.status().unwrap_or(0);
-                    let outcome = if ev.type_() == "load" && (200..300).contains(&status) {
-                        Ok(())
-                    } else if ev.type_() == "load" {
-                        let text = xhr.response_text().ok().flatten().unwrap_or_default();
-                        Err(if text.trim().is_empty() {
-                            format!("Refused ({status}).")
-                        } else {
-                            text
-                        })
-                    } else {
-                        Err("The upload failed: check the connection and try again.".into())
-                    };
-                    upload.outcome.set(Some(outcome));
-                })
-            };
-            if let Ok(target) = xhr.upload() {
-                let _ = target.add_event_listener_with_callback(
-                    "progress",
-                    on_progress.as_ref().unchecked_ref(),
-                );
-            }
-            for event in ["load", "error", "abort"] {
-                let _ =
-                    xhr.add_event_listener_with_callback(event, on_end.as_ref().unchecked_ref());
-            }
-            let sent = xhr.open_with_async("POST", &url, true).and_then(|()| {
-                xhr.set_request_header("x-file-name", &crate::ui::percent_encode(&file.name()))?;
-                xhr.send_with_opt_blob(Some(&file))
+                    Err(err) => upload.outcome.set(Some(Err(problem(&err)))),
+                }
             });
-            if sent.is_err() {
-                upload
-                    .outcome
-                    .set(Some(Err("The upload could not start.".into())));
-            }
-            held.update_value(|all| all.push((xhr, vec![on_progress, on_end])));
         }
         // The same files may be chosen again.
         input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, repository, max_upload_bytes, uploads, held);
+    let _ = (ev, repository, max_upload_bytes, direct, uploads, held);
+}
+
+/// Where and how a file is sent.
+#[cfg(feature = "hydrate")]
+struct Request {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Sends `file` as `request` says, following its progress on `upload`. Once the server took
+/// it, `then` runs if given (and sets the outcome); otherwise the upload is done.
+#[cfg(feature = "hydrate")]
+fn send_file(
+    request: Request,
+    file: web_sys::File,
+    upload: Upload,
+    held: Held,
+    then: Option<Box<dyn FnOnce()>>,
+) {
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
+        upload
+            .outcome
+            .set(Some(Err("This browser cannot upload.".into())));
+        return;
+    };
+    let on_progress = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        if let Some(p) = ev.dyn_ref::<web_sys::ProgressEvent>()
+            && p.length_computable()
+            && p.total() > 0.0
+        {
+            upload.sent.set(p.loaded() / p.total());
+        }
+    });
+    let on_end = {
+        let xhr = xhr.clone();
+        let mut then = then;
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let status = xhr.status().unwrap_or(0);
+            let outcome = if ev.type_() == "load" && (200..300).contains(&status) {
+                if let Some(then) = then.take() {
+                    upload.sent.set(1.0);
+                    then();
+                    return;
+                }
+                Ok(())
+            } else if ev.type_() == "load" {
+                let text = xhr.response_text().ok().flatten().unwrap_or_default();
+                // Object stores answer in XML, which is no use to show.
+                Err(
+                    if text.trim().is_empty() || text.trim_start().starts_with('<') {
+                        format!("Refused ({status}).")
+                    } else {
+                        text
+                    },
+                )
+            } else {
+                Err("The upload failed: check the connection and try again.".into())
+            };
+            upload.outcome.set(Some(outcome));
+        })
+    };
+    if let Ok(target) = xhr.upload() {
+        let _ = target
+            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+    }
+    for event in ["load", "error", "abort"] {
+        let _ = xhr.add_event_listener_with_callback(event, on_end.as_ref().unchecked_ref());
+    }
+    let sent = xhr
+        .open_with_async(&request.method, &request.url, true)
+        .and_then(|()| {
+            for (name, value) in &request.headers {
+                xhr.set_request_header(name, value)?;
+            }
+            xhr.send_with_opt_blob(Some(&file))
+        });
+    if sent.is_err() {
+        upload
+            .outcome
+            .set(Some(Err("The upload could not start.".into())));
+    }
+    let kept = held.try_update_value(|all| all.push((xhr.clone(), vec![on_progress, on_end])));
+    // The page went while the grant was on its way.
+    if kept.is_none() {
+        let _ = xhr.abort();
+    }
 }
 
 #[component]

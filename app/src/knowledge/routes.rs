@@ -37,8 +37,6 @@ use crate::{
     ssr::AppState,
 };
 
-/// Bytes of an upload looked at before it is accepted.
-const SNIFF_BYTES: usize = 8192;
 /// Changes closer together than this are sent as one.
 const EVENT_GAP: Duration = Duration::from_millis(250);
 
@@ -61,18 +59,6 @@ fn knowledge_refusal(err: KnowledgeError) -> Response {
     }
 }
 
-fn file_name(headers: &HeaderMap) -> String {
-    let decoded = crate::ssr::uploaded_file_name(headers);
-    // Only the last part of a path, without control characters.
-    let base = decoded.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    if clean.trim().is_empty() {
-        "upload".to_owned()
-    } else {
-        clean.trim().to_owned()
-    }
-}
-
 pub async fn upload(
     State(state): State<AppState>,
     session: Option<Extension<Authenticated>>,
@@ -90,7 +76,7 @@ pub async fn upload(
     if let Err(err) = repos::check_can_add(&state.pool, user, repository).await {
         return knowledge_refusal(err);
     }
-    let name = file_name(&headers);
+    let name = crate::ssr::clean_file_name(&crate::ssr::uploaded_file_name(&headers));
     let limit = state.knowledge.max_upload_bytes;
     let too_large = || {
         refusal(
@@ -115,7 +101,12 @@ pub async fn upload(
     let prefix = storage::item_prefix(repository, item);
     let store = &state.knowledge.pipeline.storage;
     let stored = match store
-        .put_stream(&key, body.into_data_stream(), limit, SNIFF_BYTES)
+        .put_stream(
+            &key,
+            body.into_data_stream(),
+            limit,
+            crate::ssr::SNIFF_BYTES,
+        )
         .await
     {
         Ok(stored) => stored,

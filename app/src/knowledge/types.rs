@@ -47,6 +47,18 @@ pub struct RepositoryDetail {
     pub items: Vec<ItemView>,
     /// The largest upload the server takes.
     pub max_upload_bytes: u64,
+    /// Files go straight to object storage ([`DirectUpload`]) rather than through the server.
+    pub direct_uploads: bool,
+}
+
+/// An upload the browser sends straight to object storage: `method` to `url` with `headers`,
+/// then says it is done (`knowledge/finish-upload`) for the item `item`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectUpload {
+    pub item: String,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

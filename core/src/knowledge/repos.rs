@@ -405,27 +405,114 @@ pub async fn add_item(
     repository: Uuid,
     item: &NewItem,
 ) -> Result<(), KnowledgeError> {
+    let mut tx = pool.begin().await?;
+    insert_item(&mut tx, user, repository, item, "queued").await?;
+    enqueue_ingest(&mut *tx, item.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A file the browser sends straight to object storage: the item waits as `uploading`, with
+/// no job, until [`finish_upload`] (or the storage's own event) says the file is there.
+pub async fn add_pending_upload(
+    pool: &PgPool,
+    user: Uuid,
+    repository: Uuid,
+    item: &NewItem,
+) -> Result<(), KnowledgeError> {
+    let mut tx = pool.begin().await?;
+    insert_item(&mut tx, user, repository, item, "uploading").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_item(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user: Uuid,
+    repository: Uuid,
+    item: &NewItem,
+    status: &str,
+) -> Result<(), KnowledgeError> {
     let name = item.name.trim();
     if name.is_empty() {
         return Err(invalid("The item needs a name."));
     }
     let name: String = name.chars().take(2048).collect();
-    let mut tx = pool.begin().await?;
-    check_owner(&mut *tx, user, repository).await?;
+    check_owner(&mut **tx, user, repository).await?;
     sqlx::query!(
-        "insert into knowledge_items (id, repository_id, kind, name, storage_key, size_bytes, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into knowledge_items
+             (id, repository_id, kind, name, storage_key, size_bytes, created_by, status)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
         item.id,
         repository,
         item.kind.as_str(),
         name,
         item.storage_key,
         item.size_bytes,
-        user
+        user,
+        status
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An upload granted by [`add_pending_upload`] and not finished yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub name: String,
+    pub storage_key: String,
+}
+
+/// The upload `item` waits for; `NotFound` when there is no such upload waiting (finished,
+/// removed, or never granted), `Forbidden` for anyone but the repository's owner.
+pub async fn pending_upload(
+    pool: &PgPool,
+    user: Uuid,
+    repository: Uuid,
+    item: Uuid,
+) -> Result<PendingUpload, KnowledgeError> {
+    check_owner(pool, user, repository).await?;
+    let row = sqlx::query!(
+        "select name, storage_key from knowledge_items
+         where id = $1 and repository_id = $2 and kind = 'file' and status = 'uploading'",
+        item,
+        repository
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(KnowledgeError::NotFound)?;
+    Ok(PendingUpload {
+        name: row.name,
+        storage_key: row.storage_key.ok_or(KnowledgeError::NotFound)?,
+    })
+}
+
+/// The file of a pending upload has arrived with `size` bytes: the item is queued, with its
+/// job when `enqueue` (with S3 event notifications feeding the queue, the event starts it).
+pub async fn finish_upload(
+    pool: &PgPool,
+    user: Uuid,
+    repository: Uuid,
+    item: Uuid,
+    size: u64,
+    enqueue: bool,
+) -> Result<(), KnowledgeError> {
+    let mut tx = pool.begin().await?;
+    check_owner(&mut *tx, user, repository).await?;
+    let updated = sqlx::query!(
+        "update knowledge_items set status = 'queued', size_bytes = $3
+         where id = $1 and repository_id = $2 and status = 'uploading'",
+        item,
+        repository,
+        i64::try_from(size).unwrap_or(i64::MAX)
     )
     .execute(&mut *tx)
     .await?;
-    enqueue_ingest(&mut *tx, item.id).await?;
+    // Not waiting any more: the storage event got there first, which is as good.
+    if updated.rows_affected() > 0 && enqueue {
+        enqueue_ingest(&mut *tx, item).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

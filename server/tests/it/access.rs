@@ -250,6 +250,16 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         r#"{"repository":"00000000-0000-0000-0000-000000000000","title":"","text":""}"#,
     ),
     (
+        "/api/knowledge/begin-upload",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","name":"a.txt","size":1}"#,
+    ),
+    (
+        "/api/knowledge/finish-upload",
+        Access::Tool("knowledge-repositories"),
+        r#"{"repository":"00000000-0000-0000-0000-000000000000","item":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
         "/api/knowledge/add-url",
         Access::Tool("knowledge-repositories"),
         r#"{"repository":"00000000-0000-0000-0000-000000000000","url":"https://example.com/"}"#,

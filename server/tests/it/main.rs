@@ -40,6 +40,21 @@ fn router_with(
     accounts: AccountsConfig,
     oidc: OidcConfig,
 ) -> Router {
+    let knowledge = app::ssr::Knowledge::new(studio_core::knowledge::pipeline::Pipeline::local(
+        pool.clone(),
+        std::env::temp_dir().join("aistudio-test-files"),
+    ));
+    router_with_knowledge(pool, metrics_token, accounts, oidc, knowledge)
+}
+
+/// The router with knowledge kept as `knowledge` says (S3 rather than a folder, say).
+fn router_with_knowledge(
+    pool: PgPool,
+    metrics_token: Option<&str>,
+    accounts: AccountsConfig,
+    oidc: OidcConfig,
+    knowledge: app::ssr::Knowledge,
+) -> Router {
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
         pool: pool.clone(),
@@ -51,12 +66,7 @@ fn router_with(
         )),
         generations: std::sync::Arc::default(),
         shutdown: tokio_util::sync::CancellationToken::new(),
-        knowledge: std::sync::Arc::new(app::ssr::Knowledge::new(
-            studio_core::knowledge::pipeline::Pipeline::local(
-                pool.clone(),
-                std::env::temp_dir().join("aistudio-test-files"),
-            ),
-        )),
+        knowledge: std::sync::Arc::new(knowledge),
     };
     let metrics = server::metrics::install().unwrap();
     server::routes::router(state, metrics, metrics_token.map(Into::into))
