@@ -160,6 +160,8 @@ pub enum Embedder {
     Local(LocalEmbedder),
     /// An OpenAI-compatible embeddings API.
     Remote(super::remote::RemoteEmbedder),
+    /// Amazon Bedrock (Titan Text Embeddings v2).
+    Bedrock(super::bedrock::BedrockEmbedder),
 }
 
 impl Embedder {
@@ -173,11 +175,13 @@ impl Embedder {
         Self::Local(LocalEmbedder::new(dir))
     }
 
-    /// `EMBEDDING_PROVIDER`: `local` (default) or `openai` (any OpenAI-compatible API:
+    /// `EMBEDDING_PROVIDER`: `local` (default), `openai` (any OpenAI-compatible API:
     /// `EMBEDDING_BASE_URL`, `EMBEDDING_API_KEY` or `OPENAI_API_KEY`, `EMBEDDING_MODEL`
     /// (default text-embedding-3-small), `EMBEDDING_DIMENSIONS` (default 1536),
-    /// `EMBEDDING_MAX_TOKENS` (default 8191)).
-    pub fn from_env() -> Result<Self, String> {
+    /// `EMBEDDING_MAX_TOKENS` (default 8191)) or `bedrock` (the AWS default chain for region
+    /// and credentials; `EMBEDDING_MODEL` default amazon.titan-embed-text-v2:0,
+    /// `EMBEDDING_DIMENSIONS` 256, 512 or 1024 (default), `EMBEDDING_MAX_TOKENS` default 8192).
+    pub async fn from_env() -> Result<Self, String> {
         let var = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -210,8 +214,19 @@ impl Embedder {
                     .map(Self::Remote)
                     .map_err(|err| err.to_string())
             }
+            Some("bedrock") => {
+                let config = aws_config::load_from_env().await;
+                super::bedrock::BedrockEmbedder::new(
+                    &config,
+                    &var("EMBEDDING_MODEL").unwrap_or_else(|| super::bedrock::TITAN_V2.to_owned()),
+                    number("EMBEDDING_DIMENSIONS", 1024)?,
+                    number("EMBEDDING_MAX_TOKENS", 8192)?,
+                )
+                .map(Self::Bedrock)
+                .map_err(|err| err.to_string())
+            }
             Some(other) => Err(format!(
-                "EMBEDDING_PROVIDER must be local or openai, not {other:?}"
+                "EMBEDDING_PROVIDER must be local, openai or bedrock, not {other:?}"
             )),
         }
     }
@@ -221,6 +236,7 @@ impl Embedder {
         match self {
             Self::Local(_) => MINILM_ID,
             Self::Remote(remote) => remote.id(),
+            Self::Bedrock(bedrock) => bedrock.id(),
         }
     }
 
@@ -228,6 +244,7 @@ impl Embedder {
         match self {
             Self::Local(_) => MINILM_DIMENSIONS,
             Self::Remote(remote) => remote.dimensions(),
+            Self::Bedrock(bedrock) => bedrock.dimensions(),
         }
     }
 
@@ -236,6 +253,7 @@ impl Embedder {
         match self {
             Self::Local(_) => MINILM_MAX_TOKENS,
             Self::Remote(remote) => remote.max_tokens(),
+            Self::Bedrock(bedrock) => bedrock.max_tokens(),
         }
     }
 
@@ -243,7 +261,7 @@ impl Embedder {
     pub fn tokens(&self) -> &dyn super::chunk::TokenCount {
         match self {
             Self::Local(local) => local,
-            Self::Remote(_) => &super::remote::CharEstimate,
+            Self::Remote(_) | Self::Bedrock(_) => &super::remote::CharEstimate,
         }
     }
 
@@ -260,16 +278,17 @@ impl Embedder {
                 .map_err(|err| EmbedError::Failed(format!("the embedding task failed: {err}")))?
             }
             Self::Remote(remote) => remote.embed(&texts).await,
+            Self::Bedrock(bedrock) => bedrock.embed(&texts).await,
         }
     }
 
     /// Makes sure the model's vectors have their HNSW index (the local model's comes with the
     /// schema). Models with more than 2,000 dimensions are searched exactly, without one.
     pub async fn ensure_index(&self, pool: &sqlx::PgPool) -> Result<(), String> {
-        let Self::Remote(remote) = self else {
+        if matches!(self, Self::Local(_)) {
             return Ok(());
-        };
-        let id = remote.id();
+        }
+        let id = self.id();
         if !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
@@ -278,7 +297,7 @@ impl Embedder {
                 "EMBEDDING_MODEL {id:?} has characters a model name does not"
             ));
         }
-        let dimensions = remote.dimensions();
+        let dimensions = self.dimensions();
         if dimensions > 2000 {
             tracing::warn!(
                 dimensions,

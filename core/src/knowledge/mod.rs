@@ -6,6 +6,7 @@
 //! sized in the embedding model's tokens) and `embed` (pieces to vectors); `search` finds
 //! chunks by meaning, by words, or both.
 
+pub mod bedrock;
 pub mod chunk;
 pub mod embed;
 pub mod extract;

@@ -86,7 +86,7 @@ impl Pipeline {
         Ok(Self {
             pool,
             storage: Storage::from_env().await?,
-            embedder: Embedder::from_env().map_err(anyhow::Error::msg)?,
+            embedder: Embedder::from_env().await.map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
         })
     }

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible embeddings client against a fake server speaking the real API:
-//! batching, order, normalisation, retries on rate limits, no retry on refusals.
+//! batching, order, normalisation, retries on rate limits, no retry on refusals; and the
+//! Bedrock (Titan) client against a fake `InvokeModel`.
 
 use std::{
     collections::VecDeque,
@@ -19,18 +20,50 @@ use super::{
 struct FakeEmbeddings {
     base_url: String,
     bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+/// The OpenAI answer: each input as `[len, 1, 0]`, listed in reverse order.
+fn openai_reply(request: &serde_json::Value) -> String {
+    let inputs = request["input"].as_array().unwrap();
+    let data: Vec<_> = inputs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, text)| {
+            let len = text.as_str().unwrap().len() as f32;
+            serde_json::json!({ "object": "embedding", "index": i, "embedding": [len, 1.0, 0.0] })
+        })
+        .collect();
+    serde_json::json!({ "object": "list", "data": data, "model": request["model"] }).to_string()
+}
+
+/// Titan's answer: `[len, 0, 0, ...]` with the dimensions asked for.
+fn titan_reply(request: &serde_json::Value) -> String {
+    let dimensions = request["dimensions"].as_u64().unwrap() as usize;
+    let mut embedding = vec![0.0f32; dimensions];
+    embedding[0] = request["inputText"].as_str().unwrap().len() as f32;
+    serde_json::json!({ "embedding": embedding, "inputTextTokenCount": 3 }).to_string()
 }
 
 impl FakeEmbeddings {
     async fn start(script: Vec<(u16, &'static str)>) -> Self {
+        Self::serve(script, openai_reply).await
+    }
+
+    async fn serve(
+        script: Vec<(u16, &'static str)>,
+        reply: fn(&serde_json::Value) -> String,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let paths = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let log = bodies.clone();
+        let (log, path_log) = (bodies.clone(), paths.clone());
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let (log, script) = (log.clone(), script.clone());
+                let (log, path_log, script) = (log.clone(), path_log.clone(), script.clone());
                 tokio::spawn(async move {
                     let mut raw = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -42,6 +75,9 @@ impl FakeEmbeddings {
                         raw.extend_from_slice(&buf[..n]);
                         let text = String::from_utf8_lossy(&raw).into_owned();
                         if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            if let Some(path) = head.split(' ').nth(1) {
+                                path_log.lock().unwrap().push(path.to_owned());
+                            }
                             let length: usize = head
                                 .lines()
                                 .find_map(|l| {
@@ -59,20 +95,9 @@ impl FakeEmbeddings {
                     log.lock().unwrap().push(request.clone());
                     let (status, extra) = script.lock().unwrap().pop_front().unwrap_or((200, ""));
                     let reply = if status == 200 {
-                        let inputs = request["input"].as_array().unwrap();
-                        let data: Vec<_> = inputs
-                            .iter()
-                            .enumerate()
-                            .rev()
-                            .map(|(i, text)| {
-                                let len = text.as_str().unwrap().len() as f32;
-                                serde_json::json!({ "object": "embedding", "index": i, "embedding": [len, 1.0, 0.0] })
-                            })
-                            .collect();
-                        serde_json::json!({ "object": "list", "data": data, "model": request["model"] })
-                            .to_string()
+                        reply(&request)
                     } else {
-                        serde_json::json!({ "error": { "message": "slow down", "type": "rate_limit" } })
+                        serde_json::json!({ "error": { "message": "slow down", "type": "rate_limit" }, "message": "slow down" })
                             .to_string()
                     };
                     let response = format!(
@@ -83,7 +108,11 @@ impl FakeEmbeddings {
                 });
             }
         });
-        Self { base_url, bodies }
+        Self {
+            base_url,
+            bodies,
+            paths,
+        }
     }
 
     fn embedder(&self, model: &str) -> RemoteEmbedder {
@@ -240,4 +269,73 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
         .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].content, "Glaciers carve valleys.");
+}
+
+async fn titan(fake: &FakeEmbeddings, dimensions: usize) -> super::bedrock::BedrockEmbedder {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_bedrockruntime::config::Credentials;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-west-2"))
+        .endpoint_url(fake.base_url.trim_end_matches("/v1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .load()
+        .await;
+    super::bedrock::BedrockEmbedder::new(&config, super::bedrock::TITAN_V2, dimensions, 8192)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn titan_embeds_each_text_in_order_with_the_dimensions_asked_for() {
+    // The first call is throttled: the SDK tries it again.
+    let fake = FakeEmbeddings::serve(
+        vec![(429, "x-amzn-errortype: ThrottlingException\r\n")],
+        titan_reply,
+    )
+    .await;
+    let embedder = Embedder::Bedrock(titan(&fake, 256).await);
+    assert_eq!(embedder.id(), "amazon.titan-embed-text-v2:0");
+    assert_eq!(embedder.dimensions(), 256);
+    let texts: Vec<String> = (1..=20).map(|n| "y".repeat(n)).collect();
+    let vectors = embedder.embed(texts.clone()).await.unwrap();
+    assert_eq!(vectors.len(), 20);
+    for (n, vector) in vectors.iter().enumerate() {
+        assert_eq!(vector.len(), 256);
+        assert_eq!(vector[0], (n + 1) as f32, "text {n} out of order");
+    }
+    let bodies = fake.bodies.lock().unwrap().clone();
+    // 20 texts, one call each, plus the throttled one.
+    assert_eq!(bodies.len(), 21);
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["dimensions"] == 256 && b["normalize"] == true)
+    );
+    let paths = fake.paths.lock().unwrap().clone();
+    assert!(
+        paths
+            .iter()
+            .all(|p| p == "/model/amazon.titan-embed-text-v2%3A0/invoke"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn titan_refusals_and_wrong_sizes_are_errors() {
+    let fake = FakeEmbeddings::serve(
+        vec![(400, "x-amzn-errortype: ValidationException\r\n")],
+        titan_reply,
+    )
+    .await;
+    let embedder = titan(&fake, 512).await;
+    let refused = embedder.embed(&["a".to_owned()]).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("ValidationException"),
+        "{refused}"
+    );
+    // A refusal is not retried.
+    assert_eq!(fake.bodies.lock().unwrap().len(), 1);
+
+    let config = aws_config::SdkConfig::builder().build();
+    let odd = super::bedrock::BedrockEmbedder::new(&config, super::bedrock::TITAN_V2, 300, 8192);
+    assert!(odd.unwrap_err().to_string().contains("256, 512 or 1024"));
 }
