@@ -267,10 +267,7 @@ pub async fn begin_upload(
     let name = crate::ssr::clean_file_name(&name);
     let limit = state.knowledge.max_upload_bytes;
     if size > limit {
-        return Err(AppError::Invalid(format!(
-            "{name} is larger than the {} allowed.",
-            super::types::human_size(i64::try_from(limit).unwrap_or(i64::MAX))
-        )));
+        return Err(AppError::Invalid(super::types::too_large(&name, limit)));
     }
     let item = uuid::Uuid::new_v4();
     let key = storage::original_key(repository, item);
@@ -342,12 +339,7 @@ pub async fn finish_upload(repository: String, item: String) -> Result<(), AppEr
     };
     let limit = state.knowledge.max_upload_bytes;
     if size > limit {
-        return refuse(format!(
-            "{} is larger than the {} allowed.",
-            pending.name,
-            super::types::human_size(i64::try_from(limit).unwrap_or(i64::MAX))
-        ))
-        .await;
+        return refuse(super::types::too_large(&pending.name, limit)).await;
     }
     let head = store
         .head_bytes(&pending.storage_key, crate::ssr::SNIFF_BYTES)

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::{
     api::{TOOL, support},
-    types::{ITEMS_EVENT, UploadedItem, human_size},
+    types::{ITEMS_EVENT, UploadedItem, too_large},
 };
 use crate::{
     auth::ssr::{Authenticated, route_user},
@@ -78,22 +78,14 @@ pub async fn upload(
     }
     let name = crate::ssr::clean_file_name(&crate::ssr::uploaded_file_name(&headers));
     let limit = state.knowledge.max_upload_bytes;
-    let too_large = || {
-        refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "{name} is larger than the {} allowed.",
-                human_size(i64::try_from(limit).unwrap_or(i64::MAX))
-            ),
-        )
-    };
+    let oversize = || refusal(StatusCode::PAYLOAD_TOO_LARGE, too_large(&name, limit));
     // Refused at once when the browser says how big it is.
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|size| size > limit) {
-        return too_large();
+        return oversize();
     }
 
     let item = Uuid::new_v4();
@@ -110,7 +102,7 @@ pub async fn upload(
         .await
     {
         Ok(stored) => stored,
-        Err(StorageError::TooLarge { .. }) => return too_large(),
+        Err(StorageError::TooLarge { .. }) => return oversize(),
         Err(StorageError::Interrupted(reason)) => {
             tracing::info!(reason, "an upload was interrupted");
             return refusal(StatusCode::BAD_REQUEST, "The upload was interrupted.");

@@ -103,6 +103,14 @@ pub struct UploadedItem {
 pub const ITEMS_EVENT: &str = "items";
 
 /// A size for people: "930 B", "1.2 MB".
+/// Why an upload of `name` is refused for its size.
+pub fn too_large(name: &str, limit: u64) -> String {
+    format!(
+        "{name} is larger than the {} allowed.",
+        human_size(i64::try_from(limit).unwrap_or(i64::MAX))
+    )
+}
+
 pub fn human_size(bytes: i64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1000 {

@@ -20,7 +20,7 @@ use aws_sdk_s3::{
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 
-use super::storage::{ObjectStream, StorageError, Stored};
+use super::storage::{Intake, ObjectStream, StorageError, Stored};
 
 /// Parts of a multipart upload (S3 wants at least 5 MiB for all but the last).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -104,21 +104,11 @@ impl S3Storage {
         E: std::fmt::Display,
     {
         let mut buffer = BytesMut::new();
-        let mut size: u64 = 0;
-        let mut head = Vec::with_capacity(head_len);
+        let mut intake = Intake::new(limit, head_len);
         let mut upload: Option<Multipart> = None;
         let result = async {
             while let Some(piece) = body.next().await {
-                let piece = piece.map_err(|err| StorageError::Interrupted(err.to_string()))?;
-                size += piece.len() as u64;
-                if size > limit {
-                    return Err(StorageError::TooLarge { limit });
-                }
-                if head.len() < head_len {
-                    let take = (head_len - head.len()).min(piece.len());
-                    head.extend_from_slice(&piece[..take]);
-                }
-                buffer.extend_from_slice(&piece);
+                buffer.extend_from_slice(&intake.take(piece)?);
                 while buffer.len() >= PART_SIZE {
                     let part = buffer.split_to(PART_SIZE).freeze();
                     if upload.is_none() {
@@ -142,7 +132,7 @@ impl S3Storage {
         }
         .await;
         match result {
-            Ok(()) => Ok(Stored { size, head }),
+            Ok(()) => Ok(intake.stored()),
             Err(err) => {
                 if let Some(upload) = upload {
                     let aborted = self

@@ -214,6 +214,50 @@ impl Storage {
     }
 }
 
+/// Counts an upload's bytes against its limit and keeps its first bytes, piece by piece: what
+/// every store does with a body it writes.
+pub(super) struct Intake {
+    limit: u64,
+    head_len: usize,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Intake {
+    pub(super) fn new(limit: u64, head_len: usize) -> Self {
+        Self {
+            limit,
+            head_len,
+            size: 0,
+            head: Vec::with_capacity(head_len),
+        }
+    }
+
+    /// The body's next piece, refused once the body breaks off or runs over the limit.
+    pub(super) fn take<E: std::fmt::Display>(
+        &mut self,
+        piece: Result<bytes::Bytes, E>,
+    ) -> Result<bytes::Bytes, StorageError> {
+        let piece = piece.map_err(|err| StorageError::Interrupted(err.to_string()))?;
+        self.size += piece.len() as u64;
+        if self.size > self.limit {
+            return Err(StorageError::TooLarge { limit: self.limit });
+        }
+        if self.head.len() < self.head_len {
+            let take = (self.head_len - self.head.len()).min(piece.len());
+            self.head.extend_from_slice(&piece[..take]);
+        }
+        Ok(piece)
+    }
+
+    pub(super) fn stored(self) -> Stored {
+        Stored {
+            size: self.size,
+            head: self.head,
+        }
+    }
+}
+
 /// What [`Storage::put_stream`] wrote.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -259,22 +303,12 @@ impl LocalStorage {
         let partial = folder.join(format!(".upload-{}", Uuid::new_v4().simple()));
         let result = async {
             let mut file = tokio::fs::File::create(&partial).await?;
-            let mut size: u64 = 0;
-            let mut head = Vec::with_capacity(head_len);
+            let mut intake = Intake::new(limit, head_len);
             while let Some(piece) = body.next().await {
-                let piece = piece.map_err(|err| StorageError::Interrupted(err.to_string()))?;
-                size += piece.len() as u64;
-                if size > limit {
-                    return Err(StorageError::TooLarge { limit });
-                }
-                if head.len() < head_len {
-                    let take = (head_len - head.len()).min(piece.len());
-                    head.extend_from_slice(&piece[..take]);
-                }
-                file.write_all(&piece).await?;
+                file.write_all(&intake.take(piece)?).await?;
             }
             file.sync_all().await?;
-            Ok(Stored { size, head })
+            Ok(intake.stored())
         }
         .await;
         match result {
