@@ -48,7 +48,7 @@ formatted() {
 }
 
 step "format" formatted
-step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr --all-targets -- -D warnings
+step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr,workers/lambda --all-targets -- -D warnings
 step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 step "wasm purity" wasm_is_pure
 # Debug builds erase view types (`--cfg erase_components`); release builds keep them, and

@@ -107,6 +107,28 @@ pub fn backoff(base: Duration, receive: u32) -> Duration {
     base.saturating_mul(1 << receive.clamp(1, 7).saturating_sub(1))
 }
 
+/// One message of a batch, as an SQS event source hands them to a Lambda function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub body: String,
+    /// How many times it has been received, this time included.
+    pub receive: u32,
+}
+
+/// Messages of a batch handled at once.
+pub const BATCH_CONCURRENCY: usize = 2;
+
+/// The queue's `maxReceiveCount` as configured (`KNOWLEDGE_SQS_MAX_RECEIVES`, default 5).
+pub fn max_receives_from_env() -> anyhow::Result<u32> {
+    match std::env::var("KNOWLEDGE_SQS_MAX_RECEIVES") {
+        Ok(raw) => raw.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            anyhow::anyhow!("KNOWLEDGE_SQS_MAX_RECEIVES must be a whole number from 1, got {raw:?}")
+        }),
+        Err(_) => Ok(5),
+    }
+}
+
 /// What handling a message needs.
 #[derive(Debug, Clone)]
 pub struct EventHandler {
@@ -125,8 +147,47 @@ impl EventHandler {
     /// 20 s and so on.
     pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(5);
 
+    /// Items through `pipeline`, the limit and the receive count as configured
+    /// (`KNOWLEDGE_MAX_UPLOAD_MB`, `KNOWLEDGE_SQS_MAX_RECEIVES`).
+    pub fn from_env(pipeline: Pipeline) -> anyhow::Result<Self> {
+        Ok(Self {
+            pipeline,
+            max_upload_bytes: studio_core::knowledge::storage::max_upload_bytes_from_env()?,
+            max_receives: max_receives_from_env()?,
+            retry_base: Self::DEFAULT_RETRY_BASE,
+        })
+    }
+
     fn retry_delay(&self, receive: u32) -> Duration {
         backoff(self.retry_base, receive)
+    }
+
+    /// Handles a batch, [`BATCH_CONCURRENCY`] messages at a time. Returns the ids of those to
+    /// be delivered again (a Lambda function's partial batch failures); the others are done.
+    pub async fn handle_batch(
+        &self,
+        batch: Vec<Delivery>,
+        cancel: &CancellationToken,
+    ) -> Vec<String> {
+        let mut failed = Vec::new();
+        for group in batch.chunks(BATCH_CONCURRENCY) {
+            let handled = group
+                .iter()
+                .map(|delivery| self.handle(&delivery.body, delivery.receive, cancel));
+            let outcomes = futures::future::join_all(handled).await;
+            for (delivery, outcome) in group.iter().zip(outcomes) {
+                if let Disposition::Retry { reason, .. } = outcome {
+                    tracing::info!(
+                        message = delivery.id,
+                        receive = delivery.receive,
+                        reason,
+                        "an upload message will be tried again"
+                    );
+                    failed.push(delivery.id.clone());
+                }
+            }
+        }
+        failed
     }
 
     /// Handles message `body`, delivered for the `receive`-th time.

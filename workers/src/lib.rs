@@ -30,23 +30,12 @@ pub async fn upload_consumer(
     pipeline: studio_core::knowledge::pipeline::Pipeline,
     runner: &RunnerConfig,
 ) -> anyhow::Result<Option<sqs::SqsConsumer>> {
-    use studio_core::knowledge::{queue::UploadQueue, storage};
+    use studio_core::knowledge::queue::UploadQueue;
 
     let UploadQueue::Sqs { queue_url } = UploadQueue::from_env()? else {
         return Ok(None);
     };
-    let max_receives = match std::env::var("KNOWLEDGE_SQS_MAX_RECEIVES") {
-        Ok(raw) => raw.trim().parse().map_err(|_| {
-            anyhow::anyhow!("KNOWLEDGE_SQS_MAX_RECEIVES must be a whole number, got {raw:?}")
-        })?,
-        Err(_) => 5,
-    };
-    let handler = events::EventHandler {
-        pipeline,
-        max_upload_bytes: storage::max_upload_bytes_from_env()?,
-        max_receives,
-        retry_base: events::EventHandler::DEFAULT_RETRY_BASE,
-    };
+    let handler = events::EventHandler::from_env(pipeline)?;
     let config = sqs::SqsConfig::from_env(queue_url, runner)?;
     let aws = aws_config::load_from_env().await;
     Ok(Some(sqs::SqsConsumer::new(&aws, config, handler)))

@@ -171,3 +171,67 @@ async fn an_item_whose_worker_died_is_taken_over_and_stored_once(pool: PgPool) {
             .unwrap()
     );
 }
+
+/// An S3 `ObjectCreated` notification for `key` (whose characters need no encoding), as the
+/// bucket sends it.
+fn notification(key: &str, size: usize) -> String {
+    serde_json::json!({ "Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-2",
+        "eventTime": chrono::Utc::now().to_rfc3339(), "eventName": "ObjectCreated:Put",
+        "s3": { "bucket": { "name": "files" }, "object": { "key": key, "size": size } }
+    }]})
+    .to_string()
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_lambda_batch_reports_only_the_messages_to_try_again(pool: PgPool) {
+    use workers::events::{Delivery, EventHandler};
+
+    let (owner, repository) = owner_with_repository(&pool).await;
+    let id = Uuid::new_v4();
+    let key = storage::original_key(repository, id);
+    let text = "Osmosis moves water across a membrane.";
+    pipeline(&pool)
+        .storage
+        .put(&key, text.as_bytes())
+        .await
+        .unwrap();
+    repos::add_pending_upload(
+        &pool,
+        owner,
+        repository,
+        &NewItem {
+            id,
+            kind: ItemKind::File,
+            name: "osmosis notes.txt".into(),
+            storage_key: Some(key.clone()),
+            size_bytes: text.len() as i64,
+        },
+    )
+    .await
+    .unwrap();
+    let handler = EventHandler {
+        pipeline: pipeline(&pool),
+        max_upload_bytes: 1_000_000,
+        max_receives: 3,
+        retry_base: Duration::from_secs(1),
+    };
+    let delivery = |id: &str, body: String| Delivery {
+        id: id.into(),
+        body,
+        receive: 1,
+    };
+    let batch = vec![
+        delivery(
+            "test",
+            r#"{"Event":"s3:TestEvent","Bucket":"files"}"#.into(),
+        ),
+        delivery("upload", notification(&key, text.len())),
+        delivery("garbage", "not json".into()),
+        delivery("stranger", notification("elsewhere/file.txt", 10)),
+    ];
+    let failed = handler.handle_batch(batch, &CancellationToken::new()).await;
+    assert_eq!(failed, ["garbage"]);
+    let (status, error, chunks) = item_state(&pool, id).await;
+    assert_eq!((status.as_str(), error, chunks), ("ready", None, 1));
+}
