@@ -30,5 +30,7 @@ export STORAGE_DIR
 export KNOWLEDGE_MAX_UPLOAD_MB=5
 # The test web site (end2end/support/web-site.mjs) runs on loopback; nothing else private.
 export KNOWLEDGE_FETCH_ALLOW=127.0.0.1/32
+# Scans fail as "needs OCR" whatever the machine has installed (the jobs page tests use one).
+export OCR_PROVIDER=none
 export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
 exec "$TARGET/$PROFILE/server"

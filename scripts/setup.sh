@@ -2,7 +2,8 @@
 # Installs what building and testing AI Studio needs, skipping whatever is already there.
 #
 #   scripts/setup.sh run    toolchain, cargo-leptos, wasm-bindgen, wasm-opt, the built-in model
-#   scripts/setup.sh test   the same, plus Chromium and the browser-test packages
+#   scripts/setup.sh test   the same, plus Chromium, the browser-test packages, Tesseract and
+#                           Poppler (OCR)
 #
 # Everything comes from the package registries (crates.io, npm, Debian); nothing downloads a
 # prebuilt binary of its own.
@@ -95,6 +96,12 @@ if [ "$PURPOSE" = test ]; then
   if ! command -v cargo-nextest >/dev/null; then
     log "installing cargo-nextest"
     install_crate cargo-nextest 0.9.143 --locked
+  fi
+  if ! command -v tesseract >/dev/null || ! command -v pdftoppm >/dev/null; then
+    log "installing Tesseract and Poppler (Debian packages; OCR)"
+    if [ "$(id -u)" = 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
+    "${apt[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq tesseract-ocr poppler-utils >/dev/null
   fi
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     log "installing Chromium (Debian package)"

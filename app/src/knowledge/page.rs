@@ -276,6 +276,10 @@ fn status_text(item: &ItemView) -> String {
         "uploading" => "Uploading".to_owned(),
         "queued" => "Queued".to_owned(),
         "extracting" => "Reading the text".to_owned(),
+        "ocr" if item.progress_total > 1 => format!(
+            "Recognising text (OCR), page {} of {}",
+            item.progress_done, item.progress_total
+        ),
         "ocr" => "Recognising text (OCR)".to_owned(),
         "chunking" => "Cutting into chunks".to_owned(),
         "embedding" if item.progress_total > 0 => format!(
@@ -348,12 +352,12 @@ fn ItemRow(
         .clone()
         .unwrap_or_else(|| item.kind.clone());
     let label = status_text(&item);
-    let progress = (item.status == "embedding" && item.progress_total > 0)
+    let progress = (matches!(item.status.as_str(), "embedding" | "ocr") && item.progress_total > 0)
         .then_some((item.progress_done, item.progress_total));
     let failed = item.status == "failed";
     let ocr_note = (!item.pages_without_text.is_empty() && item.status == "ready").then(|| {
         format!(
-            "{} page(s) had no text layer and were left out.",
+            "{} page(s) had no text that could be read and were left out.",
             item.pages_without_text.len()
         )
     });
@@ -601,11 +605,11 @@ fn AddItems(
                     class="file-input"
                     type="file"
                     multiple
-                    accept=".pdf,.docx,.pptx,.xlsx,.csv,.html,.htm,.md,.markdown,.txt,.json,application/pdf,text/*"
+                    accept=".pdf,.docx,.pptx,.xlsx,.csv,.html,.htm,.md,.markdown,.txt,.json,.png,.jpg,.jpeg,.tif,.tiff,application/pdf,text/*,image/*"
                     on:change=on_files
                 />
                 <p class="muted small">
-                    "PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown, text or JSON; up to "
+                    "PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown, text or JSON, and scans or photos of text (read with OCR where the server has it); up to "
                     {limit} " each."
                 </p>
                 <ul class="uploads" aria-label="Uploads">

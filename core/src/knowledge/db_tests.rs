@@ -52,6 +52,7 @@ fn setup(pool: &PgPool) -> Setup {
             storage: Storage::local(dir.path()),
             embedder,
             fetch: super::web::FetchPolicy::default_limits(),
+            ocr: super::ocr::Ocr::Unavailable,
         },
         _dir: dir,
     }
@@ -566,5 +567,176 @@ async fn web_pages_are_fetched_kept_and_refused_when_private(pool: PgPool) {
             assert!(reason.contains("private network"), "{reason}")
         }
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// OCR as installed here (`scripts/setup.sh test` installs Tesseract and Poppler).
+fn tesseract() -> super::ocr::Ocr {
+    let ocr = super::ocr::Ocr::from_env().unwrap();
+    assert!(
+        ocr.is_available(),
+        "these tests need tesseract and pdftoppm (Debian: tesseract-ocr poppler-utils)"
+    );
+    ocr
+}
+
+/// A page of typed `lines` as a scanner would deliver it: an image (`png` or `jpeg`) of
+/// 1240 x 1754 pixels (A4 at 150 dpi), rendered by Poppler.
+async fn scanned(lines: &[&str], format: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("typed.pdf");
+    std::fs::write(&source, super::tests::pdf(&[lines])).unwrap();
+    let status = tokio::process::Command::new("pdftoppm")
+        .args([
+            &format!("-{format}"),
+            "-singlefile",
+            "-scale-to-x",
+            "1240",
+            "-scale-to-y",
+            "1754",
+        ])
+        .arg(&source)
+        .arg(dir.path().join("page"))
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let extension = if format == "jpeg" { "jpg" } else { format };
+    std::fs::read(dir.path().join(format!("page.{extension}"))).unwrap()
+}
+
+/// A PDF of two pages: typed text, then a scan (a JPEG over the whole page, no text layer).
+fn typed_then_scanned(typed: &[&str], scan: Vec<u8>) -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, content::Operation, dictionary};
+
+    let mut doc = Document::load_mem(&super::tests::pdf(&[typed])).unwrap();
+    let image = doc.add_object(Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => 1240, "Height" => 1754,
+            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8, "Filter" => "DCTDecode",
+        },
+        scan,
+    ));
+    let draw = lopdf::content::Content {
+        operations: vec![
+            Operation::new("q", vec![]),
+            Operation::new(
+                "cm",
+                vec![
+                    595.into(),
+                    0.into(),
+                    0.into(),
+                    842.into(),
+                    0.into(),
+                    0.into(),
+                ],
+            ),
+            Operation::new("Do", vec!["Scan".into()]),
+            Operation::new("Q", vec![]),
+        ],
+    };
+    let contents = doc.add_object(Stream::new(dictionary! {}, draw.encode().unwrap()));
+    let pages_id = doc
+        .catalog()
+        .unwrap()
+        .get(b"Pages")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => contents,
+        "Resources" => dictionary! { "XObject" => dictionary! { "Scan" => image } },
+    });
+    let pages = doc.get_object_mut(pages_id).unwrap().as_dict_mut().unwrap();
+    pages
+        .get_mut(b"Kids")
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .push(page.into());
+    pages.set("Count", Object::Integer(2));
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+async fn chunk_texts(pool: &PgPool, item: Uuid) -> Vec<(String, Option<String>)> {
+    sqlx::query_as(
+        "select content, location from knowledge_chunks where item_id = $1 order by position",
+    )
+    .bind(item)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn scanned_pages_and_images_are_read_with_ocr(pool: PgPool) {
+    let mut setup = setup(&pool);
+    setup.pipeline.ocr = tesseract();
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Scans", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+
+    // A photo of a whiteboard.
+    let photo = scanned(&["Mitochondria release energy from glucose."], "png").await;
+    let image = add(&setup.pipeline, owner, repo, "whiteboard.png", &photo).await;
+    setup.pipeline.ingest(image, &cancel).await.unwrap();
+    let chunks = chunk_texts(&pool, image).await;
+    assert_eq!(chunks.len(), 1);
+    assert!(
+        chunks[0].0.contains("Mitochondria release energy"),
+        "{chunks:?}"
+    );
+    let kind: Option<String> =
+        sqlx::query_scalar("select content_kind from knowledge_items where id = $1")
+            .bind(image)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kind.as_deref(), Some("image"));
+
+    // A typed page, then a scanned one: both read, in order, each with its page.
+    let scan = scanned(&["Osmosis moves water across a membrane."], "jpeg").await;
+    let document = typed_then_scanned(&["Diffusion spreads particles out."], scan);
+    let mixed = add(&setup.pipeline, owner, repo, "biology.pdf", &document).await;
+    setup.pipeline.ingest(mixed, &cancel).await.unwrap();
+    let text: String = chunk_texts(&pool, mixed)
+        .await
+        .into_iter()
+        .map(|(content, _)| content)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (typed, ocr) = (
+        text.find("Diffusion spreads particles").expect(&text),
+        text.find("Osmosis moves water").expect(&text),
+    );
+    assert!(typed < ocr, "{text}");
+    let left: Vec<i32> =
+        sqlx::query_scalar("select pages_without_text from knowledge_items where id = $1")
+            .bind(mixed)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Without OCR, the scanned page is listed and the image fails with the reason.
+    setup.pipeline.ocr = super::ocr::Ocr::Unavailable;
+    setup.pipeline.ingest(mixed, &cancel).await.unwrap();
+    let left: Vec<i32> =
+        sqlx::query_scalar("select pages_without_text from knowledge_items where id = $1")
+            .bind(mixed)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, [2]);
+    match setup.pipeline.ingest(image, &cancel).await {
+        Err(IngestError::Permanent(reason)) => {
+            assert!(reason.starts_with("needs OCR"), "{reason}");
+            assert!(reason.contains("not available on this server"), "{reason}");
+        }
+        other => panic!("expected a permanent failure, got {other:?}"),
     }
 }

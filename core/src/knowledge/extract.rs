@@ -29,6 +29,8 @@ pub enum Kind {
     Markdown,
     Text,
     Json,
+    /// A picture of text (a photographed page, a screenshot): read with OCR only.
+    Image,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Self::Markdown => "markdown",
             Self::Text => "text",
             Self::Json => "json",
+            Self::Image => "image",
         }
     }
 
@@ -58,6 +61,7 @@ impl Kind {
             Self::Markdown => "Markdown",
             Self::Text => "text",
             Self::Json => "JSON",
+            Self::Image => "image",
         }
     }
 
@@ -82,9 +86,20 @@ impl Kind {
                 }
             }
         }
+        let extension = file_name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .unwrap_or_default();
         if let Some(kind) =
             infer::get(bytes).filter(|k| k.matcher_type() != infer::MatcherType::Text)
         {
+            // A picture named as one: its text is for OCR. Named as something else, it is
+            // not what it claims to be.
+            if IMAGE_TYPES.contains(&kind.extension())
+                && IMAGE_EXTENSIONS.contains(&extension.as_str())
+            {
+                return Ok(Self::Image);
+            }
             return Err(ExtractError::Unsupported(format!(
                 "{file_name} is a {} file, which cannot be read as a document",
                 kind.extension()
@@ -95,10 +110,6 @@ impl Kind {
                 "{file_name} is not a document we can read (PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown, text or JSON)"
             )));
         }
-        let extension = file_name
-            .rsplit_once('.')
-            .map(|(_, ext)| ext.to_ascii_lowercase())
-            .unwrap_or_default();
         let start = decode_text(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
         let start = start.trim_start_matches('\u{feff}').trim_start();
         Ok(match extension.as_str() {
@@ -111,6 +122,10 @@ impl Kind {
         })
     }
 }
+
+/// Picture formats OCR reads (as `infer` names them), and the file name endings they go by.
+const IMAGE_TYPES: &[&str] = &["png", "jpg", "tif", "bmp", "gif", "webp"];
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp"];
 
 /// A quick look at the start of an upload (its first few KB) to refuse what is plainly not a
 /// document before it is queued: images, programs, archives other than Office files, binary
@@ -201,8 +216,8 @@ pub enum ExtractError {
     TooLarge(String),
     #[error("the file is damaged or not what it claims to be: {0}")]
     Corrupt(String),
-    /// A PDF whose pages have no text layer at all.
-    #[error("needs OCR: the PDF has no text layer")]
+    /// A PDF whose pages have no text layer at all, or an image.
+    #[error("needs OCR: it has no text layer")]
     NeedsOcr { pages: u32 },
 }
 
@@ -244,6 +259,7 @@ pub fn extract(bytes: &[u8], file_name: &str) -> Result<Extracted, ExtractError>
         Kind::Markdown | Kind::Text => {
             extracted.sections = one_section(&decode_text(bytes));
         }
+        Kind::Image => return Err(ExtractError::NeedsOcr { pages: 1 }),
     }
     for section in &mut extracted.sections {
         section.text = clean(&section.text);

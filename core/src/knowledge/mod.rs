@@ -11,6 +11,7 @@ pub mod chunk;
 pub mod embed;
 pub mod extract;
 pub mod live;
+pub mod ocr;
 pub mod pipeline;
 pub mod queue;
 pub mod remote;

@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::{
     chunk::{self, ChunkOptions},
     embed::{EmbedError, Embedder},
-    extract::{self, ExtractError},
+    extract::{self, ExtractError, Kind, Section},
+    ocr::{Ocr, OcrError},
     storage::{self, Storage, StorageError},
     web::{self, FetchError, FetchPolicy},
 };
@@ -30,6 +31,8 @@ pub struct Pipeline {
     pub embedder: Embedder,
     /// Where URL items may be fetched from, and how much.
     pub fetch: FetchPolicy,
+    /// Reads scanned pages and images.
+    pub ocr: Ocr,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,7 @@ impl Pipeline {
             storage: Storage::from_env().await?,
             embedder: Embedder::from_env().await.map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
+            ocr: Ocr::from_env()?,
         })
     }
 
@@ -103,13 +107,14 @@ impl Pipeline {
         Ok(pipeline)
     }
 
-    /// Local storage in `dir`, the local embedding model, public fetches only.
+    /// Local storage in `dir`, the local embedding model, public fetches only, no OCR.
     pub fn local(pool: PgPool, dir: impl Into<std::path::PathBuf>) -> Self {
         Self {
             pool,
             storage: Storage::local(dir),
             embedder: Embedder::local_from_env(),
             fetch: FetchPolicy::default_limits(),
+            ocr: Ocr::Unavailable,
         }
     }
 
@@ -260,10 +265,26 @@ impl Pipeline {
         let failed = |err: tokio::task::JoinError| {
             IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
         };
-        let extracted = tokio::task::spawn_blocking(move || extract::extract(&bytes, &name))
-            .await
-            .map_err(failed)?
-            .map_err(extract_error)?;
+        let (bytes, name, extracted) = tokio::task::spawn_blocking(move || {
+            let extracted = extract::extract(&bytes, &name);
+            (bytes, name, extracted)
+        })
+        .await
+        .map_err(failed)?;
+        let extracted = match (extracted, &self.ocr) {
+            (Ok(extracted), _) => extracted,
+            // Nothing but pictures of text: all of it for OCR.
+            (Err(ExtractError::NeedsOcr { pages }), Ocr::Tesseract(_)) => extract::Extracted {
+                kind: Kind::detect(&bytes, &name).map_err(extract_error)?,
+                sections: Vec::new(),
+                pages_without_text: (1..=pages).collect(),
+                rows_left_out: 0,
+            },
+            (Err(err), _) => return Err(extract_error(err)),
+        };
+        let Some(extracted) = self.recognise(item, &bytes, extracted).await? else {
+            return Ok(None);
+        };
         if !self.step(item, "chunking", 0, 0).await? {
             return Ok(None);
         }
@@ -293,6 +314,64 @@ impl Pipeline {
             pages_without_text,
             chunks,
         }))
+    }
+
+    /// Reads what the text layer lacks with OCR, when there is OCR: an image's text, a PDF's
+    /// pages without text (each keeps its page number). `None` when the item is gone.
+    async fn recognise(
+        &self,
+        item: Uuid,
+        bytes: &[u8],
+        mut extracted: extract::Extracted,
+    ) -> Result<Option<extract::Extracted>, IngestError> {
+        let Ocr::Tesseract(tesseract) = &self.ocr else {
+            return Ok(Some(extracted));
+        };
+        let ocr_error = |err: OcrError| match err {
+            OcrError::Refused(reason) => IngestError::Permanent(reason),
+            OcrError::Failed(reason) => IngestError::Transient(anyhow::anyhow!(reason)),
+        };
+        if extracted.kind == Kind::Image {
+            if !self.step(item, "ocr", 0, 1).await? {
+                return Ok(None);
+            }
+            let text = tesseract.image(bytes).await.map_err(ocr_error)?;
+            extracted.sections = vec![Section {
+                text: extract::clean(&text),
+                location: None,
+            }];
+        } else if !extracted.pages_without_text.is_empty() {
+            let pages = std::mem::take(&mut extracted.pages_without_text);
+            if !self.step(item, "ocr", 0, pages.len()).await? {
+                return Ok(None);
+            }
+            let read = tesseract
+                .pdf_pages(bytes, &pages, |done, total| async move {
+                    let _ = self.step(item, "ocr", done, total).await;
+                })
+                .await
+                .map_err(ocr_error)?;
+            for (page, text) in read {
+                let text = extract::clean(&text);
+                if text.is_empty() {
+                    extracted.pages_without_text.push(page);
+                } else {
+                    extracted.sections.push(Section {
+                        text,
+                        location: Some(format!("page {page}")),
+                    });
+                }
+            }
+            extracted.sections.sort_by_key(|section| {
+                section
+                    .location
+                    .as_deref()
+                    .and_then(|l| l.strip_prefix("page "))
+                    .and_then(|n| n.parse::<u32>().ok())
+            });
+        }
+        extracted.sections.retain(|s| !s.text.is_empty());
+        Ok(Some(extracted))
     }
 
     /// Replaces the item's chunks and vectors and marks it ready, in one transaction. False

@@ -12,7 +12,7 @@ use lopdf::{
 use super::extract::{ExtractError, Kind, MAX_EXPANDED_BYTES, Section, clean, extract};
 
 /// A PDF with one page per entry: its lines of text, or none for a scanned-looking page.
-fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+pub(super) fn pdf(pages: &[&[&str]]) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font = doc.add_object(dictionary! {
@@ -592,9 +592,19 @@ fn uploads_are_sniffed_from_their_first_bytes() {
     text.truncate(text.len() - 3);
     assert!(precheck(&text, "menu.txt").is_ok());
 
+    // A picture named as one is for OCR; named as a document, it is not what it claims.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+    assert!(precheck(png, "whiteboard.PNG").is_ok());
+    assert_eq!(Kind::detect(png, "whiteboard.png"), Ok(Kind::Image));
+    assert!(matches!(
+        extract(png, "whiteboard.png"),
+        Err(ExtractError::NeedsOcr { pages: 1 })
+    ));
     let err = precheck(png, "scan.pdf").unwrap_err();
     assert!(err.to_string().contains("scan.pdf is a png file"), "{err}");
+    let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+    assert!(precheck(jpeg, "photo.jpeg").is_ok());
+    assert!(precheck(jpeg, "photo.txt").is_err());
     let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
     elf.extend(std::iter::repeat_n(0u8, 100));
     assert!(precheck(&elf, "notes.txt").is_err());
