@@ -571,8 +571,8 @@ async fn web_pages_are_fetched_kept_and_refused_when_private(pool: PgPool) {
 }
 
 /// OCR as installed here (`scripts/setup.sh test` installs Tesseract and Poppler).
-fn tesseract() -> super::ocr::Ocr {
-    let ocr = super::ocr::Ocr::from_env().unwrap();
+async fn tesseract(storage: &Storage) -> super::ocr::Ocr {
+    let ocr = super::ocr::Ocr::from_env(storage).await.unwrap();
     assert!(
         ocr.is_available(),
         "these tests need tesseract and pdftoppm (Debian: tesseract-ocr poppler-utils)"
@@ -673,7 +673,7 @@ async fn chunk_texts(pool: &PgPool, item: Uuid) -> Vec<(String, Option<String>)>
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn scanned_pages_and_images_are_read_with_ocr(pool: PgPool) {
     let mut setup = setup(&pool);
-    setup.pipeline.ocr = tesseract();
+    setup.pipeline.ocr = tesseract(&setup.pipeline.storage).await;
     let owner = person(&pool, "teacher@school.test", "staff").await;
     let repo = repos::create(&pool, owner, &fields("Scans", false))
         .await
@@ -739,4 +739,62 @@ async fn scanned_pages_and_images_are_read_with_ocr(pool: PgPool) {
         }
         other => panic!("expected a permanent failure, got {other:?}"),
     }
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn textract_reads_scans_from_the_bucket_within_the_monthly_budget(pool: PgPool) {
+    use super::{
+        ocr::{Ocr, Textract},
+        s3::testing,
+    };
+
+    let config = testing::moto_config().await;
+    let bucket = testing::bucket(&config).await;
+    let mut textract = Textract::new(&config, bucket.bucket(), 3);
+    textract.poll = std::time::Duration::from_millis(100);
+    let mut setup = setup(&pool);
+    setup.pipeline.storage = Storage::S3(bucket);
+    setup.pipeline.ocr = Ocr::Textract(textract);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Scans", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let charged = |item: Uuid| {
+        let pool = pool.clone();
+        async move {
+            count(
+                &pool,
+                "select coalesce(sum(pages), 0)::int8 from ocr_charges where item_id = $1",
+                item,
+            )
+            .await
+        }
+    };
+
+    // Two scanned pages: sent to Textract (moto answers with one page of lines).
+    let scan = super::tests::pdf(&[&[], &[]]);
+    let first = add(&setup.pipeline, owner, repo, "minutes.pdf", &scan).await;
+    assert_eq!(
+        setup.pipeline.ingest(first, &cancel).await.unwrap(),
+        Ingested::Ready { chunks: 1 }
+    );
+    let chunks = chunk_texts(&pool, first).await;
+    assert!(chunks[0].0.contains("Hello from Textract"), "{chunks:?}");
+    assert_eq!(chunks[0].1.as_deref(), Some("page 1"));
+    assert_eq!(charged(first).await, 2);
+
+    // Processed again this month: not charged again.
+    setup.pipeline.ingest(first, &cancel).await.unwrap();
+    assert_eq!(charged(first).await, 2);
+
+    // Two more pages would pass the budget of three: refused, with the reason.
+    let second = add(&setup.pipeline, owner, repo, "agenda.pdf", &scan).await;
+    match setup.pipeline.ingest(second, &cancel).await {
+        Err(IngestError::Permanent(reason)) => {
+            assert!(reason.contains("OCR budget (3 pages, 1 left)"), "{reason}");
+        }
+        other => panic!("expected the budget to refuse it, got {other:?}"),
+    }
+    assert_eq!(charged(second).await, 0);
 }

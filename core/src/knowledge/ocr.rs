@@ -1,9 +1,11 @@
 //! Text from pictures of text: scanned PDF pages and images, read with Tesseract (the
-//! `tesseract` program, and `pdftoppm` from Poppler to turn PDF pages into images).
+//! `tesseract` program, and `pdftoppm` from Poppler to turn PDF pages into images) or with
+//! Amazon Textract (for originals kept in S3).
 //!
 //! `OCR_PROVIDER` chooses: `auto` (default: Tesseract when both programs are installed),
-//! `tesseract` (required: the server refuses to start without it) or `none`. Without OCR, a
-//! scan fails with "needs OCR: ... not available on this server".
+//! `tesseract` (required: the server refuses to start without it), `textract` (with S3
+//! storage; `OCR_TEXTRACT_MONTHLY_PAGES` caps the pages sent a month, default 1,000) or
+//! `none`. Without OCR, a scan fails with "needs OCR: ... not available on this server".
 
 use std::{
     path::{Path, PathBuf},
@@ -11,7 +13,16 @@ use std::{
     time::Duration,
 };
 
+use aws_sdk_textract::{
+    error::DisplayErrorContext,
+    types::{BlockType, DocumentLocation, JobStatus, S3Object},
+};
+use chrono::Datelike;
+use sqlx::PgPool;
 use tokio::process::Command;
+use uuid::Uuid;
+
+use super::storage::Storage;
 
 /// The longest one page may take to render or to read.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -35,6 +46,7 @@ pub enum OcrError {
 pub enum Ocr {
     Unavailable,
     Tesseract(Tesseract),
+    Textract(Textract),
 }
 
 /// Tesseract, with Poppler's `pdftoppm` for PDF pages.
@@ -55,8 +67,9 @@ fn find(program: &str) -> Option<PathBuf> {
 }
 
 impl Ocr {
-    /// As `OCR_PROVIDER` and `OCR_LANGUAGES` (default `eng`) say.
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// As `OCR_PROVIDER` and `OCR_LANGUAGES` (default `eng`) say; Textract reads originals
+    /// from `storage`'s bucket.
+    pub async fn from_env(storage: &Storage) -> anyhow::Result<Self> {
         let provider = std::env::var("OCR_PROVIDER").unwrap_or_default();
         let languages = std::env::var("OCR_LANGUAGES")
             .ok()
@@ -91,8 +104,31 @@ impl Ocr {
                     languages,
                 }))
             }
+            "textract" => {
+                let Storage::S3(s3) = storage else {
+                    anyhow::bail!(
+                        "OCR_PROVIDER=textract needs STORAGE_BACKEND=s3: Textract reads the originals from the bucket"
+                    );
+                };
+                let monthly_pages = match std::env::var("OCR_TEXTRACT_MONTHLY_PAGES") {
+                    Ok(raw) => raw.trim().parse().map_err(|_| {
+                        anyhow::anyhow!(
+                            "OCR_TEXTRACT_MONTHLY_PAGES must be a whole number, got {raw:?}"
+                        )
+                    })?,
+                    Err(_) => 1000,
+                };
+                let config = aws_config::load_from_env().await;
+                Ok(Self::Textract(Textract::new(
+                    &config,
+                    s3.bucket(),
+                    monthly_pages,
+                )))
+            }
             "none" => Ok(Self::Unavailable),
-            other => anyhow::bail!("OCR_PROVIDER must be auto, tesseract or none, got {other:?}"),
+            other => anyhow::bail!(
+                "OCR_PROVIDER must be auto, tesseract, textract or none, got {other:?}"
+            ),
         }
     }
 
@@ -196,5 +232,158 @@ impl Tesseract {
             progress(done + 1, pages.len()).await;
         }
         Ok(texts)
+    }
+}
+
+/// Amazon Textract's asynchronous text detection, on originals in an S3 bucket, under a
+/// monthly page budget.
+#[derive(Debug, Clone)]
+pub struct Textract {
+    client: aws_sdk_textract::Client,
+    bucket: String,
+    /// Pages sent a calendar month at most (UTC).
+    pub monthly_pages: u32,
+    /// How often a running job is asked whether it is done.
+    pub poll: Duration,
+    /// How long a job may run.
+    pub timeout: Duration,
+}
+
+impl Textract {
+    pub fn new(config: &aws_config::SdkConfig, bucket: &str, monthly_pages: u32) -> Self {
+        Self {
+            client: aws_sdk_textract::Client::new(config),
+            bucket: bucket.to_owned(),
+            monthly_pages,
+            poll: Duration::from_secs(2),
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// Counts `pages` of `item` against this month's budget, once per item and month;
+    /// refused, with the reason for the item's owner, when they do not fit.
+    pub async fn charge(&self, pool: &PgPool, item: Uuid, pages: u32) -> Result<(), OcrError> {
+        let failed = |err: sqlx::Error| OcrError::Failed(format!("the OCR budget: {err}"));
+        let today = chrono::Utc::now().date_naive();
+        let month = today.with_day(1).unwrap_or(today);
+        let mut tx = pool.begin().await.map_err(failed)?;
+        // One charge at a time, so two items cannot both take the last pages.
+        sqlx::query!("select pg_advisory_xact_lock(hashtext('ocr_charges'))")
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        let charged = sqlx::query_scalar!(
+            "select exists (select 1 from ocr_charges where item_id = $1 and month = $2) as \"charged!\"",
+            item,
+            month
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if charged {
+            return Ok(());
+        }
+        let used = sqlx::query_scalar!(
+            "select coalesce(sum(pages), 0)::int8 as \"used!\" from ocr_charges where month = $1",
+            month
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if used + i64::from(pages) > i64::from(self.monthly_pages) {
+            return Err(OcrError::Refused(format!(
+                "needs OCR on {pages} page(s), but this month's OCR budget ({} pages, {} left) would be exceeded; it renews on the 1st, or an administrator can raise OCR_TEXTRACT_MONTHLY_PAGES",
+                self.monthly_pages,
+                (i64::from(self.monthly_pages) - used).max(0)
+            )));
+        }
+        sqlx::query!(
+            "insert into ocr_charges (item_id, month, pages) values ($1, $2, $3)",
+            item,
+            month,
+            i32::try_from(pages).unwrap_or(i32::MAX)
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        tx.commit().await.map_err(failed)
+    }
+
+    /// The text of the object at `key` (PDF, PNG, JPEG or TIFF), per page (1-based), in
+    /// order. `item` names the job, so a repeated run reuses the job started before.
+    pub async fn read(&self, key: &str, item: Uuid) -> Result<Vec<(u32, String)>, OcrError> {
+        let failed = |what: &str, err: &dyn std::fmt::Display| {
+            OcrError::Failed(format!("Textract {what}: {err}"))
+        };
+        let started = self
+            .client
+            .start_document_text_detection()
+            .document_location(
+                DocumentLocation::builder()
+                    .s3_object(S3Object::builder().bucket(&self.bucket).name(key).build())
+                    .build(),
+            )
+            .client_request_token(item.simple().to_string())
+            .job_tag("knowledge")
+            .send()
+            .await
+            .map_err(|err| failed("could not start", &DisplayErrorContext(&err)))?;
+        let job = started
+            .job_id()
+            .ok_or_else(|| OcrError::Failed("Textract gave no job id".to_owned()))?
+            .to_owned();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut lines: Vec<(u32, String)> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_document_text_detection()
+                .job_id(&job)
+                .max_results(1000)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|err| failed("could not be asked", &DisplayErrorContext(&err)))?;
+            match page.job_status() {
+                Some(JobStatus::InProgress) | None => {
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(OcrError::Failed(format!(
+                            "Textract took longer than {} minutes",
+                            self.timeout.as_secs() / 60
+                        )));
+                    }
+                    tokio::time::sleep(self.poll).await;
+                    continue;
+                }
+                Some(JobStatus::Failed) => {
+                    return Err(OcrError::Refused(format!(
+                        "OCR could not read it: {}",
+                        page.status_message().unwrap_or("Textract failed")
+                    )));
+                }
+                Some(_) => {}
+            }
+            for block in page.blocks() {
+                if block.block_type() == Some(&BlockType::Line)
+                    && let (Some(number), Some(text)) = (block.page(), block.text())
+                {
+                    lines.push((u32::try_from(number).unwrap_or(0), text.to_owned()));
+                }
+            }
+            match page.next_token() {
+                Some(token) => next = Some(token.to_owned()),
+                None => break,
+            }
+        }
+        let mut pages = std::collections::BTreeMap::<u32, String>::new();
+        for (number, line) in lines {
+            let text = pages.entry(number).or_default();
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&line);
+        }
+        Ok(pages.into_iter().collect())
     }
 }

@@ -86,12 +86,13 @@ impl Pipeline {
     /// Storage, the embedding model and the fetch policy as configured
     /// ([`Storage::from_env`], [`Embedder::from_env`], `KNOWLEDGE_FETCH_ALLOW`).
     pub async fn from_env(pool: PgPool) -> anyhow::Result<Self> {
+        let storage = Storage::from_env().await?;
         Ok(Self {
             pool,
-            storage: Storage::from_env().await?,
+            ocr: Ocr::from_env(&storage).await?,
+            storage,
             embedder: Embedder::from_env().await.map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
-            ocr: Ocr::from_env()?,
         })
     }
 
@@ -183,7 +184,9 @@ impl Pipeline {
             None if row.kind == "text" => "pasted.md".to_owned(),
             None => row.name.clone(),
         };
-        let Some(prepared) = self.prepare(item, bytes, name).await? else {
+        // Every original is kept under this key (OCR services read it from there).
+        let key = storage::original_key(row.repository_id, item);
+        let Some(prepared) = self.prepare(item, &key, bytes, name).await? else {
             return Ok(Ingested::Gone);
         };
         let total = prepared.chunks.len();
@@ -259,6 +262,7 @@ impl Pipeline {
     async fn prepare(
         &self,
         item: Uuid,
+        key: &str,
         bytes: Vec<u8>,
         name: String,
     ) -> Result<Option<Prepared>, IngestError> {
@@ -274,15 +278,17 @@ impl Pipeline {
         let extracted = match (extracted, &self.ocr) {
             (Ok(extracted), _) => extracted,
             // Nothing but pictures of text: all of it for OCR.
-            (Err(ExtractError::NeedsOcr { pages }), Ocr::Tesseract(_)) => extract::Extracted {
-                kind: Kind::detect(&bytes, &name).map_err(extract_error)?,
-                sections: Vec::new(),
-                pages_without_text: (1..=pages).collect(),
-                rows_left_out: 0,
-            },
+            (Err(ExtractError::NeedsOcr { pages }), ocr) if ocr.is_available() => {
+                extract::Extracted {
+                    kind: Kind::detect(&bytes, &name).map_err(extract_error)?,
+                    sections: Vec::new(),
+                    pages_without_text: (1..=pages).collect(),
+                    rows_left_out: 0,
+                }
+            }
             (Err(err), _) => return Err(extract_error(err)),
         };
-        let Some(extracted) = self.recognise(item, &bytes, extracted).await? else {
+        let Some(extracted) = self.recognise(item, key, &bytes, extracted).await? else {
             return Ok(None);
         };
         if !self.step(item, "chunking", 0, 0).await? {
@@ -321,54 +327,84 @@ impl Pipeline {
     async fn recognise(
         &self,
         item: Uuid,
+        key: &str,
         bytes: &[u8],
         mut extracted: extract::Extracted,
     ) -> Result<Option<extract::Extracted>, IngestError> {
-        let Ocr::Tesseract(tesseract) = &self.ocr else {
+        let is_image = extracted.kind == Kind::Image;
+        if !self.ocr.is_available() || (!is_image && extracted.pages_without_text.is_empty()) {
             return Ok(Some(extracted));
-        };
+        }
         let ocr_error = |err: OcrError| match err {
             OcrError::Refused(reason) => IngestError::Permanent(reason),
             OcrError::Failed(reason) => IngestError::Transient(anyhow::anyhow!(reason)),
         };
-        if extracted.kind == Kind::Image {
-            if !self.step(item, "ocr", 0, 1).await? {
-                return Ok(None);
+        let wanted = if is_image {
+            vec![1]
+        } else {
+            std::mem::take(&mut extracted.pages_without_text)
+        };
+        if !self.step(item, "ocr", 0, wanted.len()).await? {
+            return Ok(None);
+        }
+        let read = match &self.ocr {
+            Ocr::Unavailable => Vec::new(),
+            Ocr::Tesseract(tesseract) if is_image => {
+                vec![(1, tesseract.image(bytes).await.map_err(ocr_error)?)]
             }
-            let text = tesseract.image(bytes).await.map_err(ocr_error)?;
+            Ocr::Tesseract(tesseract) => tesseract
+                .pdf_pages(bytes, &wanted, |done, total| async move {
+                    let _ = self.step(item, "ocr", done, total).await;
+                })
+                .await
+                .map_err(ocr_error)?,
+            Ocr::Textract(textract) => {
+                // Textract reads (and bills) every page of the document.
+                let pages = extracted
+                    .sections
+                    .iter()
+                    .filter_map(|s| page_of(s.location.as_deref()))
+                    .chain(wanted.iter().copied())
+                    .max()
+                    .unwrap_or(1);
+                textract
+                    .charge(&self.pool, item, pages)
+                    .await
+                    .map_err(ocr_error)?;
+                textract.read(key, item).await.map_err(ocr_error)?
+            }
+        };
+        if is_image {
+            let text = read
+                .into_iter()
+                .map(|(_, text)| text)
+                .collect::<Vec<_>>()
+                .join("\n\n");
             extracted.sections = vec![Section {
                 text: extract::clean(&text),
                 location: None,
             }];
-        } else if !extracted.pages_without_text.is_empty() {
-            let pages = std::mem::take(&mut extracted.pages_without_text);
-            if !self.step(item, "ocr", 0, pages.len()).await? {
-                return Ok(None);
-            }
-            let read = tesseract
-                .pdf_pages(bytes, &pages, |done, total| async move {
-                    let _ = self.step(item, "ocr", done, total).await;
-                })
-                .await
-                .map_err(ocr_error)?;
+        } else {
+            let mut found = std::collections::BTreeMap::new();
             for (page, text) in read {
                 let text = extract::clean(&text);
-                if text.is_empty() {
-                    extracted.pages_without_text.push(page);
-                } else {
-                    extracted.sections.push(Section {
-                        text,
-                        location: Some(format!("page {page}")),
-                    });
+                if wanted.contains(&page) && !text.is_empty() {
+                    found.insert(page, text);
                 }
             }
-            extracted.sections.sort_by_key(|section| {
-                section
-                    .location
-                    .as_deref()
-                    .and_then(|l| l.strip_prefix("page "))
-                    .and_then(|n| n.parse::<u32>().ok())
-            });
+            extracted.pages_without_text = wanted
+                .into_iter()
+                .filter(|page| !found.contains_key(page))
+                .collect();
+            extracted
+                .sections
+                .extend(found.into_iter().map(|(page, text)| Section {
+                    text,
+                    location: Some(format!("page {page}")),
+                }));
+            extracted
+                .sections
+                .sort_by_key(|section| page_of(section.location.as_deref()));
         }
         extracted.sections.retain(|s| !s.text.is_empty());
         Ok(Some(extracted))
@@ -458,6 +494,11 @@ impl Pipeline {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// The page number of a section located as "page N".
+fn page_of(location: Option<&str>) -> Option<u32> {
+    location?.strip_prefix("page ")?.parse().ok()
 }
 
 fn extract_error(err: ExtractError) -> IngestError {
