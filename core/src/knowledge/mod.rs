@@ -14,6 +14,7 @@ pub mod live;
 pub mod ocr;
 pub mod pipeline;
 pub mod queue;
+pub mod reembed;
 pub mod remote;
 pub mod repos;
 pub mod retrieval;

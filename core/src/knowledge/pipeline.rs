@@ -96,7 +96,8 @@ impl Pipeline {
         })
     }
 
-    /// [`Pipeline::from_env`], with the configured model's vector index made sure of: what
+    /// [`Pipeline::from_env`], with the configured model's vector index made sure of, and
+    /// items lacking its vectors (the model was changed) queued to be embedded again: what
     /// the server and the worker service start with.
     pub async fn start(pool: PgPool) -> anyhow::Result<Self> {
         let pipeline = Self::from_env(pool).await?;
@@ -105,6 +106,15 @@ impl Pipeline {
             .ensure_index(&pipeline.pool)
             .await
             .map_err(anyhow::Error::msg)?;
+        let model = pipeline.embedder.id();
+        let queued = super::reembed::queue_missing(&pipeline.pool, model).await?;
+        if queued > 0 {
+            tracing::info!(
+                model,
+                items = queued,
+                "items queued to be embedded with the configured model"
+            );
+        }
         Ok(pipeline)
     }
 

@@ -226,11 +226,13 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
     )
     .await
     .unwrap();
+    let mut items = Vec::new();
     for (pipeline, text) in [
         (&local, "Glaciers carve valleys."),
         (&remote, "Rivers carry silt."),
     ] {
         let id = uuid::Uuid::new_v4();
+        items.push(id);
         let key = storage::original_key(repo, id);
         pipeline.storage.put(&key, text.as_bytes()).await.unwrap();
         repos::add_item(
@@ -269,6 +271,52 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
         .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].content, "Glaciers carve valleys.");
+
+    // The configured model is now the remote one: the item embedded locally is queued and
+    // embedded again (once), and found by the new model; its local vectors stay.
+    use super::reembed::{self, EMBED_JOB, Embedded};
+    let model = remote.embedder.id();
+    assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
+    assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
+    let waiting: Vec<serde_json::Value> =
+        sqlx::query_scalar("select payload from jobs where kind = $1")
+            .bind(EMBED_JOB)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(waiting.len(), 1, "queued once: {waiting:?}");
+    assert_eq!(waiting[0]["item_id"], items[0].to_string());
+    let cancel = CancellationToken::new();
+    assert_eq!(
+        reembed::embed_missing(&local, items[0], model, &cancel)
+            .await
+            .unwrap(),
+        Embedded::OtherModel
+    );
+    assert_eq!(
+        reembed::embed_missing(&remote, items[0], model, &cancel)
+            .await
+            .unwrap(),
+        Embedded::Done(1)
+    );
+    let status: String = sqlx::query_scalar("select status from knowledge_items where id = $1")
+        .bind(items[0])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "ready");
+    let hits = search::search(&pool, &remote.embedder, user, &query)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 0);
+    let local_vectors: i64 =
+        sqlx::query_scalar("select count(*) from knowledge_embeddings where model = $1")
+            .bind(local.embedder.id())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(local_vectors, 1);
 }
 
 async fn titan(fake: &FakeEmbeddings, dimensions: usize) -> super::bedrock::BedrockEmbedder {

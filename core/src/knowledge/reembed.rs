@@ -1,0 +1,131 @@
+//! Vectors for the configured model where an item has chunks without them: after the
+//! embedding model is changed, every ready item is embedded again in the background (its text
+//! is not read again). Until then searches, which only use the configured model's vectors,
+//! do not find it; the item shows "embedding n of m" meanwhile. The other models' vectors are
+//! kept, so changing back is instant.
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::pipeline::{EMBED_BATCH, IngestError, Pipeline, vector_literal};
+use crate::db::jobs::{self, NewJob};
+
+/// The job that embeds an item's chunks for a model: `{"item_id": ..., "model": ...}`.
+pub const EMBED_JOB: &str = "knowledge-embed";
+
+/// Queues a job for every ready item with chunks lacking `model`'s vectors. Returns how many
+/// were queued (an item already waiting is not queued twice).
+pub async fn queue_missing(pool: &PgPool, model: &str) -> sqlx::Result<usize> {
+    let items = sqlx::query_scalar!(
+        "select i.id from knowledge_items i
+         where i.status = 'ready'
+           and exists (
+             select 1 from knowledge_chunks c
+             where c.item_id = i.id
+               and not exists (
+                 select 1 from knowledge_embeddings e where e.chunk_id = c.id and e.model = $1))",
+        model
+    )
+    .fetch_all(pool)
+    .await?;
+    for item in &items {
+        let job = NewJob::new(
+            EMBED_JOB,
+            serde_json::json!({ "item_id": item, "model": model }),
+        )
+        .dedupe_key(format!("{EMBED_JOB}:{item}:{model}"));
+        jobs::enqueue(pool, &job).await?;
+    }
+    Ok(items.len())
+}
+
+/// What [`embed_missing`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Embedded {
+    /// This many chunks got vectors (none when nothing was missing).
+    Done(usize),
+    /// The configured model is another one now: nothing done.
+    OtherModel,
+}
+
+/// Embeds `item`'s chunks that lack the pipeline's model's vectors, batch by batch with
+/// progress. A chunk replaced meanwhile (the item processed again) is skipped.
+pub async fn embed_missing(
+    pipeline: &Pipeline,
+    item: Uuid,
+    model: &str,
+    cancel: &CancellationToken,
+) -> Result<Embedded, IngestError> {
+    let pool = &pipeline.pool;
+    if pipeline.embedder.id() != model {
+        return Ok(Embedded::OtherModel);
+    }
+    let chunks = sqlx::query!(
+        "select c.id, c.repository_id, c.content from knowledge_chunks c
+         where c.item_id = $1
+           and not exists (
+             select 1 from knowledge_embeddings e where e.chunk_id = c.id and e.model = $2)
+         order by c.position",
+        item,
+        model
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = chunks.len();
+    if total == 0 {
+        return Ok(Embedded::Done(0));
+    }
+    let progress = |done: usize| {
+        sqlx::query!(
+            "update knowledge_items set status = 'embedding', progress_done = $2, progress_total = $3
+             where id = $1 and status in ('ready', 'embedding')",
+            item,
+            i32::try_from(done).unwrap_or(i32::MAX),
+            i32::try_from(total).unwrap_or(i32::MAX)
+        )
+        .execute(pool)
+    };
+    progress(0).await?;
+    let mut done = 0;
+    for batch in chunks.chunks(EMBED_BATCH) {
+        if cancel.is_cancelled() {
+            return Err(IngestError::Transient(anyhow::anyhow!(
+                "stopped by shutdown; it will continue on another try"
+            )));
+        }
+        let texts = batch.iter().map(|c| c.content.clone()).collect();
+        let vectors = pipeline
+            .embedder
+            .embed(texts)
+            .await
+            .map_err(|err| IngestError::Transient(err.into()))?;
+        let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
+        let repositories: Vec<Uuid> = batch.iter().map(|c| c.repository_id).collect();
+        let literals: Vec<String> = vectors.iter().map(|v| vector_literal(v)).collect();
+        sqlx::query!(
+            "insert into knowledge_embeddings (chunk_id, model, repository_id, embedding)
+             select e.id, $2, e.repository, e.v::vector
+             from unnest($1::uuid[], $3::uuid[], $4::text[]) as e(id, repository, v)
+             where exists (select 1 from knowledge_chunks c where c.id = e.id)
+             on conflict (chunk_id, model) do nothing",
+            &ids,
+            model,
+            &repositories,
+            &literals
+        )
+        .execute(pool)
+        .await?;
+        done += batch.len();
+        progress(done).await?;
+    }
+    sqlx::query!(
+        "update knowledge_items set status = 'ready', progress_done = chunk_count,
+                progress_total = chunk_count
+         where id = $1 and status = 'embedding'",
+        item
+    )
+    .execute(pool)
+    .await?;
+    Ok(Embedded::Done(total))
+}
