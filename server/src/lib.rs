@@ -91,6 +91,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.leptos.site_addr)
         .await
         .with_context(|| format!("could not listen on {}", config.leptos.site_addr))?;
+    // Listening for the signal before saying so: one sent the moment after is handled.
+    let requested = studio_core::shutdown::signal();
     tracing::info!(
         address = %config.leptos.site_addr,
         embedded_workers = config.embedded_workers,
@@ -101,7 +103,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let signal = {
         let shutdown = shutdown.clone();
         async move {
-            studio_core::shutdown::signal().await;
+            requested.await;
             tracing::info!("shutdown requested; draining requests and jobs");
             shutdown.cancel();
         }

@@ -40,10 +40,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let shutdown = CancellationToken::new();
+    let requested = studio_core::shutdown::signal();
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            studio_core::shutdown::signal().await;
+            requested.await;
             tracing::info!("shutdown requested; finishing jobs in hand");
             shutdown.cancel();
         }
