@@ -76,6 +76,13 @@ pub fn vector_literal(vector: &[f32]) -> String {
     out
 }
 
+/// The item a read reports its progress on, and the key its original is kept under.
+#[derive(Debug, Clone, Copy)]
+struct ItemRef<'a> {
+    id: Uuid,
+    key: &'a str,
+}
+
 struct Prepared {
     content_kind: &'static str,
     pages_without_text: Vec<i32>,
@@ -279,26 +286,10 @@ impl Pipeline {
         let failed = |err: tokio::task::JoinError| {
             IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
         };
-        let (bytes, name, extracted) = tokio::task::spawn_blocking(move || {
-            let extracted = extract::extract(&bytes, &name);
-            (bytes, name, extracted)
-        })
-        .await
-        .map_err(failed)?;
-        let extracted = match (extracted, &self.ocr) {
-            (Ok(extracted), _) => extracted,
-            // Nothing but pictures of text: all of it for OCR.
-            (Err(ExtractError::NeedsOcr { pages }), ocr) if ocr.is_available() => {
-                extract::Extracted {
-                    kind: Kind::detect(&bytes, &name).map_err(extract_error)?,
-                    sections: Vec::new(),
-                    pages_without_text: (1..=pages).collect(),
-                    rows_left_out: 0,
-                }
-            }
-            (Err(err), _) => return Err(extract_error(err)),
-        };
-        let Some(extracted) = self.recognise(item, key, &bytes, extracted).await? else {
+        let Some(extracted) = self
+            .read_text(Some(ItemRef { id: item, key }), bytes, name)
+            .await?
+        else {
             return Ok(None);
         };
         if !self.step(item, "chunking", 0, 0).await? {
@@ -332,17 +323,81 @@ impl Pipeline {
         }))
     }
 
+    /// The text of a document that is no item's (a chat attachment): extraction, and OCR
+    /// where there is no text layer (Tesseract only: Textract reads items' originals).
+    pub async fn read_document(
+        &self,
+        bytes: Vec<u8>,
+        name: String,
+    ) -> Result<extract::Extracted, IngestError> {
+        self.read_text(None, bytes, name)
+            .await?
+            .ok_or_else(|| IngestError::Permanent("the document could not be read".to_owned()))
+    }
+
+    /// Whether OCR can read for `item` (Textract needs an item's original in the bucket).
+    fn ocr_for(&self, item: Option<ItemRef<'_>>) -> bool {
+        match self.ocr {
+            Ocr::Unavailable => false,
+            Ocr::Tesseract(_) => true,
+            Ocr::Textract(_) => item.is_some(),
+        }
+    }
+
+    /// Moves `item`, if any, to `status` with progress; false when the item is gone.
+    async fn progress(
+        &self,
+        item: Option<ItemRef<'_>>,
+        status: &str,
+        done: usize,
+        total: usize,
+    ) -> sqlx::Result<bool> {
+        match item {
+            Some(item) => self.step(item.id, status, done, total).await,
+            None => Ok(true),
+        }
+    }
+
+    /// Extraction, then OCR for what has no text layer. Progress goes to `item`, if any;
+    /// `None` when the item is gone.
+    async fn read_text(
+        &self,
+        item: Option<ItemRef<'_>>,
+        bytes: Vec<u8>,
+        name: String,
+    ) -> Result<Option<extract::Extracted>, IngestError> {
+        let (bytes, name, extracted) = tokio::task::spawn_blocking(move || {
+            let extracted = extract::extract(&bytes, &name);
+            (bytes, name, extracted)
+        })
+        .await
+        .map_err(|err| {
+            IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
+        })?;
+        let extracted = match extracted {
+            Ok(extracted) => extracted,
+            // Nothing but pictures of text: all of it for OCR.
+            Err(ExtractError::NeedsOcr { pages }) if self.ocr_for(item) => extract::Extracted {
+                kind: Kind::detect(&bytes, &name).map_err(extract_error)?,
+                sections: Vec::new(),
+                pages_without_text: (1..=pages).collect(),
+                rows_left_out: 0,
+            },
+            Err(err) => return Err(extract_error(err)),
+        };
+        self.recognise(item, &bytes, extracted).await
+    }
+
     /// Reads what the text layer lacks with OCR, when there is OCR: an image's text, a PDF's
     /// pages without text (each keeps its page number). `None` when the item is gone.
     async fn recognise(
         &self,
-        item: Uuid,
-        key: &str,
+        item: Option<ItemRef<'_>>,
         bytes: &[u8],
         mut extracted: extract::Extracted,
     ) -> Result<Option<extract::Extracted>, IngestError> {
         let is_image = extracted.kind == Kind::Image;
-        if !self.ocr.is_available() || (!is_image && extracted.pages_without_text.is_empty()) {
+        if !self.ocr_for(item) || (!is_image && extracted.pages_without_text.is_empty()) {
             return Ok(Some(extracted));
         }
         let ocr_error = |err: OcrError| match err {
@@ -354,21 +409,21 @@ impl Pipeline {
         } else {
             std::mem::take(&mut extracted.pages_without_text)
         };
-        if !self.step(item, "ocr", 0, wanted.len()).await? {
+        if !self.progress(item, "ocr", 0, wanted.len()).await? {
             return Ok(None);
         }
-        let read = match &self.ocr {
-            Ocr::Unavailable => Vec::new(),
-            Ocr::Tesseract(tesseract) if is_image => {
+        let read = match (&self.ocr, item) {
+            (Ocr::Unavailable, _) | (Ocr::Textract(_), None) => Vec::new(),
+            (Ocr::Tesseract(tesseract), _) if is_image => {
                 vec![(1, tesseract.image(bytes).await.map_err(ocr_error)?)]
             }
-            Ocr::Tesseract(tesseract) => tesseract
+            (Ocr::Tesseract(tesseract), _) => tesseract
                 .pdf_pages(bytes, &wanted, |done, total| async move {
-                    let _ = self.step(item, "ocr", done, total).await;
+                    let _ = self.progress(item, "ocr", done, total).await;
                 })
                 .await
                 .map_err(ocr_error)?,
-            Ocr::Textract(textract) => {
+            (Ocr::Textract(textract), Some(item)) => {
                 // Textract reads (and bills) every page of the document.
                 let pages = extracted
                     .sections
@@ -378,10 +433,10 @@ impl Pipeline {
                     .max()
                     .unwrap_or(1);
                 textract
-                    .charge(&self.pool, item, pages)
+                    .charge(&self.pool, item.id, pages)
                     .await
                     .map_err(ocr_error)?;
-                textract.read(key, item).await.map_err(ocr_error)?
+                textract.read(item.key, item.id).await.map_err(ocr_error)?
             }
         };
         if is_image {
