@@ -71,6 +71,11 @@ pub fn router(
         )
         .route("/api/chat/images/{id}", get(app::chat::images::serve))
         .route(
+            "/api/chat/documents",
+            // The route reads up to the configured upload limit itself.
+            post(app::chat::documents::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
             "/api/knowledge/repositories/{id}/files",
             // The route streams to storage and enforces the configured limit itself.
             post(app::knowledge::routes::upload).layer(axum::extract::DefaultBodyLimit::disable()),

@@ -371,6 +371,7 @@ pub async fn get_conversation(
                     siblings: m.siblings.iter().map(ToString::to_string).collect(),
                     usage: m.usage.map(support::usage),
                     image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
+                    document_names: m.document_names.clone(),
                 }
             })
             .collect()
@@ -395,7 +396,7 @@ pub async fn get_conversation(
 
 /// Sends a message: in a new conversation (`conversation_id` empty), after the shown branch,
 /// or as an edit of the user message `replacing` (a new branch), with images uploaded to
-/// `POST /api/chat/images`.
+/// `POST /api/chat/images` and documents to `POST /api/chat/documents`.
 #[server(endpoint = "chat/send", input = Json)]
 pub async fn send_message(
     conversation_id: Option<String>,
@@ -403,6 +404,7 @@ pub async fn send_message(
     model_id: String,
     text: String,
     images: Vec<String>,
+    #[server(default)] documents: Vec<String>,
     repositories: Vec<String>,
 ) -> Result<Sent, AppError> {
     use studio_core::chat::Turn;
@@ -416,6 +418,14 @@ pub async fn send_message(
             .map(|id| {
                 support::id(id).map_err(|_| {
                     AppError::Invalid("An attached image is gone: attach it again.".into())
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        documents: documents
+            .iter()
+            .map(|id| {
+                support::id(id).map_err(|_| {
+                    AppError::Invalid("An attached document is gone: attach it again.".into())
                 })
             })
             .collect::<Result<_, _>>()?,

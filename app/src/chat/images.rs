@@ -30,7 +30,11 @@ pub async fn upload(
     };
     let name = crate::ssr::uploaded_file_name(&headers);
     match chat::upload_image(&state.pool, user_id, &name, &body).await {
-        Ok(id) => Json(Uploaded { id: id.to_string() }).into_response(),
+        Ok(id) => Json(Uploaded {
+            id: id.to_string(),
+            note: None,
+        })
+        .into_response(),
         Err(ChatError::Invalid(message)) => (StatusCode::BAD_REQUEST, message).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "could not keep an image");

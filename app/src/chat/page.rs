@@ -740,6 +740,8 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     let failed = message.status == "failed";
     let images = message.image_ids.clone();
     let has_images = !images.is_empty();
+    let document_names = message.document_names.clone();
+    let has_documents = !document_names.is_empty();
     let usage = message.usage.clone();
     let finished = message.status != "streaming";
     let reasoning = Some(message.reasoning_html.clone()).filter(|r| !r.is_empty());
@@ -810,6 +812,12 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                                 <p class="muted small">"The edited message keeps its images."</p>
                             }
                         })}
+                    {has_documents
+                        .then(|| {
+                            view! {
+                                <p class="muted small">"The edited message keeps its documents."</p>
+                            }
+                        })}
                     <div class="edit-actions">
                         <button type="submit" class="button">
                             "Send"
@@ -825,6 +833,17 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                 </form>
             </Show>
             <super::knowledge::Sources citations=message.citations.clone() />
+            {(!document_names.is_empty())
+                .then(|| {
+                    view! {
+                        <ul class="message-documents" aria-label="Documents sent with the message">
+                            {document_names
+                                .iter()
+                                .map(|name| view! { <li>{name.clone()}</li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
             {(!images.is_empty())
                 .then(|| {
                     view! {
@@ -923,6 +942,7 @@ async fn resend(conversation_id: String, message_id: String, text: String, chat:
         Some(message_id),
         chat.model.get_untracked(),
         text,
+        Vec::new(),
         Vec::new(),
         chat.repositories.get_untracked(),
     )
@@ -1067,9 +1087,11 @@ fn scroll_to_bottom() {
     window().scroll_to_with_x_and_y(0.0, page_height());
 }
 
-/// Uploads the files chosen in a file input, one request each, and lists them as attached.
+/// Uploads the files chosen in a file input to `endpoint`, one request each, and lists them
+/// as attached (with the server's note, if any).
 fn upload_files(
     ev: &leptos::ev::Event,
+    endpoint: &'static str,
     attached: RwSignal<Vec<(String, String)>>,
     uploading: RwSignal<usize>,
     chat: Chat,
@@ -1094,7 +1116,7 @@ fn upload_files(
             let name = file.name();
             uploading.update(|n| *n += 1);
             spawn_local(async move {
-                let request = gloo_net::http::Request::post("/api/chat/images")
+                let request = gloo_net::http::Request::post(endpoint)
                     .header("x-file-name", &crate::ui::percent_encode(&name))
                     .body(file);
                 let result = match request {
@@ -1104,15 +1126,25 @@ fn upload_files(
                 uploading.update(|n| *n -= 1);
                 match result {
                     Ok(response) if response.ok() => match response.json::<Uploaded>().await {
-                        Ok(uploaded) => attached.update(|a| a.push((uploaded.id, name))),
+                        Ok(uploaded) => {
+                            let shown = match uploaded.note {
+                                Some(note) => format!("{name} ({note})"),
+                                None => name,
+                            };
+                            attached.update(|a| a.push((uploaded.id, shown)));
+                        }
                         Err(err) => show_problem(chat, AppError::Request(err.to_string())),
                     },
-                    Ok(response) if response.status() == 413 => show_problem(
-                        chat,
-                        AppError::Invalid(format!("{name} is larger than 20 MB.")),
-                    ),
                     Ok(response) => {
+                        let status = response.status();
                         let message = response.text().await.unwrap_or_default();
+                        let message = if !message.trim().is_empty() {
+                            message
+                        } else if status == 413 {
+                            format!("{name} is too large.")
+                        } else {
+                            format!("{name} was refused ({status}).")
+                        };
                         show_problem(chat, AppError::Invalid(message));
                     }
                     Err(err) => show_problem(chat, AppError::Request(err.to_string())),
@@ -1123,7 +1155,7 @@ fn upload_files(
         input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, attached, uploading, chat);
+    let _ = (ev, endpoint, attached, uploading, chat);
 }
 
 #[component]
@@ -1139,6 +1171,9 @@ fn Composer(
     // Images uploaded for the next message: (id, file name).
     let attached = RwSignal::new(Vec::<(String, String)>::new());
     let uploading = RwSignal::new(0_usize);
+    // Documents read for the next message: (id, file name and note).
+    let documents = RwSignal::new(Vec::<(String, String)>::new());
+    let reading = RwSignal::new(0_usize);
     let vision = models
         .iter()
         .filter(|m| m.supports_vision)
@@ -1157,9 +1192,12 @@ fn Composer(
         let message = text.get_untracked();
         let images: Vec<String> =
             attached.with_untracked(|a| a.iter().map(|(id, _)| id.clone()).collect());
-        if (message.trim().is_empty() && images.is_empty())
+        let document_ids: Vec<String> =
+            documents.with_untracked(|d| d.iter().map(|(id, _)| id.clone()).collect());
+        if (message.trim().is_empty() && images.is_empty() && document_ids.is_empty())
             || sending.get_untracked()
             || uploading.get_untracked() > 0
+            || reading.get_untracked() > 0
             || streaming.get_value().is_some()
         {
             return;
@@ -1175,6 +1213,7 @@ fn Composer(
                 chat.model.get_untracked(),
                 message,
                 images,
+                document_ids,
                 chat.repositories.get_untracked(),
             )
             .await;
@@ -1183,6 +1222,7 @@ fn Composer(
                 Ok(sent) => {
                     text.set(String::new());
                     attached.set(Vec::new());
+                    documents.set(Vec::new());
                     chat.list_version.update(|v| *v += 1);
                     if conversation.is_none() {
                         navigate(
@@ -1273,11 +1313,53 @@ fn Composer(
                             class="visually-hidden"
                             accept="image/png,image/jpeg,image/webp,image/gif"
                             multiple
-                            on:change=move |ev| upload_files(&ev, attached, uploading, chat)
+                            on:change=move |ev| {
+                                upload_files(&ev, "/api/chat/images", attached, uploading, chat)
+                            }
                         />
                     </label>
                 </Show>
+                <label class="button secondary attach">
+                    "Attach documents"
+                    <input
+                        type="file"
+                        class="visually-hidden"
+                        accept=".pdf,.docx,.pptx,.xlsx,.csv,.html,.htm,.md,.markdown,.txt,.json,application/pdf,text/*"
+                        multiple
+                        on:change=move |ev| {
+                            upload_files(&ev, "/api/chat/documents", documents, reading, chat)
+                        }
+                    />
+                </label>
             </div>
+            <ul class="attachments" aria-label="Documents to send">
+                <For
+                    each=move || documents.get()
+                    key=|(id, _)| id.clone()
+                    children=move |(id, name)| {
+                        view! {
+                            <li>
+                                {name.clone()}
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    on:click=move |_| {
+                                        documents.update(|d| d.retain(|(other, _)| *other != id))
+                                    }
+                                >
+                                    <span aria-hidden="true">"✕"</span>
+                                    <span class="visually-hidden">{format!("Remove {name}")}</span>
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <Show when=move || reading.get() != 0>
+                <p class="muted small" role="status">
+                    "Reading documents…"
+                </p>
+            </Show>
             <ul class="attachments" aria-label="Images to send">
                 <For
                     each=move || attached.get()

@@ -67,6 +67,8 @@ pub struct MessageView {
     pub usage: Option<UsageView>,
     /// Images sent with it, served at `/api/chat/images/{id}`.
     pub image_ids: Vec<String>,
+    /// The names of the documents sent with it.
+    pub document_names: Vec<String>,
     /// The knowledge sources a reply was given, as it cites them.
     pub citations: Vec<CitationView>,
 }
@@ -82,10 +84,14 @@ pub struct CitationView {
     pub repository_id: Option<String>,
 }
 
-/// An image uploaded to `POST /api/chat/images`, waiting to be sent.
+/// An image (`POST /api/chat/images`) or a document (`POST /api/chat/documents`) uploaded,
+/// waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uploaded {
     pub id: String,
+    /// What the user should know about it (a document cut short, pages left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

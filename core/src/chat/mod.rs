@@ -3,6 +3,7 @@
 //! and the replies being written ([`live`]). Every function takes the user and touches only
 //! that user's conversations.
 
+pub mod documents;
 pub mod live;
 #[cfg(test)]
 mod tests;
@@ -78,6 +79,8 @@ pub struct MessageRow {
     pub usage: Option<MessageUsage>,
     /// Images sent with it, in order (see [`image`]).
     pub image_ids: Vec<Uuid>,
+    /// The names of the documents sent with it, in order.
+    pub document_names: Vec<String>,
 }
 
 /// Tokens and cost of the calls that wrote a reply.
@@ -238,7 +241,11 @@ pub async fn conversation(
                u.cached_input_tokens as "cached_input_tokens?", u.cost as "cost?",
                array(
                    select i.id from message_images as i where i.message_id = m.id order by i.position
-               ) as "image_ids!"
+               ) as "image_ids!",
+               array(
+                   select d.file_name from message_documents as d where d.message_id = m.id
+                   order by d.position
+               ) as "document_names!"
         from branch as b
         join messages as m on m.id = b.id
         left join ai_models as am on am.id = m.model_id
@@ -277,6 +284,7 @@ pub async fn conversation(
                 cost: r.cost.unwrap_or_default(),
             }),
             image_ids: r.image_ids,
+            document_names: r.document_names,
         })
         .collect();
     if let Some(before) = before {
@@ -575,12 +583,14 @@ pub async fn image(
 pub enum Turn {
     /// A new user message: in a new conversation (`conversation_id: None`), after the shown
     /// branch's last message, or (an edit) as a sibling of the user message `replacing`;
-    /// with images the user uploaded ([`upload_image`]) and has not sent yet.
+    /// with images ([`upload_image`]) and documents ([`documents::keep_document`]) the user
+    /// uploaded and has not sent yet.
     Message {
         conversation_id: Option<Uuid>,
         replacing: Option<Uuid>,
         text: String,
         images: Vec<Uuid>,
+        documents: Vec<Uuid>,
     },
     /// Another reply to the same user message as the reply `to` (a regeneration).
     Regenerate { reply: Uuid },
@@ -611,9 +621,10 @@ pub async fn start_turn(
             replacing,
             text,
             images,
+            documents,
         } => {
             let text = text.trim().to_owned();
-            if text.is_empty() && images.is_empty() {
+            if text.is_empty() && images.is_empty() && documents.is_empty() {
                 return Err(invalid("Write a message first."));
             }
             if text.chars().count() > MAX_MESSAGE_CHARS {
@@ -637,7 +648,13 @@ pub async fn start_turn(
                     sqlx::query_scalar!(
                         "insert into conversations (user_id, title, model_id) values ($1, $2, $3) returning id",
                         user_id,
-                        auto_title(if text.is_empty() { "Image" } else { &text }),
+                        auto_title(if !text.is_empty() {
+                            &text
+                        } else if documents.is_empty() {
+                            "Image"
+                        } else {
+                            "Document"
+                        }),
                         model_id,
                     )
                     .fetch_one(&mut *tx)
@@ -696,6 +713,42 @@ pub async fn start_turn(
                 if claimed.rows_affected() != 1 {
                     return Err(invalid("An attached image is gone: attach it again."));
                 }
+            }
+            if documents.len() > documents::MAX_DOCUMENTS {
+                return Err(invalid(format!(
+                    "Attach at most {} documents to a message.",
+                    documents::MAX_DOCUMENTS
+                )));
+            }
+            for (position, document) in documents.iter().enumerate() {
+                let claimed = sqlx::query!(
+                    "update message_documents set message_id = $1, position = $2
+                     where id = $3 and user_id = $4 and message_id is null",
+                    message_id,
+                    position as i32,
+                    document,
+                    user_id,
+                )
+                .execute(&mut *tx)
+                .await?;
+                if claimed.rows_affected() != 1 {
+                    return Err(invalid("An attached document is gone: attach it again."));
+                }
+            }
+            // An edit sent with no documents of its own keeps the edited message's.
+            if let Some(edited) = replacing
+                && documents.is_empty()
+            {
+                sqlx::query!(
+                    "insert into message_documents
+                         (user_id, message_id, position, file_name, content_kind, size_bytes, content, truncated)
+                     select user_id, $1, position, file_name, content_kind, size_bytes, content, truncated
+                     from message_documents where message_id = $2",
+                    message_id,
+                    edited,
+                )
+                .execute(&mut *tx)
+                .await?;
             }
             // An edit sent with no images of its own keeps the edited message's.
             if let Some(edited) = replacing
@@ -784,12 +837,20 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
     )
     .fetch_all(&mut *executor)
     .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let images = sqlx::query!(
         r#"
         select message_id, media_type, data from message_images
         where message_id = any($1) order by message_id, position
         "#,
-        &rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        &ids,
+    )
+    .fetch_all(&mut *executor)
+    .await?;
+    let documents = sqlx::query!(
+        "select message_id, file_name, content, truncated from message_documents
+         where message_id = any($1) order by message_id, position",
+        &ids,
     )
     .fetch_all(&mut *executor)
     .await?;
@@ -814,6 +875,18 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
                     data: i.data.clone().into(),
                 })
                 .collect();
+            parts.extend(
+                documents
+                    .iter()
+                    .filter(|d| d.message_id == Some(r.id))
+                    .map(|d| {
+                        llm::Part::Text(documents::prompt_text(
+                            &d.file_name,
+                            &d.content,
+                            d.truncated,
+                        ))
+                    }),
+            );
             if !r.content.is_empty() {
                 parts.push(llm::Part::Text(r.content));
             }

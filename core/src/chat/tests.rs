@@ -67,6 +67,7 @@ fn message(conversation_id: Option<Uuid>, text: &str) -> Turn {
         replacing: None,
         text: text.into(),
         images: Vec::new(),
+        documents: Vec::new(),
     }
 }
 
@@ -362,6 +363,7 @@ async fn regenerate_and_edit_make_branches_the_user_can_switch(pool: PgPool) {
                 replacing: Some(first.user_message_id),
                 text: "Count again".into(),
                 images: Vec::new(),
+                documents: Vec::new(),
             },
         )
         .await;
@@ -633,6 +635,7 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
             replacing: None,
             text: "mine".into(),
             images: vec![id],
+            documents: Vec::new(),
         },
     )
     .await;
@@ -646,6 +649,7 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
                 replacing: None,
                 text: "What is this?".into(),
                 images: vec![id],
+                documents: Vec::new(),
             },
         )
         .await;
@@ -666,6 +670,7 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
             replacing: None,
             text: "Again".into(),
             images: vec![id],
+            documents: Vec::new(),
         },
     )
     .await;
@@ -680,6 +685,7 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
                 replacing: Some(shown.messages[0].id),
                 text: "And now?".into(),
                 images: Vec::new(),
+                documents: Vec::new(),
             },
         )
         .await;
@@ -698,4 +704,99 @@ async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
             .unwrap(),
         Some(("image/png".to_owned(), PNG.to_vec()))
     );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn documents_go_to_the_model_as_text_before_the_question(pool: PgPool) {
+    use super::documents::{MAX_DOCUMENT_CHARS, NewDocument, keep_document};
+
+    let replies = (0..3).map(|_| Reply::text(&["Ethanol."], 1, 1)).collect();
+    let h = Harness::new(pool, replies).await;
+    let user = person(&h.pool, "reader@school.test").await;
+    let other = person(&h.pool, "other@school.test").await;
+    let document = |text: String| NewDocument {
+        file_name: "Lab report.pdf".into(),
+        content_kind: "pdf".into(),
+        size_bytes: 1234,
+        text,
+    };
+    let kept = keep_document(
+        &h.pool,
+        user,
+        document("Yeast ferments sugar into ethanol.".into()),
+    )
+    .await
+    .unwrap();
+    assert!(!kept.truncated);
+    let empty = keep_document(&h.pool, user, document("  \n ".into())).await;
+    assert!(matches!(empty, Err(ChatError::Invalid(m)) if m.contains("No text was found")));
+    let long = keep_document(&h.pool, user, document("word ".repeat(MAX_DOCUMENT_CHARS)))
+        .await
+        .unwrap();
+    assert!(long.truncated);
+    assert_eq!(long.chars, MAX_DOCUMENT_CHARS);
+
+    // Someone else cannot send it.
+    let with = |documents: Vec<Uuid>, text: &str| Turn::Message {
+        conversation_id: None,
+        replacing: None,
+        text: text.into(),
+        images: Vec::new(),
+        documents,
+    };
+    let stolen = start_turn(&h.pool, other, h.model.id, with(vec![kept.id], "mine")).await;
+    assert!(matches!(stolen, Err(ChatError::Invalid(m)) if m.contains("attach it again")));
+
+    let started = h
+        .turn(user, with(vec![kept.id], "What does yeast make?"))
+        .await;
+    h.settled(started.reply_id).await;
+    let body = h.server.requests()[0].body.to_string();
+    let (document_at, question_at) = (
+        body.find("Yeast ferments sugar into ethanol.")
+            .expect(&body),
+        body.find("What does yeast make?").expect(&body),
+    );
+    assert!(document_at < question_at, "{body}");
+    assert!(
+        body.contains("attached the document \\\"Lab report.pdf\\\""),
+        "{body}"
+    );
+    let shown = conversation(&h.pool, user, started.conversation_id, None)
+        .await
+        .unwrap();
+    assert_eq!(shown.messages[0].document_names, ["Lab report.pdf"]);
+    // Sent once: it cannot be attached again.
+    let again = start_turn(&h.pool, user, h.model.id, with(vec![kept.id], "Again")).await;
+    assert!(matches!(again, Err(ChatError::Invalid(_))));
+
+    // A document alone is a message; a cut one says so.
+    let started = h.turn(user, with(vec![long.id], "")).await;
+    h.settled(started.reply_id).await;
+    let body = h.server.requests()[1].body.to_string();
+    assert!(body.contains("only its first 100000 characters"), "{body}");
+
+    // An edit keeps the documents of the message it replaces.
+    let edited = h
+        .turn(
+            user,
+            Turn::Message {
+                conversation_id: Some(started.conversation_id),
+                replacing: Some(
+                    conversation(&h.pool, user, started.conversation_id, None)
+                        .await
+                        .unwrap()
+                        .messages[0]
+                        .id,
+                ),
+                text: "Summarise it".into(),
+                images: Vec::new(),
+                documents: Vec::new(),
+            },
+        )
+        .await;
+    h.settled(edited.reply_id).await;
+    let body = h.server.requests()[2].body.to_string();
+    assert!(body.contains("only its first 100000 characters"), "{body}");
+    assert!(body.contains("Summarise it"), "{body}");
 }

@@ -196,10 +196,20 @@ async fn upload(
     bytes: Vec<u8>,
     cookie: Option<&str>,
 ) -> (u16, String) {
+    upload_to(router, "/api/chat/images", name, bytes, cookie).await
+}
+
+async fn upload_to(
+    router: &axum::Router,
+    path: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    cookie: Option<&str>,
+) -> (u16, String) {
     use axum::body::Body;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let mut request = axum::http::Request::post("/api/chat/images")
+    let mut request = axum::http::Request::post(path)
         .header("host", "studio.test")
         .header("origin", "http://studio.test")
         .header("x-file-name", name);
@@ -473,4 +483,80 @@ async fn a_conversation_with_knowledge_sends_sources_and_keeps_citations(pool: P
         .await
         .unwrap();
     assert_eq!(saved, 0, "nothing is saved for a refused turn");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn documents_are_read_on_upload_and_their_text_goes_to_the_model(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(&["Ethanol."], 1, 1)])
+        .await
+        .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+    let path = "/api/chat/documents";
+
+    let notes = b"# Yeast\n\nYeast ferments sugar into ethanol and carbon dioxide.".to_vec();
+    assert_eq!(
+        upload_to(&router, path, "notes.md", notes.clone(), None)
+            .await
+            .0,
+        401
+    );
+    // Not what its name says; no text layer (and no OCR here).
+    let (status, text) = upload_to(&router, path, "report.pdf", PNG.to_vec(), Some(&cookie)).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (
+            415,
+            "report.pdf is a png file, which cannot be read as a document"
+        )
+    );
+    let blank = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec();
+    let (status, text) = upload_to(&router, path, "scan.pdf", blank, Some(&cookie)).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.starts_with("scan.pdf could not be read"), "{text}");
+
+    let (status, uploaded) =
+        upload_to(&router, path, "Yeast%20notes.md", notes, Some(&cookie)).await;
+    assert_eq!(status, 200, "{uploaded}");
+    let uploaded: serde_json::Value = serde_json::from_str(&uploaded).unwrap();
+    assert!(uploaded.get("note").is_none(), "{uploaded}");
+    let body = serde_json::json!({
+        "conversation_id": null, "replacing": null, "model_id": model,
+        "text": "What does yeast make?", "images": [], "documents": [uploaded["id"]],
+        "repositories": [],
+    })
+    .to_string();
+    let (status, sent, _) = post(&router, "/api/chat/send", &body, Some(&cookie)).await;
+    assert_eq!(status, 200, "{sent}");
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    get(
+        &router,
+        &format!(
+            "/api/chat/replies/{}/events",
+            sent["reply_id"].as_str().unwrap()
+        ),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    let request = server.requests()[0].body.to_string();
+    assert!(
+        request.contains("Yeast ferments sugar into ethanol"),
+        "{request}"
+    );
+    assert!(request.contains("Yeast notes.md"), "{request}");
+    let (status, shown, _) = post(
+        &router,
+        "/api/chat/conversation",
+        &serde_json::json!({ "id": sent["conversation_id"] }).to_string(),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(
+        shown.contains(r#""document_names":["Yeast notes.md"]"#),
+        "{shown}"
+    );
 }
