@@ -11,6 +11,7 @@ import {
   send,
   serverFn,
 } from "../support/chat";
+import { docx } from "../support/documents";
 import { waitForHydration } from "../support/shell";
 
 const unique = () => Math.random().toString(36).slice(2, 8);
@@ -268,6 +269,38 @@ test("images go to models that read them, and only real images are taken", async
   await question.getByRole("button", { name: "Send" }).click();
   await expect(replies(page).last().locator(".markdown")).toContainText("and this (1 image)");
   await expect(page.locator("article.message.user img")).toHaveCount(1);
+});
+
+test("documents attached to a message are read and their text reaches the model", async ({
+  page,
+}) => {
+  await signUp(page, uniqueEmail("pupil"), "Document Pupil");
+  await newChat(page, FAKE_MODEL);
+  const input = page.getByLabel("Attach documents");
+  // Not what its name says.
+  await input.setInputFiles({ name: "essay.pdf", mimeType: "application/pdf", buffer: PNG });
+  await expect(page.getByRole("alert")).toHaveText(
+    "essay.pdf is a png file, which cannot be read as a document",
+  );
+
+  await input.setInputFiles({
+    name: "Lab report.docx",
+    mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    buffer: docx("Fermentation", ["Yeast turns sugar into ethanol and carbon dioxide."]),
+  });
+  const attached = page.getByRole("list", { name: "Documents to send" });
+  await expect(attached).toContainText("Lab report.docx");
+  await send(page, "what does yeast make");
+  const question = page.locator("article.message.user").last();
+  await expect(
+    question.getByRole("list", { name: "Documents sent with the message" }),
+  ).toContainText("Lab report.docx");
+  // The fake model echoes what it was sent: the document's text came with the question.
+  const answer = replies(page).last().locator(".markdown");
+  await expect(answer).toContainText("Yeast turns sugar into ethanol");
+  await expect(answer).toContainText("what does yeast make");
+  await expect(attached).toBeHidden();
+  await expectAccessible(page);
 });
 
 test("conversations are sorted into folders", async ({ page, isMobile }) => {
