@@ -102,6 +102,20 @@ impl MigrationStatus {
     }
 }
 
+/// Refuses to go on unless every migration this binary knows is applied: what the processes
+/// that do not migrate (the worker service, the Lambda function) check at start.
+pub async fn require_current_migrations(pool: &PgPool) -> anyhow::Result<()> {
+    let status = migration_status(pool)
+        .await
+        .context("could not read the migration status")?;
+    anyhow::ensure!(
+        status.is_current(),
+        "the database is missing migrations {:?}: start the server (it migrates) first",
+        status.pending
+    );
+    Ok(())
+}
+
 /// Compares `_sqlx_migrations` with [`crate::MIGRATOR`].
 pub async fn migration_status(pool: &PgPool) -> sqlx::Result<MigrationStatus> {
     let table_exists: bool =

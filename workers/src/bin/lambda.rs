@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use tokio_util::sync::CancellationToken;
@@ -30,14 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 async fn start() -> anyhow::Result<EventHandler> {
     let db = studio_core::db::DbConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
-    let status = studio_core::db::migration_status(&pool)
-        .await
-        .context("could not read the migration status")?;
-    anyhow::ensure!(
-        status.is_current(),
-        "the database is missing migrations {:?}: start the server (it migrates) first",
-        status.pending
-    );
+    studio_core::db::require_current_migrations(&pool).await?;
     let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool).await?;
     EventHandler::from_env(pipeline)
 }

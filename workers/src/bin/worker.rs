@@ -26,14 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let db = studio_core::db::DbConfig::from_env()?;
     let config = RunnerConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
-    let status = studio_core::db::migration_status(&pool)
-        .await
-        .context("could not read the migration status")?;
-    anyhow::ensure!(
-        status.is_current(),
-        "the database is missing migrations {:?}: start the server (it migrates) first",
-        status.pending
-    );
+    studio_core::db::require_current_migrations(&pool).await?;
 
     if is_ping {
         return ping(&pool).await;
