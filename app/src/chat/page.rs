@@ -1158,6 +1158,36 @@ fn upload_files(
     let _ = (ev, endpoint, attached, uploading, chat);
 }
 
+/// Files uploaded for the next message, each with a button that takes it off again.
+#[component]
+fn Attachments(label: &'static str, files: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+    view! {
+        <ul class="attachments" aria-label=label>
+            <For
+                each=move || files.get()
+                key=|(id, _)| id.clone()
+                children=move |(id, name)| {
+                    view! {
+                        <li>
+                            {name.clone()}
+                            <button
+                                type="button"
+                                class="icon-button"
+                                on:click=move |_| {
+                                    files.update(|f| f.retain(|(other, _)| *other != id))
+                                }
+                            >
+                                <span aria-hidden="true">"✕"</span>
+                                <span class="visually-hidden">{format!("Remove {name}")}</span>
+                            </button>
+                        </li>
+                    }
+                }
+            />
+        </ul>
+    }
+}
+
 #[component]
 fn Composer(
     conversation_id: Option<String>,
@@ -1332,57 +1362,13 @@ fn Composer(
                     />
                 </label>
             </div>
-            <ul class="attachments" aria-label="Documents to send">
-                <For
-                    each=move || documents.get()
-                    key=|(id, _)| id.clone()
-                    children=move |(id, name)| {
-                        view! {
-                            <li>
-                                {name.clone()}
-                                <button
-                                    type="button"
-                                    class="icon-button"
-                                    on:click=move |_| {
-                                        documents.update(|d| d.retain(|(other, _)| *other != id))
-                                    }
-                                >
-                                    <span aria-hidden="true">"✕"</span>
-                                    <span class="visually-hidden">{format!("Remove {name}")}</span>
-                                </button>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
+            <Attachments label="Documents to send" files=documents />
             <Show when=move || reading.get() != 0>
                 <p class="muted small" role="status">
                     "Reading documents…"
                 </p>
             </Show>
-            <ul class="attachments" aria-label="Images to send">
-                <For
-                    each=move || attached.get()
-                    key=|(id, _)| id.clone()
-                    children=move |(id, name)| {
-                        view! {
-                            <li>
-                                {name.clone()}
-                                <button
-                                    type="button"
-                                    class="icon-button"
-                                    on:click=move |_| {
-                                        attached.update(|a| a.retain(|(other, _)| *other != id))
-                                    }
-                                >
-                                    <span aria-hidden="true">"✕"</span>
-                                    <span class="visually-hidden">{format!("Remove {name}")}</span>
-                                </button>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
+            <Attachments label="Images to send" files=attached />
             <Show when=move || uploading.get() != 0>
                 <p class="muted small" role="status">
                     "Uploading images…"
