@@ -91,21 +91,13 @@ async fn fetch(
         r#"select r.id, r.name, r.description, r.is_public, r.updated_at,
                   u.display_name as owner_name,
                   r.owner_id = $1 as "is_owner!",
-                  exists (select 1 from knowledge_repository_shares s
-                          where s.repository_id = r.id
-                            and (s.user_id = $1 or s.role_id in
-                                 (select ur.role_id from user_roles ur where ur.user_id = $1)))
-                      as "is_shared!",
+                  knowledge_shared_with(r.id, $1) as "is_shared!",
                   (select count(*) from knowledge_items i where i.repository_id = r.id) as "item_count!",
                   (select count(*) from knowledge_items i
                    where i.repository_id = r.id and i.status = 'ready') as "ready_count!"
            from knowledge_repositories r
            join users u on u.id = r.owner_id
-           where (r.owner_id = $1 or r.is_public or exists (
-               select 1 from knowledge_repository_shares s
-               where s.repository_id = r.id
-                 and (s.user_id = $1
-                      or s.role_id in (select ur.role_id from user_roles ur where ur.user_id = $1))))
+           where (r.owner_id = $1 or r.is_public or knowledge_shared_with(r.id, $1))
              and ($2::uuid is null or r.id = $2)
            order by (r.owner_id = $1) desc, lower(r.name), r.id"#,
         user,
@@ -139,11 +131,7 @@ async fn check_owner(
         r#"select r.owner_id = $1 as "is_owner!"
            from knowledge_repositories r
            where r.id = $2
-             and (r.owner_id = $1 or r.is_public or exists (
-                 select 1 from knowledge_repository_shares s
-                 where s.repository_id = r.id
-                   and (s.user_id = $1
-                        or s.role_id in (select ur.role_id from user_roles ur where ur.user_id = $1))))"#,
+             and (r.owner_id = $1 or r.is_public or knowledge_shared_with(r.id, $1))"#,
         user,
         id
     )
@@ -643,11 +631,7 @@ pub async fn readable_ids(
 ) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
         r#"select r.id from knowledge_repositories r
-           where (r.owner_id = $1 or r.is_public or exists (
-               select 1 from knowledge_repository_shares s
-               where s.repository_id = r.id
-                 and (s.user_id = $1
-                      or s.role_id in (select ur.role_id from user_roles ur where ur.user_id = $1))))
+           where (r.owner_id = $1 or r.is_public or knowledge_shared_with(r.id, $1))
              and (cardinality($2::uuid[]) = 0 or r.id = any($2))"#,
         user,
         ids
