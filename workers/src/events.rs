@@ -262,23 +262,21 @@ impl EventHandler {
                 Ok(())
             }
             Ok(Ingested::Gone) => Ok(()),
-            Err(IngestError::Permanent(reason)) => {
-                tracing::info!(item.id = %item.id, reason, "knowledge item failed");
-                pipeline::mark_failed(pool, item.id, &reason)
-                    .await
-                    .map_err(|err| format!("recording the failure: {err}"))
-            }
-            Err(IngestError::Transient(err)) => {
-                let marked = if receive >= self.max_receives {
-                    let reason = format!("processing kept failing: {err:#}");
-                    pipeline::mark_failed(pool, item.id, &reason).await
-                } else {
-                    pipeline::mark_retrying(pool, item.id).await
-                };
-                if let Err(mark) = marked {
-                    tracing::warn!(error = %mark, "could not record the item's state");
+            Err(err) => {
+                let last_try = receive >= self.max_receives;
+                let recorded = pipeline::record_failure(pool, item.id, &err, last_try).await;
+                match err {
+                    IngestError::Permanent(reason) => {
+                        tracing::info!(item.id = %item.id, reason, "knowledge item failed");
+                        recorded.map_err(|err| format!("recording the failure: {err}"))
+                    }
+                    IngestError::Transient(err) => {
+                        if let Err(mark) = recorded {
+                            tracing::warn!(error = %mark, "could not record the item's state");
+                        }
+                        Err(format!("{err:#}"))
+                    }
                 }
-                Err(format!("{err:#}"))
             }
         }
     }

@@ -74,24 +74,22 @@ async fn run(ctx: JobContext, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
             tracing::info!(item.id = %item_id, "knowledge item was removed; nothing to do");
             Ok(())
         }
-        Err(IngestError::Permanent(reason)) => {
-            pipeline::mark_failed(&ctx.pool, item_id, &reason)
-                .await
-                .map_err(|err| JobError::Transient(err.into()))?;
-            Err(JobError::Permanent(reason))
-        }
-        Err(IngestError::Transient(err)) => {
-            let last = ctx.job.attempts >= ctx.job.max_attempts;
-            let marked = if last {
-                let reason = format!("processing kept failing: {err:#}");
-                pipeline::mark_failed(&ctx.pool, item_id, &reason).await
-            } else {
-                pipeline::mark_retrying(&ctx.pool, item_id).await
-            };
-            if let Err(mark) = marked {
-                tracing::warn!(error = %mark, "could not record the item's state");
+        Err(err) => {
+            let last_try = ctx.job.attempts >= ctx.job.max_attempts;
+            let recorded = pipeline::record_failure(&ctx.pool, item_id, &err, last_try).await;
+            match err {
+                IngestError::Permanent(reason) => {
+                    // Not recorded yet: try again, to show the owner why.
+                    recorded.map_err(|err| JobError::Transient(err.into()))?;
+                    Err(JobError::Permanent(reason))
+                }
+                IngestError::Transient(err) => {
+                    if let Err(mark) = recorded {
+                        tracing::warn!(error = %mark, "could not record the item's state");
+                    }
+                    Err(JobError::Transient(err))
+                }
             }
-            Err(JobError::Transient(err))
         }
     }
 }

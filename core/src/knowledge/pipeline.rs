@@ -5,6 +5,8 @@
 //! item's chunks are replaced in one transaction at the end, so a second run leaves exactly
 //! what one run does, and searches see either the old chunks or the new, never a mix.
 
+use std::ops::Range;
+
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -214,19 +216,21 @@ impl Pipeline {
         if !self.step(item, "embedding", 0, total).await? {
             return Ok(Ingested::Gone);
         }
+        let texts: Vec<String> = prepared
+            .chunks
+            .iter()
+            .map(|(c, _)| c.text.clone())
+            .collect();
         let mut vectors = Vec::with_capacity(total);
-        for batch in prepared.chunks.chunks(EMBED_BATCH) {
-            if cancel.is_cancelled() {
-                return Err(IngestError::Transient(anyhow::anyhow!(
-                    "stopped by shutdown; it will continue on another try"
-                )));
-            }
-            let texts = batch.iter().map(|(c, _)| c.text.clone()).collect();
-            let embedded = self.embedder.embed(texts).await.map_err(embed_error)?;
-            vectors.extend(embedded);
-            if !self.step(item, "embedding", vectors.len(), total).await? {
-                return Ok(Ingested::Gone);
-            }
+        let present = self
+            .embed_in_batches(&texts, cancel, |done, embedded| {
+                vectors.extend(embedded);
+                let step = self.step(item, "embedding", done.end, total);
+                async move { Ok(step.await?) }
+            })
+            .await?;
+        if !present {
+            return Ok(Ingested::Gone);
         }
 
         if self
@@ -237,6 +241,38 @@ impl Pipeline {
         } else {
             Ok(Ingested::Gone)
         }
+    }
+
+    /// Embeds `texts` [`EMBED_BATCH`] at a time, handing each batch's vectors with the range
+    /// of texts they are for to `batch_done` (which keeps them and shows progress, and says
+    /// whether the item is still there: false stops). `cancel` (shutdown) stops between
+    /// batches with a transient error, so the job is tried again.
+    pub(crate) async fn embed_in_batches<Done>(
+        &self,
+        texts: &[String],
+        cancel: &CancellationToken,
+        mut batch_done: impl FnMut(Range<usize>, Vec<Vec<f32>>) -> Done,
+    ) -> Result<bool, IngestError>
+    where
+        Done: Future<Output = Result<bool, IngestError>>,
+    {
+        for (n, batch) in texts.chunks(EMBED_BATCH).enumerate() {
+            if cancel.is_cancelled() {
+                return Err(IngestError::Transient(anyhow::anyhow!(
+                    "stopped by shutdown; it will continue on another try"
+                )));
+            }
+            let vectors = self
+                .embedder
+                .embed(batch.to_vec())
+                .await
+                .map_err(embed_error)?;
+            let start = n * EMBED_BATCH;
+            if !batch_done(start..start + batch.len(), vectors).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Fetches a URL item's page and keeps it in storage; returns its bytes and a file name
@@ -577,6 +613,24 @@ fn extract_error(err: ExtractError) -> IngestError {
 
 fn embed_error(err: EmbedError) -> IngestError {
     IngestError::Transient(err.into())
+}
+
+/// Records on the item how an attempt to process it ended: failed with the reason when it
+/// cannot be read, or when this was the `last_try` ("processing kept failing: ..."); back to
+/// queued otherwise, to be tried again.
+pub async fn record_failure(
+    pool: &PgPool,
+    item: Uuid,
+    err: &IngestError,
+    last_try: bool,
+) -> sqlx::Result<()> {
+    match err {
+        IngestError::Permanent(reason) => mark_failed(pool, item, reason).await,
+        IngestError::Transient(err) if last_try => {
+            mark_failed(pool, item, &format!("processing kept failing: {err:#}")).await
+        }
+        IngestError::Transient(_) => mark_retrying(pool, item).await,
+    }
 }
 
 /// Marks the item failed with `reason` (shown to its owner).

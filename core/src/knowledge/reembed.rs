@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::pipeline::{EMBED_BATCH, IngestError, Pipeline, vector_literal};
+use super::pipeline::{IngestError, Pipeline, vector_literal};
 use crate::db::jobs::{self, NewJob};
 
 /// The job that embeds an item's chunks for a model: `{"item_id": ..., "model": ...}`.
@@ -87,38 +87,33 @@ pub async fn embed_missing(
         .execute(pool)
     };
     progress(0).await?;
-    let mut done = 0;
-    for batch in chunks.chunks(EMBED_BATCH) {
-        if cancel.is_cancelled() {
-            return Err(IngestError::Transient(anyhow::anyhow!(
-                "stopped by shutdown; it will continue on another try"
-            )));
-        }
-        let texts = batch.iter().map(|c| c.content.clone()).collect();
-        let vectors = pipeline
-            .embedder
-            .embed(texts)
-            .await
-            .map_err(|err| IngestError::Transient(err.into()))?;
-        let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
-        let repositories: Vec<Uuid> = batch.iter().map(|c| c.repository_id).collect();
-        let literals: Vec<String> = vectors.iter().map(|v| vector_literal(v)).collect();
-        sqlx::query!(
-            "insert into knowledge_embeddings (chunk_id, model, repository_id, embedding)
-             select e.id, $2, e.repository, e.v::vector
-             from unnest($1::uuid[], $3::uuid[], $4::text[]) as e(id, repository, v)
-             where exists (select 1 from knowledge_chunks c where c.id = e.id)
-             on conflict (chunk_id, model) do nothing",
-            &ids,
-            model,
-            &repositories,
-            &literals
-        )
-        .execute(pool)
+    let progress = &progress;
+    let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+    pipeline
+        .embed_in_batches(&texts, cancel, |done, vectors| {
+            let batch = &chunks[done.clone()];
+            let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
+            let repositories: Vec<Uuid> = batch.iter().map(|c| c.repository_id).collect();
+            let literals: Vec<String> = vectors.iter().map(|v| vector_literal(v)).collect();
+            async move {
+                sqlx::query!(
+                    "insert into knowledge_embeddings (chunk_id, model, repository_id, embedding)
+                     select e.id, $2, e.repository, e.v::vector
+                     from unnest($1::uuid[], $3::uuid[], $4::text[]) as e(id, repository, v)
+                     where exists (select 1 from knowledge_chunks c where c.id = e.id)
+                     on conflict (chunk_id, model) do nothing",
+                    &ids,
+                    model,
+                    &repositories,
+                    &literals
+                )
+                .execute(pool)
+                .await?;
+                progress(done.end).await?;
+                Ok(true)
+            }
+        })
         .await?;
-        done += batch.len();
-        progress(done).await?;
-    }
     sqlx::query!(
         "update knowledge_items set status = 'ready', progress_done = chunk_count,
                 progress_total = chunk_count
