@@ -8,6 +8,10 @@ const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
 const fakeProviderPort = port + 2;
 // The web site the knowledge tests add pages from (support/web-site.mjs).
 const webSitePort = port + 3;
+// With moto running (MOTO_URL, as scripts/test.sh starts it), a second server keeps knowledge
+// files in S3 on its own database, for the direct browser upload test.
+const s3Port = port + 4;
+const moto = process.env.MOTO_URL;
 
 // The system Chromium, never a downloaded browser. The networking flags keep it from calling
 // home, which a closed network answers with a flood of refused connections.
@@ -54,9 +58,28 @@ export default defineConfig({
     {
       name: "desktop",
       dependencies: ["catalogue"],
+      testIgnore: /knowledge-s3\.spec\.ts/,
       use: { ...devices["Desktop Chrome"], launchOptions },
     },
-    { name: "mobile", dependencies: ["catalogue"], use: { ...devices["Pixel 7"], launchOptions } },
+    {
+      name: "mobile",
+      dependencies: ["catalogue"],
+      testIgnore: /knowledge-s3\.spec\.ts/,
+      use: { ...devices["Pixel 7"], launchOptions },
+    },
+    ...(moto
+      ? [
+          {
+            name: "s3",
+            testMatch: /knowledge-s3\.spec\.ts/,
+            use: {
+              ...devices["Desktop Chrome"],
+              launchOptions,
+              baseURL: `http://127.0.0.1:${s3Port}`,
+            },
+          },
+        ]
+      : []),
   ],
   webServer: [
     {
@@ -86,5 +109,23 @@ export default defineConfig({
       stderr: "pipe",
       env: { E2E_OIDC_PORT: String(oidcPort) },
     },
+    ...(moto
+      ? [
+          {
+            command: "bash ../scripts/e2e-server.sh",
+            url: `http://127.0.0.1:${s3Port}/healthz`,
+            reuseExistingServer: false,
+            timeout: 120_000,
+            stdout: "pipe" as const,
+            stderr: "pipe" as const,
+            env: {
+              E2E_PORT: String(s3Port),
+              E2E_OIDC_PORT: String(oidcPort),
+              E2E_STORAGE: "s3",
+              E2E_DATABASE_NAME: "aistudio_e2e_s3",
+            },
+          },
+        ]
+      : []),
   ],
 });

@@ -10,7 +10,7 @@ PROFILE=${E2E_PROFILE:-debug}
 if [ -n "${E2E_DATABASE_URL:-}" ]; then
   export DATABASE_URL=$E2E_DATABASE_URL
 else
-  DATABASE_URL=$(scripts/postgres.sh fresh aistudio_e2e)
+  DATABASE_URL=$(scripts/postgres.sh fresh "${E2E_DATABASE_NAME:-aistudio_e2e}")
   export DATABASE_URL
 fi
 export LEPTOS_OUTPUT_NAME=aistudio
@@ -24,9 +24,18 @@ export OIDC_PROVIDERS=test
 export OIDC_TEST_ISSUER=http://127.0.0.1:${E2E_OIDC_PORT:-$(( ${E2E_PORT:-3100} + 1 ))}
 export OIDC_TEST_CLIENT_ID=aistudio-e2e
 export OIDC_TEST_LABEL="Test provider"
-# Knowledge uploads go to a fresh folder, with a limit small enough to test.
-STORAGE_DIR=$(mktemp -d)
-export STORAGE_DIR
+# Knowledge uploads go to a fresh folder, or with E2E_STORAGE=s3 to a fresh bucket on moto
+# (MOTO_URL) that browsers upload to directly; with a limit small enough to test.
+if [ "${E2E_STORAGE:-local}" = s3 ]; then
+  export STORAGE_BACKEND=s3 STORAGE_S3_PATH_STYLE=true
+  export STORAGE_S3_BUCKET=aistudio-e2e-$RANDOM$RANDOM
+  export AWS_ENDPOINT_URL=$MOTO_URL AWS_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  curl -sf -X PUT "$MOTO_URL/$STORAGE_S3_BUCKET" >/dev/null
+else
+  STORAGE_DIR=$(mktemp -d)
+  export STORAGE_DIR
+fi
 export KNOWLEDGE_MAX_UPLOAD_MB=5
 # The test web site (end2end/support/web-site.mjs) runs on loopback; nothing else private.
 export KNOWLEDGE_FETCH_ALLOW=127.0.0.1/32

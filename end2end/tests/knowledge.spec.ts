@@ -1,37 +1,11 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 
 import { expectAccessible } from "../support/a11y";
 import { ADMIN, signIn } from "../support/auth";
 import { FAKE_MODEL, newChat, replies, send } from "../support/chat";
 import { docx, pdf } from "../support/documents";
+import { itemRow, newRepository, search, unique } from "../support/knowledge";
 import { waitForHydration } from "../support/shell";
-
-const unique = () => Math.random().toString(36).slice(2, 8);
-
-/** Creates a repository from the list page and waits on its own page. */
-async function newRepository(page: Page, name: string) {
-  await page.goto("/knowledge");
-  await waitForHydration(page);
-  await page.getByText("New repository").click();
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("Description").fill("Lesson material for the term.");
-  await page.getByRole("button", { name: "Create repository" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  await waitForHydration(page);
-}
-
-function itemRow(page: Page, name: string) {
-  return page.getByRole("row").filter({ has: page.getByRole("link", { name }) });
-}
-
-async function search(page: Page, query: string, mode: "Both" | "By meaning" | "By words") {
-  await page.getByLabel("Search for").fill(query);
-  await page.getByLabel(mode).check();
-  await page.getByRole("button", { name: "Search", exact: true }).click();
-  const hits = page.locator(".hits .hit");
-  await expect(hits.first()).toBeVisible();
-  return hits;
-}
 
 test("a PDF and a Word document are uploaded, processed live, and found by search", async ({
   page,
@@ -118,7 +92,7 @@ test("a renamed binary and an oversize file are refused with a reason", async ({
     uploads.getByRole("alert").filter({ hasText: "homework.pdf is a png file" }),
   ).toBeVisible();
   await expect(
-    uploads.getByRole("alert").filter({ hasText: "Too large: the limit is 5.0 MB." }),
+    uploads.getByRole("alert").filter({ hasText: "huge.txt is larger than the 5.0 MB allowed." }),
   ).toBeVisible();
   await expect(page.getByText("Nothing here yet.")).toBeVisible();
   await expectAccessible(page);

@@ -754,9 +754,9 @@ fn start_uploads(
             };
             uploads.update(|u| u.push(upload));
             if file.size() > max_upload_bytes as f64 {
-                upload.outcome.set(Some(Err(format!(
-                    "Too large: the limit is {}.",
-                    human_size(i64::try_from(max_upload_bytes).unwrap_or(i64::MAX))
+                upload.outcome.set(Some(Err(super::types::too_large(
+                    &file.name(),
+                    max_upload_bytes,
                 ))));
                 continue;
             }

@@ -102,7 +102,6 @@ pub struct UploadedItem {
 /// The event `GET /api/knowledge/repositories/{id}/events` sends: the items as they are now.
 pub const ITEMS_EVENT: &str = "items";
 
-/// A size for people: "930 B", "1.2 MB".
 /// Why an upload of `name` is refused for its size.
 pub fn too_large(name: &str, limit: u64) -> String {
     format!(
@@ -111,6 +110,7 @@ pub fn too_large(name: &str, limit: u64) -> String {
     )
 }
 
+/// A size for people: "930 B", "1.2 MB".
 pub fn human_size(bytes: i64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1000 {

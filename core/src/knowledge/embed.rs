@@ -456,7 +456,7 @@ impl Embedder {
         let sql = format!(
             "create index if not exists knowledge_embeddings_{slug}_{dimensions}_hnsw_idx \
              on knowledge_embeddings using hnsw ((embedding::vector({dimensions})) vector_cosine_ops) \
-             where model = '{id}'"
+             with (m = 16, ef_construction = 200) where model = '{id}'"
         );
         sqlx::query(&sql)
             .execute(pool)

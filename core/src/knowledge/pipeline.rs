@@ -105,9 +105,9 @@ impl Pipeline {
         })
     }
 
-    /// [`Pipeline::from_env`], with the configured model's vector index made sure of, and
-    /// items lacking its vectors (the model was changed) queued to be embedded again: what
-    /// the server and the worker service start with.
+    /// [`Pipeline::from_env`], with the configured model's vector index made sure of, and,
+    /// when the model changed since the last start, items lacking its vectors queued to be
+    /// embedded again: what the server and the worker service start with.
     pub async fn start(pool: PgPool) -> anyhow::Result<Self> {
         let pipeline = Self::from_env(pool).await?;
         pipeline
@@ -116,8 +116,8 @@ impl Pipeline {
             .await
             .map_err(anyhow::Error::msg)?;
         let model = pipeline.embedder.id();
-        let queued = super::reembed::queue_missing(&pipeline.pool, model).await?;
-        if queued > 0 {
+        let queued = super::reembed::queue_after_model_change(&pipeline.pool, model).await?;
+        if let Some(queued) = queued.filter(|n| *n > 0) {
             tracing::info!(
                 model,
                 items = queued,

@@ -40,6 +40,37 @@ pub async fn queue_missing(pool: &PgPool, model: &str) -> sqlx::Result<usize> {
     Ok(items.len())
 }
 
+/// The settings key holding the model the last [`queue_after_model_change`] checked for.
+const CHECKED_MODEL: &str = "knowledge.embedding_model_checked";
+
+/// [`queue_missing`] when `model` is not the model checked at the last start (a new install
+/// or a changed model), so a restart with the same model does not scan every item. Returns
+/// how many items were queued, or `None` when the model is the one already checked. Items
+/// still processed by a process on the previous model during a rolling change are not
+/// caught: re-processing them (or a start after changing the model back and forth) does.
+pub async fn queue_after_model_change(pool: &PgPool, model: &str) -> sqlx::Result<Option<usize>> {
+    let checked = sqlx::query_scalar!(
+        r#"select value #>> '{}' as "model" from settings where key = $1"#,
+        CHECKED_MODEL
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    if checked.as_deref() == Some(model) {
+        return Ok(None);
+    }
+    let queued = queue_missing(pool, model).await?;
+    sqlx::query!(
+        "insert into settings (key, value) values ($1, to_jsonb($2::text))
+         on conflict (key) do update set value = excluded.value",
+        CHECKED_MODEL,
+        model
+    )
+    .execute(pool)
+    .await?;
+    Ok(Some(queued))
+}
+
 /// What [`embed_missing`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Embedded {

@@ -310,6 +310,7 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
         .unwrap();
     assert_eq!(hits.len(), 2, "{hits:#?}");
     assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 0);
+
     let local_vectors: i64 =
         sqlx::query_scalar("select count(*) from knowledge_embeddings where model = $1")
             .bind(local.embedder.id())
@@ -317,6 +318,45 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
             .await
             .unwrap();
     assert_eq!(local_vectors, 1);
+
+    // At start, the scan runs only when the model differs from the one checked last time.
+    let local_model = local.embedder.id();
+    assert_eq!(
+        reembed::queue_after_model_change(&pool, model)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        reembed::queue_after_model_change(&pool, model)
+            .await
+            .unwrap(),
+        None,
+        "the same model again: no scan"
+    );
+    sqlx::query("delete from jobs where kind = $1")
+        .bind(EMBED_JOB)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from knowledge_embeddings where model = $1")
+        .bind(local_model)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        reembed::queue_after_model_change(&pool, local_model)
+            .await
+            .unwrap(),
+        Some(2),
+        "back to the local model: both items lack its vectors now"
+    );
+    assert_eq!(
+        reembed::queue_after_model_change(&pool, local_model)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn titan(fake: &FakeEmbeddings, dimensions: usize) -> super::bedrock::BedrockEmbedder {
