@@ -32,6 +32,11 @@ if [ "${E2E_STORAGE:-local}" = s3 ]; then
   export AWS_ENDPOINT_URL=$MOTO_URL AWS_REGION=us-east-1
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   curl -sf -X PUT "$MOTO_URL/$STORAGE_S3_BUCKET" >/dev/null
+  # What a real bucket needs too: browsers on the site may PUT (and read) objects.
+  curl -sf -X PUT "$MOTO_URL/$STORAGE_S3_BUCKET?cors" -H "Content-Type: application/xml" \
+    --data "<CORSConfiguration><CORSRule><AllowedOrigin>$PUBLIC_URL</AllowedOrigin>\
+<AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader>\
+<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>" >/dev/null
 else
   STORAGE_DIR=$(mktemp -d)
   export STORAGE_DIR

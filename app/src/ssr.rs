@@ -40,6 +40,8 @@ pub struct Knowledge {
     pub max_upload_bytes: u64,
     /// What starts the processing of an upload (a job, or the storage's event).
     pub upload_queue: UploadQueue,
+    /// Where browsers upload files directly (the bucket's origin), if they do.
+    pub upload_origin: Option<String>,
 }
 
 impl Knowledge {
@@ -49,6 +51,7 @@ impl Knowledge {
             events: ItemEvents::default(),
             max_upload_bytes: studio_core::knowledge::storage::DEFAULT_MAX_UPLOAD_BYTES,
             upload_queue: UploadQueue::Jobs,
+            upload_origin: None,
         }
     }
 }

@@ -16,12 +16,18 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 #[derive(Debug, Clone)]
 pub struct PageNonce(pub String);
 
-/// Where cargo-leptos's live-reload socket listens, when the server runs under `cargo leptos watch`.
-#[derive(Debug, Clone, Copy)]
-pub struct ReloadPort(pub Option<u32>);
+/// What pages may connect to beyond their own origin.
+#[derive(Debug, Clone, Default)]
+pub struct PagePolicy {
+    /// Where cargo-leptos's live-reload socket listens, when the server runs under
+    /// `cargo leptos watch`.
+    pub reload_port: Option<u32>,
+    /// The bucket browsers upload knowledge files to directly (S3 storage).
+    pub upload_origin: Option<std::sync::Arc<str>>,
+}
 
 pub async fn page_policy(
-    axum::extract::State(reload): axum::extract::State<ReloadPort>,
+    axum::extract::State(policy): axum::extract::State<PagePolicy>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -33,8 +39,7 @@ pub async fn page_policy(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
-    if is_html && let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, reload.0))
-    {
+    if is_html && let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, &policy)) {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
@@ -50,15 +55,22 @@ fn rand_bytes() -> [u8; 16] {
 
 /// The policy for a rendered page: scripts only from us or carrying this response's nonce,
 /// WASM compilation allowed, no plugins, no framing, no foreign form targets.
-pub fn content_security_policy(nonce: &str, reload_port: Option<u32>) -> String {
+/// Connections go to us, and to the upload bucket and the live-reload socket when there are.
+pub fn content_security_policy(nonce: &str, policy: &PagePolicy) -> String {
+    let upload = policy
+        .upload_origin
+        .as_deref()
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
     // cargo-leptos's live reload talks to its own websocket in development only.
-    let reload = reload_port
+    let reload = policy
+        .reload_port
         .map(|port| format!(" ws://127.0.0.1:{port} ws://localhost:{port}"))
         .unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data: blob:; font-src 'self'; \
-         connect-src 'self'{reload}; worker-src 'self'; manifest-src 'self'; \
+         connect-src 'self'{upload}{reload}; worker-src 'self'; manifest-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -69,7 +81,7 @@ mod tests {
 
     #[test]
     fn page_policy_allows_only_nonced_inline_scripts_and_wasm() {
-        let policy = content_security_policy("abc123", None);
+        let policy = content_security_policy("abc123", &PagePolicy::default());
         assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"));
         assert!(!policy.contains("unsafe-inline"));
         assert!(policy.contains("frame-ancestors 'none'"));
@@ -78,7 +90,27 @@ mod tests {
 
     #[test]
     fn live_reload_socket_is_allowed_only_when_watching() {
-        let policy = content_security_policy("n", Some(3001));
+        let policy = content_security_policy(
+            "n",
+            &PagePolicy {
+                reload_port: Some(3001),
+                ..PagePolicy::default()
+            },
+        );
         assert!(policy.contains("connect-src 'self' ws://127.0.0.1:3001 ws://localhost:3001;"));
+    }
+
+    #[test]
+    fn pages_may_upload_to_the_bucket_only_when_there_is_one() {
+        let policy = content_security_policy(
+            "n",
+            &PagePolicy {
+                upload_origin: Some("https://files.s3.eu-west-1.amazonaws.com".into()),
+                ..PagePolicy::default()
+            },
+        );
+        assert!(policy.contains("connect-src 'self' https://files.s3.eu-west-1.amazonaws.com;"));
+        let policy = content_security_policy("n", &PagePolicy::default());
+        assert!(policy.contains("connect-src 'self';"));
     }
 }

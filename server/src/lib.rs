@@ -53,6 +53,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
         max_upload_bytes: config.max_upload_bytes,
         upload_queue: studio_core::knowledge::queue::UploadQueue::from_env()?,
+        upload_origin: pipeline
+            .storage
+            .upload_origin()
+            .await
+            .context("could not sign an upload URL for the bucket")?,
         ..app::ssr::Knowledge::new(pipeline.clone())
     });
     tokio::spawn({

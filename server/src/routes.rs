@@ -26,6 +26,7 @@ pub fn router(
     metrics_token: Option<SecretString>,
 ) -> Router {
     let options = state.leptos_options.clone();
+    let upload_origin = state.knowledge.upload_origin.clone();
     let context = {
         let state = state.clone();
         move || {
@@ -108,10 +109,13 @@ pub fn router(
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .with_state(state);
 
-    // cargo-leptos's live reload talks to its own websocket, and only under `watch`.
-    let reload = csp::ReloadPort(std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port));
+    let policy = csp::PagePolicy {
+        // cargo-leptos's live reload talks to its own websocket, and only under `watch`.
+        reload_port: std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port),
+        upload_origin: upload_origin.map(std::sync::Arc::from),
+    };
     let app = app.layer(axum::middleware::from_fn_with_state(
-        reload,
+        policy,
         csp::page_policy,
     ));
     http_layers::apply(app.merge(system))

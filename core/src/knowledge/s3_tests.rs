@@ -187,10 +187,21 @@ async fn a_presigned_put_lands_the_browsers_bytes_under_the_key() {
         storage.get("repositories/r/i/original").await.unwrap(),
         data
     );
+    // Pages are allowed to connect to where the presigned URLs point.
+    let origin = storage.upload_origin().await.unwrap().unwrap();
+    assert!(upload.url.starts_with(&format!("{origin}/")), "{origin}");
+    assert_eq!(
+        origin,
+        url::Url::parse(&testing::moto_url())
+            .unwrap()
+            .origin()
+            .ascii_serialization()
+    );
 
     // The local folder has no such thing: the server's route takes the upload.
     let dir = tempfile::tempdir().unwrap();
     let local = Storage::local(dir.path());
+    assert_eq!(local.upload_origin().await.unwrap(), None);
     assert!(
         local
             .presign_put("a/b", 1, Duration::from_secs(60))

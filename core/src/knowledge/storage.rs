@@ -146,6 +146,20 @@ impl Storage {
         }
     }
 
+    /// Where browsers send direct uploads (the origin of a presigned URL, for the pages'
+    /// `connect-src`); `None` when uploads go through the server.
+    pub async fn upload_origin(&self) -> Result<Option<String>, StorageError> {
+        let Some(grant) = self
+            .presign_put("repositories/origin", 1, std::time::Duration::from_secs(60))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(&grant.url)
+            .map_err(|err| StorageError::Backend(format!("a presigned URL: {err}")))?;
+        Ok(Some(url.origin().ascii_serialization()))
+    }
+
     /// The object's size.
     pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
         match self {
