@@ -277,9 +277,15 @@ pub async fn begin_upload(
         .storage
         .presign_put(&key, size, DIRECT_UPLOAD_TTL)
         .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "could not presign an upload");
-            AppError::Internal
+        .map_err(|err| match err {
+            // Over what one PUT takes (only with a limit configured above it).
+            storage::StorageError::TooLarge { limit } => {
+                AppError::Invalid(super::types::too_large(&name, limit))
+            }
+            err => {
+                tracing::error!(error = %err, "could not presign an upload");
+                AppError::Internal
+            }
         })?
         .ok_or_else(|| {
             AppError::Invalid("This server takes uploads through its own upload route.".into())

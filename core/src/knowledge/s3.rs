@@ -42,6 +42,9 @@ pub struct S3Storage {
     encryption: Encryption,
 }
 
+/// The most one `PutObject` (and so one presigned upload) takes: 5 GiB.
+pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
 /// A presigned upload: the browser sends the file with `method` to `url`, with `headers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignedUpload {
@@ -371,6 +374,11 @@ impl S3Storage {
         size: u64,
         expires: Duration,
     ) -> Result<PresignedUpload, StorageError> {
+        if size > MAX_PUT_BYTES {
+            return Err(StorageError::TooLarge {
+                limit: MAX_PUT_BYTES,
+            });
+        }
         let (sse, kms_key) = self.sse();
         let config = PresigningConfig::expires_in(expires)
             .map_err(|err| StorageError::Backend(err.to_string()))?;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 
 use super::{
-    s3::{PART_SIZE, testing},
+    s3::{MAX_PUT_BYTES, PART_SIZE, testing},
     storage::{Storage, StorageError},
 };
 
@@ -187,6 +187,13 @@ async fn a_presigned_put_lands_the_browsers_bytes_under_the_key() {
         storage.get("repositories/r/i/original").await.unwrap(),
         data
     );
+    // One PUT takes at most 5 GiB: a larger grant is refused, not signed to fail later.
+    assert!(matches!(
+        storage
+            .presign_put("repositories/r/j/original", MAX_PUT_BYTES + 1, Duration::from_secs(300))
+            .await,
+        Err(StorageError::TooLarge { limit }) if limit == MAX_PUT_BYTES
+    ));
     // Pages are allowed to connect to where the presigned URLs point.
     let origin = storage.upload_origin().await.unwrap().unwrap();
     assert!(upload.url.starts_with(&format!("{origin}/")), "{origin}");
