@@ -122,16 +122,18 @@ impl LocalEmbedder {
             .encode_batch(texts.to_vec(), true)
             .map_err(|err| failed(&err))?;
         match &loaded.engine {
-            Engine::Onnx(session) => {
-                let mut session = session
-                    .lock()
-                    .map_err(|_| failed(&"an earlier embedding crashed"))?;
-                // One text per run: no padding to compute, which beats batching on a CPU.
-                encodings
-                    .iter()
-                    .map(|encoding| embed_onnx(&mut session, encoding).map_err(|err| failed(&err)))
-                    .collect()
-            }
+            // One text per run: no padding to compute, which beats batching on a CPU. The
+            // session is taken per text, so a search's query waits for one text at most, not
+            // for an ingestion's whole batch.
+            Engine::Onnx(session) => encodings
+                .iter()
+                .map(|encoding| {
+                    let mut session = session
+                        .lock()
+                        .map_err(|_| failed(&"an earlier embedding crashed"))?;
+                    embed_onnx(&mut session, encoding).map_err(|err| failed(&err))
+                })
+                .collect(),
             Engine::Candle(model) => embed_candle(model, &encodings).map_err(|err| failed(&err)),
         }
     }
