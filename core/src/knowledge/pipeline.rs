@@ -223,7 +223,7 @@ impl Pipeline {
             .collect();
         let mut vectors = Vec::with_capacity(total);
         let present = self
-            .embed_in_batches(&texts, cancel, |done, embedded| {
+            .embed_in_batches(texts, cancel, |done, embedded| {
                 vectors.extend(embedded);
                 let step = self.step(item, "embedding", done.end, total);
                 async move { Ok(step.await?) }
@@ -249,30 +249,32 @@ impl Pipeline {
     /// batches with a transient error, so the job is tried again.
     pub(crate) async fn embed_in_batches<Done>(
         &self,
-        texts: &[String],
+        texts: Vec<String>,
         cancel: &CancellationToken,
         mut batch_done: impl FnMut(Range<usize>, Vec<Vec<f32>>) -> Done,
     ) -> Result<bool, IngestError>
     where
         Done: Future<Output = Result<bool, IngestError>>,
     {
-        for (n, batch) in texts.chunks(EMBED_BATCH).enumerate() {
+        let mut texts = texts.into_iter();
+        let mut start = 0;
+        loop {
+            let batch: Vec<String> = texts.by_ref().take(EMBED_BATCH).collect();
+            if batch.is_empty() {
+                return Ok(true);
+            }
             if cancel.is_cancelled() {
                 return Err(IngestError::Transient(anyhow::anyhow!(
                     "stopped by shutdown; it will continue on another try"
                 )));
             }
-            let vectors = self
-                .embedder
-                .embed(batch.to_vec())
-                .await
-                .map_err(embed_error)?;
-            let start = n * EMBED_BATCH;
-            if !batch_done(start..start + batch.len(), vectors).await? {
+            let end = start + batch.len();
+            let vectors = self.embedder.embed(batch).await.map_err(embed_error)?;
+            if !batch_done(start..end, vectors).await? {
                 return Ok(false);
             }
+            start = end;
         }
-        Ok(true)
     }
 
     /// Fetches a URL item's page and keeps it in storage; returns its bytes and a file name

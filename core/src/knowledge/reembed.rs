@@ -121,7 +121,7 @@ pub async fn embed_missing(
     let progress = &progress;
     let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
     pipeline
-        .embed_in_batches(&texts, cancel, |done, vectors| {
+        .embed_in_batches(texts, cancel, |done, vectors| {
             let batch = &chunks[done.clone()];
             let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
             let repositories: Vec<Uuid> = batch.iter().map(|c| c.repository_id).collect();
