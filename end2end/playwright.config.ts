@@ -12,6 +12,13 @@ const webSitePort = port + 3;
 // files in S3 on its own database, for the direct browser upload test.
 const s3Port = port + 4;
 const moto = process.env.MOTO_URL;
+// The loopback SMTP server both test servers send mail through (support/mail-server.mjs):
+// SMTP on this port, what it received over HTTP on the next.
+const mailPort = Number(process.env.E2E_MAIL_PORT ?? port + 5);
+process.env.E2E_MAIL_PORT = String(mailPort);
+// The server's log, where it prints the first administrator's setup link.
+const serverLog = process.env.E2E_SERVER_LOG ?? `/tmp/aistudio-e2e-${port}.log`;
+process.env.E2E_SERVER_LOG = serverLog;
 
 // The system Chromium, never a downloaded browser. The networking flags keep it from calling
 // home, which a closed network answers with a flood of refused connections.
@@ -42,7 +49,8 @@ export default defineConfig({
     trace: "retain-on-failure",
   },
   projects: [
-    // Runs first, alone, against the empty database: it creates the first (admin) account.
+    // Runs first, alone, against the empty database: the first administrator, created with
+    // the setup link the server printed.
     {
       name: "setup",
       testMatch: /first-admin\.setup\.ts/,
@@ -83,6 +91,12 @@ export default defineConfig({
   ],
   webServer: [
     {
+      command: `node support/mail-server.mjs ${mailPort} ${mailPort + 1}`,
+      url: `http://127.0.0.1:${mailPort + 1}/messages`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
       command: `node support/oidc-provider.mjs ${oidcPort}`,
       url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
       reuseExistingServer: false,
@@ -107,7 +121,11 @@ export default defineConfig({
       timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
-      env: { E2E_OIDC_PORT: String(oidcPort) },
+      env: {
+        E2E_OIDC_PORT: String(oidcPort),
+        E2E_MAIL_PORT: String(mailPort),
+        E2E_SERVER_LOG: serverLog,
+      },
     },
     ...(moto
       ? [
@@ -121,6 +139,8 @@ export default defineConfig({
             env: {
               E2E_PORT: String(s3Port),
               E2E_OIDC_PORT: String(oidcPort),
+              E2E_MAIL_PORT: String(mailPort),
+              E2E_SERVER_LOG: `/tmp/aistudio-e2e-${s3Port}.log`,
               E2E_STORAGE: "s3",
               E2E_DATABASE_NAME: "aistudio_e2e_s3",
             },

@@ -42,9 +42,22 @@ else
   export STORAGE_DIR
 fi
 export KNOWLEDGE_MAX_UPLOAD_MB=5
+# Mail goes to the loopback SMTP server Playwright starts (end2end/support/mail-server.mjs).
+export SMTP_HOST=127.0.0.1 SMTP_PORT=${E2E_MAIL_PORT:-$(( ${E2E_PORT:-3100} + 5 ))} SMTP_SECURITY=none
+export SMTP_USERNAME=studio SMTP_PASSWORD=mail-secret
+export MAIL_FROM="AI Studio <no-reply@school.example>"
+# Provider keys are sealed with a key of this run's own.
+SECRETS_KEY=$(head -c 32 /dev/urandom | base64)
+export SECRETS_KEY
+# One browser on one machine plays every user: the per-client limits are for strangers.
+export LIMIT_ACCOUNT_REQUESTS_PER_IP_HOUR=100000 LIMIT_ACCOUNT_REQUESTS_PER_MINUTE=100000
 # The test web site (end2end/support/web-site.mjs) runs on loopback; nothing else private.
 export KNOWLEDGE_FETCH_ALLOW=127.0.0.1/32
 # Scans fail as "needs OCR" whatever the machine has installed (the jobs page tests use one).
 export OCR_PROVIDER=none
 export RUST_LOG=${RUST_LOG:-info,tower_http=warn}
-exec "$TARGET/$PROFILE/server"
+# The log is kept in a file too: the first test reads the setup link there, as a person would
+# read it in the terminal.
+LOG=${E2E_SERVER_LOG:-/tmp/aistudio-e2e-${E2E_PORT:-3100}.log}
+: >"$LOG"
+exec "$TARGET/$PROFILE/server" > >(tee -a "$LOG") 2>&1

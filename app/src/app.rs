@@ -9,8 +9,14 @@ use leptos_router::{
 };
 
 use crate::{
-    admin::{AdminAuditPage, AdminJobsPage, AdminModelsPage, AdminRolesPage, AdminUsersPage},
-    auth::{SignInPage, SignUpPage, UserResource, get_current_user},
+    admin::{
+        AdminAuditPage, AdminJobsPage, AdminMailPage, AdminModelsPage, AdminRolesPage,
+        AdminUsersPage,
+    },
+    auth::{
+        ForgotPasswordPage, InvitationPage, ResetPasswordPage, SetupPage, SignInPage, SignUpPage,
+        UserResource, VerifyEmailPage, get_current_user,
+    },
     chat::ChatPage,
     home::HomePage,
     knowledge::{KnowledgePage, RepositoryPage},
@@ -70,6 +76,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage />
                         <Route path=path!("/sign-in") view=SignInPage />
                         <Route path=path!("/sign-up") view=SignUpPage />
+                        <Route path=path!("/verify-email") view=VerifyEmailPage />
+                        <Route path=path!("/forgot-password") view=ForgotPasswordPage />
+                        <Route path=path!("/reset-password") view=ResetPasswordPage />
+                        <Route path=path!("/invitation") view=InvitationPage />
+                        <Route path=path!("/setup") view=SetupPage />
                         <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async />
                         <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async />
                         <Route path=path!("/knowledge") view=KnowledgePage ssr=SsrMode::Async />
@@ -88,6 +99,7 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                         <Route path=path!("/admin/jobs") view=AdminJobsPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>
             </Layout>

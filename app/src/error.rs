@@ -20,6 +20,13 @@ pub enum AppError {
     /// Input the user can correct. The text is shown next to the form.
     #[error("{0}")]
     Invalid(String),
+    /// Too many requests, or the server is busy: the text says when to try again, and the
+    /// response carries `Retry-After`.
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("something went wrong on our side")]
     Internal,
     /// The call itself failed: network, argument decoding, or an unreadable response.
@@ -44,6 +51,30 @@ impl From<sqlx::Error> for AppError {
                 tracing::error!(error = %err, "database query failed");
                 Self::Internal
             }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<studio_core::limits::TooMany> for AppError {
+    fn from(refusal: studio_core::limits::TooMany) -> Self {
+        Self::too_many("Too many requests", refusal.retry_after)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// `what` ("Too many sign-up attempts from your network") and when to try again.
+    pub fn too_many(what: &str, retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs().max(1) + u64::from(retry_after.subsec_nanos() > 0);
+        let when = if secs < 90 {
+            format!("{secs} seconds")
+        } else {
+            format!("{} minutes", secs.div_ceil(60))
+        };
+        Self::TooMany {
+            message: format!("{what}. Try again in {when}."),
+            retry_after_secs: secs,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct AppState {
     /// Cancelled when the server shuts down: replies being written stop and are saved.
     pub shutdown: CancellationToken,
     pub knowledge: Arc<Knowledge>,
+    /// Abuse limits: account requests, the password-hashing pool, AI calls, live replies and
+    /// event streams per user.
+    pub guards: Arc<studio_core::limits::Guards>,
 }
 
 /// Knowledge repositories: where originals are kept, the embedding model searches use, and
@@ -54,6 +57,92 @@ impl Knowledge {
             upload_origin: None,
         }
     }
+}
+
+/// The client's address as the edge worked it out (through trusted proxies only), put into
+/// the request extensions before routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl ClientIp {
+    /// The address of the request whose parts these are.
+    pub fn of(parts: &http::request::Parts) -> Option<String> {
+        parts
+            .extensions
+            .get::<ClientIp>()
+            .map(|ClientIp(ip)| ip.to_string())
+    }
+}
+
+/// Refuses `incoming` more bytes from `user_id` when they would go over the storage quota,
+/// with the message that says how full it is.
+pub async fn check_quota(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    incoming: u64,
+) -> Result<(), crate::error::AppError> {
+    use studio_core::quota::{self, QuotaError};
+    match quota::check(
+        &state.pool,
+        user_id,
+        incoming,
+        state.guards.config.storage_quota_bytes,
+    )
+    .await
+    {
+        Ok(()) => Ok(()),
+        Err(QuotaError::Full(full)) => Err(crate::error::AppError::Invalid(full.to_string())),
+        Err(QuotaError::Database(err)) => Err(err.into()),
+    }
+}
+
+/// A route's refusal: the status and the text to show.
+pub type Refusal = (http::StatusCode, String);
+
+/// [`check_quota`] for routes: 413 with the message.
+pub async fn route_quota(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    incoming: u64,
+) -> Result<(), Refusal> {
+    match check_quota(state, user_id, incoming).await {
+        Ok(()) => Ok(()),
+        Err(crate::error::AppError::Invalid(message)) => {
+            Err((http::StatusCode::PAYLOAD_TOO_LARGE, message))
+        }
+        Err(_) => Err((
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong.".to_owned(),
+        )),
+    }
+}
+
+/// Holds a place among `user_id`'s open event streams for as long as `events` runs, or
+/// answers 429 when they hold as many as allowed. Every event-stream route goes through this.
+pub fn limit_streams<S>(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    events: S,
+) -> Result<impl futures::Stream<Item = S::Item> + Send + 'static, Refusal>
+where
+    S: futures::Stream + Send + 'static,
+{
+    use futures::StreamExt;
+
+    let Some(slot) = state.guards.streams.try_hold(user_id) else {
+        return Err((
+            http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "You have {} live pages open already. Close some tabs and reload.",
+                state.guards.streams.max()
+            ),
+        ));
+    };
+    // The place is given back when the stream is dropped (the page went away).
+    Ok(events.map(move |event| {
+        let _held = &slot;
+        event
+    }))
 }
 
 impl FromRef<AppState> for LeptosOptions {

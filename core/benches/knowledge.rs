@@ -210,7 +210,7 @@ fn pdf(rng: &mut StdRng, pages: usize, lines: usize) -> Vec<u8> {
 
 async fn user_and_repository(pool: &PgPool, name: &str) -> (Uuid, Uuid) {
     let user: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name) values ($1, 'Bench') returning id",
+        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Bench', true, now()) returning id",
     )
     .bind(format!("{}@bench.test", Uuid::new_v4().simple()))
     .fetch_one(pool)

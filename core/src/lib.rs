@@ -9,8 +9,12 @@ pub mod audit;
 pub mod chat;
 pub mod db;
 pub mod knowledge;
+pub mod limits;
 pub mod llm;
+pub mod mail;
 pub mod models;
+pub mod quota;
+pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     accounts::admin::{Actor, AdminError},
     audit,
+    secrets::SecretBox,
 };
 
 /// What kind of API a provider speaks.
@@ -219,15 +220,19 @@ pub async fn list_providers(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<P
         .collect())
 }
 
-/// Creates a provider (`id` `None`) or updates one. A blank key keeps the stored one.
+/// Creates a provider (`id` `None`) or updates one. A blank key keeps the stored one, unless
+/// the base URL or the kind changes: a key goes only where it was entered for, so moving the
+/// provider clears it unless a new one comes in the same save. Keys are stored sealed.
 pub async fn save_provider(
     pool: &PgPool,
+    secrets: &SecretBox,
     actor: Actor<'_>,
     id: Option<Uuid>,
     input: &ProviderInput,
 ) -> Result<Provider, AdminError> {
     let checked = check_provider(input)?;
-    let new_key = clean(input.api_key.clone());
+    let typed_key = clean(input.api_key.clone());
+    let new_key = typed_key.as_deref().map(|key| secrets.seal(key));
     let mut tx = pool.begin().await?;
     let saved = match id {
         None => sqlx::query!(
@@ -250,7 +255,12 @@ pub async fn save_provider(
             r#"
             update ai_providers
             set kind = $2, name = $3, base_url = $4, region = $6,
-                api_key = case when $7 then null else coalesce($5, api_key) end
+                api_key = case
+                    when $5::text is not null then $5
+                    when $7 then null
+                    when kind <> $2 or base_url is distinct from $4 then null
+                    else api_key
+                end
             where id = $1
             returning id, kind, name, base_url, api_key is not null as "has_api_key!", region
             "#,
@@ -293,7 +303,8 @@ pub async fn save_provider(
                 "name": saved.name,
                 "base_url": saved.base_url,
                 "region": saved.region,
-                "api_key_changed": new_key.is_some() || input.clear_api_key,
+                "api_key_changed": typed_key.is_some() || input.clear_api_key,
+                "has_api_key": saved.has_api_key,
             })),
             ip: actor.ip,
             ..audit::Event::default()
@@ -339,25 +350,51 @@ pub async fn delete_provider(pool: &PgPool, actor: Actor<'_>, id: Uuid) -> Resul
     Ok(())
 }
 
-/// A provider with its secret, for calling it.
+/// A provider with its secret opened, for calling it. A key that cannot be opened (the
+/// server's `SECRETS_KEY` changed) is an error, not a missing key.
 pub async fn provider_connection(
     executor: impl PgExecutor<'_>,
+    secrets: &SecretBox,
     id: Uuid,
-) -> sqlx::Result<Option<ProviderConnection>> {
+) -> anyhow::Result<Option<ProviderConnection>> {
     let row = sqlx::query!(
         "select id, kind, base_url, api_key, region, updated_at from ai_providers where id = $1",
         id
     )
     .fetch_optional(executor)
     .await?;
-    Ok(row.map(|r| ProviderConnection {
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    Ok(Some(ProviderConnection {
         id: r.id,
         kind: ProviderKind::parse(&r.kind).unwrap_or(ProviderKind::OpenAi),
         base_url: r.base_url,
-        api_key: r.api_key.map(SecretString::from),
+        api_key: r.api_key.as_deref().map(|k| secrets.open(k)).transpose()?,
         region: r.region,
         updated_at: r.updated_at,
     }))
+}
+
+/// Seals provider keys stored in plain text (by a server from before keys were sealed).
+/// Returns how many. Run at start.
+pub async fn seal_stored_keys(pool: &PgPool, secrets: &SecretBox) -> sqlx::Result<u64> {
+    let plain = sqlx::query!(
+        r#"select id, api_key as "api_key!" from ai_providers where api_key is not null and api_key not like 'v1:%'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in &plain {
+        sqlx::query!(
+            "update ai_providers set api_key = $2 where id = $1 and api_key = $3",
+            row.id,
+            secrets.seal(&row.api_key),
+            row.api_key,
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(plain.len() as u64)
 }
 
 fn check_model(input: &ModelInput) -> Result<(), AdminError> {
@@ -600,7 +637,7 @@ pub async fn models_for_user(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<M
         select distinct m.id
         from ai_models as m
         join ai_model_roles as mr on mr.model_id = m.id
-        join user_roles as ur on ur.role_id = mr.role_id
+        join granted_roles as ur on ur.role_id = mr.role_id
         where ur.user_id = $1 and m.is_active
         "#,
         user_id,
@@ -627,7 +664,7 @@ pub async fn model_for_user(
             select 1
             from ai_models as m
             join ai_model_roles as mr on mr.model_id = m.id
-            join user_roles as ur on ur.role_id = mr.role_id
+            join granted_roles as ur on ur.role_id = mr.role_id
             where m.id = $2 and ur.user_id = $1 and m.is_active
         ) as "allowed!"
         "#,

@@ -180,7 +180,7 @@ async fn session(pool: &PgPool) -> anyhow::Result<String> {
         users,
     };
     let user: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name) values ($1, 'Bench') returning id",
+        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Bench', true, now()) returning id",
     )
     .bind(format!("bench-{}@example.org", Uuid::new_v4().simple()))
     .fetch_one(pool)
@@ -193,7 +193,7 @@ async fn session(pool: &PgPool) -> anyhow::Result<String> {
 /// A provider on `server` and a model on it every role may use; returns the model's id.
 async fn model(pool: &PgPool, server: &FakeServer, name: &str) -> anyhow::Result<String> {
     let provider: Uuid = sqlx::query_scalar(
-        "insert into ai_providers (kind, name, base_url, api_key) values ('openai', $1, $2, 'sk-bench') returning id",
+        "insert into ai_providers (kind, name, base_url) values ('openai', $1, $2) returning id",
     )
     .bind(format!("bench {name} {}", Uuid::new_v4().simple()))
     .bind(server.base_url())
@@ -380,10 +380,31 @@ async fn serve() -> anyhow::Result<()> {
                 std::env::temp_dir().join("aistudio-test-files"),
             ),
         )),
+        // The bench measures the relay, not the limits: one user holds thousands of streams.
+        guards: Arc::new(studio_core::limits::Guards::new(
+            studio_core::limits::LimitsConfig {
+                ai_calls_per_minute: 1_000_000,
+                live_generations_per_user: 1_000_000,
+                event_streams_per_user: 1_000_000,
+                ..studio_core::limits::LimitsConfig::default()
+            },
+        )),
     };
-    let metrics = server::metrics::install()?;
-    let router = server::routes::router(state, metrics, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let site = server::edge::SiteConfig {
+        public_urls: vec![url::Url::parse(&format!(
+            "http://127.0.0.1:{}/",
+            listener.local_addr()?.port()
+        ))?],
+        trusted_proxies: Vec::new(),
+    };
+    let operations = server::routes::Operations {
+        site,
+        metrics: server::metrics::install()?,
+        token: None,
+        metrics_elsewhere: false,
+    };
+    let router = server::routes::router(state, &operations);
     emit(format!("listening on {}", listener.local_addr()?.port()));
     let stdin_closed = async {
         let mut stdin = BufReader::new(tokio::io::stdin()).lines();

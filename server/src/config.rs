@@ -8,8 +8,12 @@ use secrecy::SecretString;
 use studio_core::{
     accounts::{AccountsConfig, oidc::OidcConfig},
     db::DbConfig,
+    limits::LimitsConfig,
+    mail::MailConfig,
 };
 use workers::RunnerConfig;
+
+use crate::edge::SiteConfig;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -22,13 +26,22 @@ pub struct Config {
     pub runner: RunnerConfig,
     /// Time to finish in-flight jobs after SIGTERM (`SHUTDOWN_GRACE_SECS`, default 30).
     pub shutdown_grace: Duration,
-    /// When set, `/metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    /// When set, `/metrics` requires `Authorization: Bearer <token>` and `/health` shows its
+    /// details to that token (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
+    /// A listener of its own for `/metrics` (`METRICS_ADDR`, e.g. an internal address), where
+    /// no token is asked.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `PUBLIC_URL` and `TRUSTED_PROXIES`.
+    pub site: SiteConfig,
     pub accounts: AccountsConfig,
+    /// SMTP and the sender (`SMTP_*`, `MAIL_FROM`).
+    pub mail: MailConfig,
+    /// Every abuse limit (`LIMIT_*` and friends).
+    pub limits: LimitsConfig,
     /// The largest knowledge upload (`KNOWLEDGE_MAX_UPLOAD_MB`, default 100).
     pub max_upload_bytes: u64,
-    /// OpenID Connect providers; redirect URIs are built on `PUBLIC_URL` (default
-    /// `http://` + the site address).
+    /// OpenID Connect providers; redirect URIs are built on the canonical `PUBLIC_URL`.
     pub oidc: OidcConfig,
 }
 
@@ -53,28 +66,34 @@ impl Config {
             .ok()
             .filter(|token| !token.trim().is_empty())
             .map(SecretString::from);
-        let public_url = match std::env::var("PUBLIC_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(raw) => url::Url::parse(raw.trim())
-                .ok()
-                .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-                .context("PUBLIC_URL must be an http(s) URL such as https://studio.school.org")?,
-            None => url::Url::parse(&format!("http://{}", leptos.site_addr))
-                .context("the site address does not make a URL")?,
+        let metrics_addr = match std::env::var("METRICS_ADDR") {
+            Ok(raw) if !raw.trim().is_empty() => Some(
+                raw.trim()
+                    .parse()
+                    .context("METRICS_ADDR must be an address and port such as 10.0.0.5:9100")?,
+            ),
+            _ => None,
         };
+        let site = SiteConfig::from_env(leptos.site_addr)?;
+        let mail = MailConfig::from_env()?;
+        let limits = LimitsConfig::from_env()?;
         let max_upload_bytes = studio_core::knowledge::storage::max_upload_bytes_from_env()?;
+        let accounts =
+            AccountsConfig::from_env(site.public_url().clone(), mail.smtp.is_some(), &limits)?;
         Ok(Self {
             max_upload_bytes,
-            oidc: OidcConfig::from_env(public_url)?,
+            oidc: OidcConfig::from_env(site.public_url().clone())?,
+            metrics_addr,
             db: DbConfig::from_env()?,
             leptos,
             embedded_workers,
             runner: RunnerConfig::from_env()?,
             shutdown_grace,
             metrics_token,
-            accounts: AccountsConfig::from_env()?,
+            site,
+            accounts,
+            mail,
+            limits,
         })
     }
 }

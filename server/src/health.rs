@@ -1,10 +1,18 @@
 //! `/healthz` (the process answers) and `/health` (it can do its work: database reachable,
 //! schema current). Load balancers use the first for liveness and the second for readiness.
+//! The version and the names of pending migrations are shown only to the operator
+//! (`Authorization: Bearer <METRICS_TOKEN>`).
 
 use std::time::Duration;
 
 use app::ssr::AppState;
-use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+};
+use secrecy::SecretString;
 use serde::Serialize;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -14,10 +22,19 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The readiness endpoint's state.
+#[derive(Clone)]
+pub struct HealthEndpoint {
+    pub app: AppState,
+    /// `METRICS_TOKEN`; without it nobody sees the details.
+    pub token: Option<SecretString>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct HealthReport {
     pub status: &'static str,
-    pub version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
     pub checks: Vec<Check>,
 }
 
@@ -30,12 +47,19 @@ pub struct Check {
 }
 
 /// Readiness: 200 when every check passes, 503 with the failing checks' reasons otherwise.
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let checks = vec![database(&state).await];
+pub async fn health(
+    State(endpoint): State<HealthEndpoint>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let is_operator = endpoint
+        .token
+        .as_ref()
+        .is_some_and(|token| crate::metrics::bearer_matches(&headers, token));
+    let checks = vec![database(&endpoint.app, is_operator).await];
     let healthy = checks.iter().all(|check| check.ok);
     let report = HealthReport {
         status: if healthy { "ok" } else { "unavailable" },
-        version: env!("CARGO_PKG_VERSION"),
+        version: is_operator.then_some(env!("CARGO_PKG_VERSION")),
         checks,
     };
     let status = if healthy {
@@ -50,7 +74,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn database(state: &AppState) -> Check {
+async fn database(state: &AppState, is_operator: bool) -> Check {
     let name = "database";
     let status = tokio::time::timeout(
         CHECK_TIMEOUT,
@@ -74,7 +98,11 @@ async fn database(state: &AppState) -> Check {
         Ok(Ok(status)) if !status.is_current() => Check {
             name,
             ok: false,
-            reason: Some(format!("migrations not applied: {:?}", status.pending)),
+            reason: Some(if is_operator {
+                format!("migrations not applied: {:?}", status.pending)
+            } else {
+                "migrations not applied".to_owned()
+            }),
         },
         Ok(Ok(_)) => Check {
             name,

@@ -4,13 +4,14 @@
 pub mod assets;
 pub mod config;
 pub mod csp;
-pub mod csrf;
+pub mod edge;
 pub mod health;
 pub mod http_layers;
 pub mod metrics;
 pub mod routes;
 pub mod server_fn_status;
 pub mod sessions;
+pub mod text_input;
 
 use std::time::Duration;
 
@@ -35,7 +36,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("could not apply database migrations")?;
 
-    let keys = EnvironmentKeys::from_env();
+    let keys = EnvironmentKeys::from_env().context("could not load the secrets key")?;
+    let sealed = studio_core::models::seal_stored_keys(&pool, &keys.secrets)
+        .await
+        .context("could not seal the stored provider keys")?;
+    if sealed > 0 {
+        tracing::info!(sealed, "provider keys stored in plain text were sealed");
+    }
     studio_core::models::register_builtin(&pool, &keys.local_model)
         .await
         .context("could not register the built-in model")?;
@@ -74,8 +81,42 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         generations: generations.clone(),
         shutdown: shutdown.clone(),
         knowledge,
+        guards: std::sync::Arc::new(studio_core::limits::Guards::new(config.limits.clone())),
     };
-    let router = routes::router(state, metrics, config.metrics_token.clone());
+    match studio_core::accounts::setup::issue_link(&pool, &config.accounts).await {
+        Ok(Some(link)) => tracing::info!(
+            link,
+            "no administrator yet: open this one-time link to create the first administrator"
+        ),
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "could not issue the setup link"),
+    }
+    let operations = routes::Operations {
+        site: config.site.clone(),
+        metrics: metrics.clone(),
+        token: config.metrics_token.clone(),
+        metrics_elsewhere: config.metrics_addr.is_some(),
+    };
+    if let Some(addr) = config.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("could not listen on METRICS_ADDR {addr}"))?;
+        let metrics_router = routes::metrics_router(state.clone(), metrics);
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, metrics_router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await;
+            if let Err(err) = served {
+                tracing::error!(error = %err, "the metrics listener failed");
+            }
+        });
+    } else if config.metrics_token.is_none() && !config.site.is_loopback() {
+        tracing::warn!(
+            "/metrics is not served: set METRICS_TOKEN or METRICS_ADDR to reach it from another machine"
+        );
+    }
+    let router = routes::router(state, &operations);
 
     let uploads = if config.embedded_workers {
         workers::upload_consumer(pipeline.clone(), &config.runner)
@@ -84,10 +125,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    let mailer = studio_core::mail::Mailer::new(&config.mail)?;
     let runner = config.embedded_workers.then(|| {
         let runner = Runner::new(
             pool.clone(),
-            workers::handlers(pipeline),
+            workers::handlers(pipeline, mailer),
             config.runner.clone(),
         );
         tokio::spawn(runner.run(shutdown.child_token()))

@@ -14,17 +14,48 @@ use secrecy::SecretString;
 
 use crate::{
     assets::{self, SiteAssets},
-    csp, csrf, health, http_layers,
+    csp,
+    edge::{self, Edge, SiteConfig},
+    health::{self, HealthEndpoint},
+    http_layers,
     metrics::{self, MetricsEndpoint},
-    server_fn_status, sessions,
+    server_fn_status, sessions, text_input,
 };
 
+/// The operator's side of the router: the site's addresses and how metrics are reached.
+#[derive(Clone)]
+pub struct Operations {
+    pub site: SiteConfig,
+    pub metrics: PrometheusHandle,
+    /// `METRICS_TOKEN`: required by `/metrics` and for the details of `/health`.
+    pub token: Option<SecretString>,
+    /// `/metrics` has a listener of its own (`METRICS_ADDR`) and is not served here.
+    pub metrics_elsewhere: bool,
+}
+
+impl Operations {
+    /// Whether the site's router serves `/metrics`: with a token, or open only when every
+    /// public address is on this machine.
+    fn serves_metrics(&self) -> bool {
+        !self.metrics_elsewhere && (self.token.is_some() || self.site.is_loopback())
+    }
+}
+
+/// `/metrics` alone, for its own listener (`METRICS_ADDR`): what reaches that address is
+/// trusted as the operator, so no token is asked.
+pub fn metrics_router(state: AppState, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(MetricsEndpoint {
+            handle: metrics,
+            token: None,
+            app: state,
+            reported: Arc::default(),
+        })
+}
+
 /// Builds the whole application router over `state`.
-pub fn router(
-    state: AppState,
-    metrics_handle: PrometheusHandle,
-    metrics_token: Option<SecretString>,
-) -> Router {
+pub fn router(state: AppState, ops: &Operations) -> Router {
     let options = state.leptos_options.clone();
     let upload_origin = state.knowledge.upload_origin.clone();
     let context = {
@@ -41,23 +72,32 @@ pub fn router(
     };
 
     let service_worker: Arc<str> = SiteAssets::discover(&options).service_worker().into();
-    let system = Router::new()
+    let mut system = Router::new()
         .route("/sw.js", get(assets::service_worker))
         .with_state(service_worker)
+        .route("/healthz", get(health::healthz))
         .merge(
+            Router::new()
+                .route("/health", get(health::health))
+                .with_state(HealthEndpoint {
+                    app: state.clone(),
+                    token: ops.token.clone(),
+                }),
+        );
+    if ops.serves_metrics() {
+        system = system.merge(
             Router::new()
                 .route("/metrics", get(metrics::render))
                 .with_state(MetricsEndpoint {
-                    handle: metrics_handle,
-                    token: metrics_token,
+                    handle: ops.metrics.clone(),
+                    token: ops.token.clone(),
                     app: state.clone(),
                     reported: Arc::default(),
                 }),
         );
+    }
 
     let app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/health", get(health::health))
         .route("/highlight.css", get(assets::highlight_css))
         .route("/auth/oidc/{provider}/start", get(app::auth::oidc::start))
         .route(
@@ -101,12 +141,13 @@ pub fn router(
             AppState,
             _,
         >(context, shell))
+        // Inside the session layer, so it knows who is signed in.
+        .layer(axum::middleware::from_fn(text_input::check))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             sessions::resolve,
         ))
         .layer(axum::middleware::from_fn(server_fn_status::map))
-        .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .with_state(state);
 
     let policy = csp::PagePolicy {
@@ -118,5 +159,9 @@ pub fn router(
         policy,
         csp::page_policy,
     ));
-    http_layers::apply(app.merge(system))
+    let edge = Edge::new(&ops.site, ops.token.is_some());
+    http_layers::apply(
+        app.merge(system)
+            .layer(axum::middleware::from_fn_with_state(edge, edge::guard)),
+    )
 }

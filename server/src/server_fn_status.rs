@@ -29,6 +29,15 @@ pub async fn map(request: Request, next: Next) -> Response {
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = status_of(&error);
+        if let AppError::TooMany {
+            retry_after_secs, ..
+        } = error
+        {
+            parts.headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(retry_after_secs),
+            );
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -39,6 +48,7 @@ fn status_of(error: &AppError) -> StatusCode {
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid(_) | AppError::Request(_) => StatusCode::BAD_REQUEST,
+        AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod events;
 pub mod knowledge;
+pub mod mail;
 pub mod ping;
 pub mod runner;
 pub mod sqs;
@@ -15,11 +16,15 @@ pub use config::RunnerConfig;
 pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
 
 /// Every job handler this crate provides, ready to give to a [`Runner`]. Knowledge items go
-/// through `pipeline`.
-pub fn handlers(pipeline: studio_core::knowledge::pipeline::Pipeline) -> Handlers {
+/// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox).
+pub fn handlers(
+    pipeline: studio_core::knowledge::pipeline::Pipeline,
+    mailer: Option<studio_core::mail::Mailer>,
+) -> Handlers {
     let mut handlers = Handlers::default();
     handlers.add(ping::KIND, ping::run);
     knowledge::add(&mut handlers, pipeline);
+    mail::add(&mut handlers, mailer);
     handlers
 }
 

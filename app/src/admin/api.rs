@@ -22,6 +22,16 @@ pub(super) mod support {
         at.format("%Y-%m-%d %H:%M UTC").to_string()
     }
 
+    /// A paging cursor (RFC 3339).
+    pub fn parse_time(raw: Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
+        raw.map(|raw| {
+            DateTime::parse_from_rfc3339(&raw)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| AppError::Invalid("That is not a valid time.".into()))
+        })
+        .transpose()
+    }
+
     pub fn id(raw: &str) -> Result<Uuid, AppError> {
         raw.parse()
             .map_err(|_| AppError::Invalid("That is not a valid id.".into()))
@@ -51,9 +61,14 @@ pub(super) mod support {
     }
 }
 
-/// One page of users, optionally filtered by a search in email or name.
+/// One page of users, optionally filtered by a search in email or name; with `pending_only`
+/// only the accounts whose address is not verified yet.
 #[server(endpoint = "admin/users", input = Json)]
-pub async fn list_users(search: String, offset: i64) -> Result<UsersPage, AppError> {
+pub async fn list_users(
+    search: String,
+    offset: i64,
+    pending_only: bool,
+) -> Result<UsersPage, AppError> {
     use studio_core::accounts::admin;
 
     use super::types::UserRow;
@@ -62,7 +77,8 @@ pub async fn list_users(search: String, offset: i64) -> Result<UsersPage, AppErr
     let offset = offset.max(0);
     let search = search.trim();
     let search = (!search.is_empty()).then_some(search);
-    let (users, total) = admin::list_users(&state.pool, search, offset, PAGE_SIZE).await?;
+    let (users, total) =
+        admin::list_users(&state.pool, search, pending_only, offset, PAGE_SIZE).await?;
     Ok(UsersPage {
         users: users
             .into_iter()
@@ -71,6 +87,7 @@ pub async fn list_users(search: String, offset: i64) -> Result<UsersPage, AppErr
                 email: u.email,
                 display_name: u.display_name,
                 is_disabled: u.is_disabled,
+                is_verified: u.is_verified,
                 roles: u.roles,
                 last_sign_in: u.last_sign_in_at.map(support::when),
                 created: support::when(u.created_at),
@@ -141,6 +158,82 @@ pub async fn delete_user(user_id: String) -> Result<(), AppError> {
     )
     .await?;
     Ok(())
+}
+
+/// Approves an account waiting for verification (it gets the default-role rule's role).
+#[server(endpoint = "admin/users/approve", input = Json)]
+pub async fn approve_user(user_id: String) -> Result<(), AppError> {
+    let admin = support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::accounts::admin::approve_user(
+        &state.pool,
+        &state.accounts,
+        support::actor(&admin),
+        support::id(&user_id)?,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Refuses (deletes) an account waiting for verification.
+#[server(endpoint = "admin/users/refuse", input = Json)]
+pub async fn refuse_user(user_id: String) -> Result<(), AppError> {
+    let admin = support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    studio_core::accounts::admin::refuse_user(
+        &state.pool,
+        support::actor(&admin),
+        support::id(&user_id)?,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Invites someone by email with the roles they will hold.
+#[server(endpoint = "admin/users/invite", input = Json)]
+pub async fn invite_user(email: String, role_ids: Vec<String>) -> Result<(), AppError> {
+    let admin = support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let role_ids = role_ids
+        .iter()
+        .map(|raw| support::id(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    studio_core::accounts::invitations::invite(
+        &state.pool,
+        &state.accounts,
+        support::actor(&admin),
+        &email,
+        &role_ids,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Messages the server sent or holds, newest first, 50 at a time; `before` (RFC 3339) pages
+/// further back.
+#[server(endpoint = "admin/mail", input = Json)]
+pub async fn list_outbox(before: Option<String>) -> Result<Vec<super::types::MailRow>, AppError> {
+    support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let before = support::parse_time(before)?;
+    let entries = studio_core::mail::outbox::list(&state.pool, before, 50).await?;
+    Ok(entries
+        .into_iter()
+        .map(|m| super::types::MailRow {
+            id: m.id.to_string(),
+            at: m
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            when: support::when(m.created_at),
+            to: m.to_address,
+            kind: m.kind,
+            subject: m.subject,
+            body: m.text_body,
+            status: m.status,
+            attempts: m.attempts,
+            last_error: m.last_error,
+        })
+        .collect())
 }
 
 /// Roles with their tools, every tool, and whether local sign-up is open.
@@ -260,13 +353,7 @@ pub async fn list_audit(kind: String, before: Option<String>) -> Result<Vec<Audi
         "admin" => Some("admin."),
         _ => None,
     };
-    let before = before
-        .map(|raw| {
-            chrono::DateTime::parse_from_rfc3339(&raw)
-                .map(|at| at.with_timezone(&chrono::Utc))
-                .map_err(|_| AppError::Invalid("That is not a valid time.".into()))
-        })
-        .transpose()?;
+    let before = support::parse_time(before)?;
     let entries = studio_core::audit::list(&state.pool, prefix, before, 50).await?;
     Ok(entries
         .into_iter()

@@ -164,6 +164,7 @@ pub async fn save_provider(form: ProviderForm) -> Result<(), AppError> {
     let state = expect_context::<crate::ssr::AppState>();
     studio_core::models::save_provider(
         &state.pool,
+        state.llm.secrets(),
         support::actor(&admin),
         convert::existing(&form.id)?,
         &convert::provider_input(&form),
@@ -193,8 +194,15 @@ pub async fn discover_models(id: String) -> Result<Vec<String>, AppError> {
         Ok(ids) => Ok(ids),
         Err(RegistryError::NotFound) => Err(AppError::NotFound),
         Err(RegistryError::Database(err)) => Err(err.into()),
+        Err(RegistryError::Client(err)) => {
+            tracing::warn!(error = %err, "listing a provider's models failed");
+            Err(AppError::Invalid(format!(
+                "Could not list the provider's models: {}.",
+                err.category()
+            )))
+        }
         Err(other) => Err(AppError::Invalid(format!(
-            "Could not list the provider's models: {other}"
+            "Could not list the provider's models: {other}."
         ))),
     }
 }

@@ -369,12 +369,14 @@ fn ProviderEditor(
             <p class="hint" id="provider-api-key-hint">
                 {move || match (is_new, is_bedrock()) {
                     (true, true) => {
-                        "A Bedrock API key, optional: without one, the server's AWS credentials are used (environment, profile, or the instance or task role)."
+                        "A Bedrock API key, optional: without one, the server's AWS credentials are used (environment, profile, or the instance or task role), towards AWS's own endpoints only."
                     }
                     (true, false) => {
-                        "Optional for local servers; without one, OPENAI_API_KEY or GEMINI_API_KEY from the server's environment is used."
+                        "Optional for local servers. Without one, OPENAI_API_KEY or GEMINI_API_KEY from the server's environment is used, but only at the vendor's own address."
                     }
-                    (false, _) => "Leave empty to keep the stored key.",
+                    (false, _) => {
+                        "Leave empty to keep the stored key. Changing the base URL or the type removes the stored key unless you enter one here."
+                    }
                 }}
             </p>
             <Show when=move || !is_new>

@@ -9,6 +9,8 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub is_disabled: bool,
+    /// Until it is, the account holds no role (waiting for its link or for approval).
+    pub is_verified: bool,
     pub roles: Vec<String>,
     /// Formatted for display, e.g. `2026-11-25 21:17 UTC`.
     pub last_sign_in: Option<String>,
@@ -131,4 +133,22 @@ pub struct Catalogue {
     pub models: Vec<ModelForm>,
     /// `(id, name)` of every role.
     pub roles: Vec<(String, String)>,
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailRow {
+    pub id: String,
+    /// RFC 3339, for paging.
+    pub at: String,
+    pub when: String,
+    pub to: String,
+    pub kind: String,
+    pub subject: String,
+    /// The text body; empty once sent.
+    pub body: String,
+    /// queued, sent, held or failed.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
 }

@@ -1,8 +1,10 @@
-//! `/admin/users`: search and page through users; change roles, disable, sign out, delete.
+//! `/admin/users`: accounts waiting for approval, invitations, and every user: search and
+//! page through them; change roles, disable, sign out, delete.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
+use super::users_onboarding::{InviteForm, PendingAccounts};
 use super::{
     api::{
         delete_user, get_roles_overview, list_users, revoke_user_sessions, set_user_disabled,
@@ -81,15 +83,26 @@ pub fn AdminUsersPage() -> impl IntoView {
     let (status, set_status) = signal(None::<(bool, String)>);
     let users = Resource::new(
         move || (search.get(), offset.get(), version.get()),
-        |(s, o, _)| list_users(s, o),
+        |(s, o, _)| list_users(s, o, false),
     );
     let roles = Resource::new(move || version.get(), |_| get_roles_overview());
+    // The invitation form keeps its state (and its message) while the lists reload.
+    let invite_roles = OnceResource::new(get_roles_overview());
     let query = RwSignal::new(String::new());
 
     view! {
         <Title text="Users · Administration" />
         <section class="page wide">
             <h1>"Users"</h1>
+            <PendingAccounts version set_version />
+            <Transition fallback=|| ()>
+                {move || {
+                    invite_roles
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|overview| view! { <InviteForm roles=overview.roles set_version /> })
+                }}
+            </Transition>
             <form
                 class="toolbar"
                 role="search"
@@ -184,6 +197,16 @@ pub fn AdminUsersPage() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </section>
+    }
+}
+
+fn user_status(user: &UserRow) -> &'static str {
+    if user.is_disabled {
+        "Disabled"
+    } else if !user.is_verified {
+        "Not verified"
+    } else {
+        "Active"
     }
 }
 
@@ -294,7 +317,7 @@ fn UserRowView(
                     </fieldset>
                 </Show>
             </td>
-            <td>{if user.is_disabled { "Disabled" } else { "Active" }}</td>
+            <td>{user_status(&user)}</td>
             <td>{user.last_sign_in.clone().unwrap_or_else(|| "never".into())}</td>
             <td class="actions">
                 <button class="button secondary" type="button" on:click=toggle_disabled>

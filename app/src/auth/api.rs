@@ -31,11 +31,14 @@ pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
             .collect(),
         local_sign_up_open: studio_core::accounts::users::is_local_sign_up_open(&state.pool)
             .await?,
+        verification_by_email: state.accounts.mail_enabled,
         allowed_domains: state.accounts.allowed_domains.domains().to_vec(),
     })
 }
 
-/// Creates a local account and signs it in. Returns where to go next.
+/// Creates a local account that waits for its address to be verified. Answers with what to
+/// do next, the same whether or not the address already had an account (its owner is told by
+/// mail instead). Cheap checks come first; the password is hashed last, in the bounded pool.
 #[server(endpoint = "auth/sign-up")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn sign_up(
@@ -43,7 +46,7 @@ pub async fn sign_up(
     display_name: String,
     password: String,
 ) -> Result<String, AppError> {
-    use studio_core::accounts::{password as passwords, users};
+    use studio_core::accounts::{Verification, password as passwords, users};
 
     let state = expect_context::<crate::ssr::AppState>();
     let email = users::normalize_email(&email).map_err(AppError::Invalid)?;
@@ -54,64 +57,125 @@ pub async fn sign_up(
             allowed.domains().join(", ")
         )));
     }
-    let display_name = display_name.trim().to_owned();
-    if display_name.is_empty() {
+    let display_name = display_name_checked(&display_name)?;
+    passwords::check_new(&password).map_err(AppError::Invalid)?;
+    if !users::is_local_sign_up_open(&state.pool).await? {
+        return Err(sign_up_closed());
+    }
+    state
+        .guards
+        .account_requests
+        .check(super::ssr::client_ip_addr())
+        .map_err(|busy| {
+            AppError::too_many("Too many sign-ups from your network", busy.retry_after)
+        })?;
+    let password_hash = hash_password(&state, password).await?;
+    let new_user = users::NewLocalUser {
+        email: email.clone(),
+        display_name,
+        password_hash,
+    };
+    match users::sign_up_local(&state.pool, &state.accounts, &new_user).await {
+        Ok(users::SignUpOutcome::Created(user)) => {
+            tracing::info!(user.id = %user.id, "local account created, waiting for verification");
+        }
+        Ok(users::SignUpOutcome::AlreadyRegistered) => {
+            tracing::info!("sign-up with an address that has an account; its owner was told");
+        }
+        Err(users::SignUpError::SignUpClosed) => return Err(sign_up_closed()),
+        Err(users::SignUpError::Database(err)) => return Err(err.into()),
+    }
+    Ok(match state.accounts.verification() {
+        Verification::EmailLink => format!(
+            "Check your inbox: we sent a link to {email}. Open it to confirm your address; then your account is ready."
+        ),
+        Verification::AdminApproval => format!(
+            "Thanks. An administrator will approve the account for {email}; you can sign in to see whether they have."
+        ),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn sign_up_closed() -> AppError {
+    AppError::Invalid(
+        "Sign-up with a password is turned off. Ask an administrator for access.".into(),
+    )
+}
+
+/// A display name as typed, trimmed and checked.
+#[cfg(feature = "ssr")]
+pub(super) fn display_name_checked(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
         return Err(AppError::Invalid("Enter your name.".into()));
     }
-    if display_name.chars().count() > MAX_NAME_LEN {
+    if name.chars().count() > MAX_NAME_LEN {
         return Err(AppError::Invalid(format!(
             "Use at most {MAX_NAME_LEN} characters for your name."
         )));
     }
-    passwords::check_new(&password).map_err(AppError::Invalid)?;
-    let password_hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
+    Ok(name.to_owned())
+}
+
+/// Hashes a password in the server's bounded pool.
+#[cfg(feature = "ssr")]
+async fn hash_password(state: &crate::ssr::AppState, password: String) -> Result<String, AppError> {
+    use studio_core::{accounts::password as passwords, limits::PoolError};
+
+    match state
+        .guards
+        .hashing
+        .run(move || passwords::hash(&password))
         .await
-        .map_err(|err| anyhow::anyhow!("password hashing did not finish: {err}"))??;
-    let new_user = users::NewLocalUser {
-        email,
-        display_name,
-        password_hash,
-    };
-    let user = match users::sign_up_local(&state.pool, &new_user, &state.accounts.role_rule).await {
-        Ok(user) => user,
-        Err(users::SignUpError::SignUpClosed) => {
-            return Err(AppError::Invalid(
-                "Sign-up with a password is turned off. Ask an administrator for access.".into(),
-            ));
-        }
-        Err(users::SignUpError::EmailTaken) => {
-            return Err(AppError::Invalid(
-                "An account with this email already exists. Sign in instead.".into(),
-            ));
-        }
-        Err(users::SignUpError::Database(err)) => return Err(err.into()),
-    };
-    tracing::info!(user.id = %user.id, "local account created");
-    start_session(&state, user.id).await?;
-    Ok("/".to_owned())
+    {
+        Ok(hash) => Ok(hash?),
+        Err(PoolError::Busy(busy)) => Err(server_busy(busy)),
+        Err(PoolError::Failed(err)) => Err(anyhow::anyhow!("password hashing: {err}").into()),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn server_busy(busy: studio_core::limits::TooMany) -> AppError {
+    AppError::too_many("The server is busy checking passwords", busy.retry_after)
 }
 
 /// Signs in with email and password. Returns where to go next.
 #[server(endpoint = "auth/sign-in")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn sign_in(email: String, password: String) -> Result<String, AppError> {
-    use studio_core::accounts::sign_in::{self, SignInError};
+    use studio_core::accounts::{
+        sign_in::{self, SignInError},
+        verification,
+    };
 
     let state = expect_context::<crate::ssr::AppState>();
     let ip = super::ssr::client_ip();
     let limits = state.accounts.rate_limits;
-    match sign_in::with_password(&state.pool, &email, &password, ip.as_deref(), limits).await {
+    let hashing = &state.guards.hashing;
+    match sign_in::with_password(
+        &state.pool,
+        hashing,
+        &email,
+        &password,
+        ip.as_deref(),
+        limits,
+    )
+    .await
+    {
         Ok(user) => {
             tracing::info!(user.id = %user.id, "signed in with a password");
             start_session(&state, user.id).await?;
-            Ok("/".to_owned())
+            let verified = verification::is_verified(&state.pool, user.id).await?;
+            Ok(if verified { "/" } else { "/verify-email" }.to_owned())
         }
         Err(SignInError::InvalidCredentials) => Err(AppError::Invalid(
             "The email or password is not right.".into(),
         )),
-        Err(SignInError::RateLimited) => Err(AppError::Invalid(
-            "Too many attempts. Wait 15 minutes and try again.".into(),
+        Err(SignInError::Throttled(wait)) => Err(AppError::too_many(
+            "Too many failed attempts for this account from your network",
+            wait,
         )),
+        Err(SignInError::Busy(busy)) => Err(server_busy(busy)),
         Err(SignInError::Disabled) => Err(AppError::Invalid(
             "This account is disabled. Ask an administrator for help.".into(),
         )),
@@ -141,26 +205,14 @@ pub async fn sign_out() -> Result<String, AppError> {
 
 #[cfg(feature = "ssr")]
 async fn start_session(state: &crate::ssr::AppState, user_id: uuid::Uuid) -> Result<(), AppError> {
-    let ip = super::ssr::client_ip();
-    let agent = super::ssr::user_agent();
-    let origin = studio_core::accounts::sessions::Origin {
-        ip: ip.as_deref(),
-        user_agent: agent.as_deref(),
-        provider: None,
-    };
-    let session = studio_core::accounts::sessions::create(
-        &state.pool,
-        user_id,
-        origin,
-        state.accounts.sessions,
-    )
-    .await?;
+    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+    let session = super::ssr::begin_session(state, &parts, user_id, None).await?;
     set_session_cookie(state, Some(&session.token));
     Ok(())
 }
 
 #[cfg(feature = "ssr")]
-fn set_session_cookie(state: &crate::ssr::AppState, token: Option<&str>) {
+pub(super) fn set_session_cookie(state: &crate::ssr::AppState, token: Option<&str>) {
     let lifetime = state.accounts.sessions.absolute.as_secs();
     let value = super::ssr::session_cookie(
         token,

@@ -5,6 +5,8 @@
 //! who it is through [`get_current_user`], provided to the whole app as a resource.
 
 mod api;
+mod links_api;
+mod links_pages;
 #[cfg(feature = "ssr")]
 pub mod oidc;
 mod pages;
@@ -16,6 +18,9 @@ mod user_menu;
 pub use api::{
     GetCurrentUser, GetSignInOptions, SignIn, SignOut, SignUp, get_current_user,
     get_sign_in_options,
+};
+pub use links_pages::{
+    ForgotPasswordPage, InvitationPage, ResetPasswordPage, SetupPage, VerifyEmailPage,
 };
 pub use pages::{SignInPage, SignUpPage};
 pub use types::{CurrentUser, SignInOptions, SignInProblem};

@@ -13,14 +13,13 @@ use studio_core::{
     accounts::{
         oidc::{Callback, LOGIN_TTL, OidcError},
         provision::{self, ProvisionError},
-        sessions,
     },
     audit,
 };
 
 use super::{
     SignInProblem,
-    ssr::{http_only_cookie, read_cookie, session_cookie},
+    ssr::{begin_session, http_only_cookie, read_cookie, session_cookie},
 };
 use crate::ssr::AppState;
 
@@ -113,10 +112,7 @@ pub async fn callback(
     let secure = state.accounts.secure_cookies;
     // A malformed query is treated like an empty one: it cannot match a sign-in.
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let ip = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string());
+    let ip = crate::ssr::ClientIp::of(&parts);
     let cookie_state = read_cookie(&parts.headers, state_cookie_name(secure));
     let identity = match state
         .oidc
@@ -155,6 +151,7 @@ pub async fn callback(
                 ProvisionError::DomainNotAllowed(_) => SignInProblem::DomainNotAllowed,
                 ProvisionError::Disabled => SignInProblem::Disabled,
                 ProvisionError::EmailInUse => SignInProblem::EmailInUse,
+                ProvisionError::UnverifiedAccount => SignInProblem::UnverifiedAccount,
                 ProvisionError::Database(err) => {
                     tracing::error!(error = %err, "could not provision an account");
                     SignInProblem::Unavailable
@@ -163,23 +160,13 @@ pub async fn callback(
             return to_sign_in(problem, secure);
         }
     };
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let origin = sessions::Origin {
-        ip: ip.as_deref(),
-        user_agent,
-        provider: Some(&identity.provider),
+    let session = match begin_session(&state, &parts, user.id, Some(&identity.provider)).await {
+        Ok(session) => session,
+        Err(err) => {
+            tracing::error!(error = %err, "could not start a session");
+            return to_sign_in(SignInProblem::Unavailable, secure);
+        }
     };
-    let session =
-        match sessions::create(&state.pool, user.id, origin, state.accounts.sessions).await {
-            Ok(session) => session,
-            Err(err) => {
-                tracing::error!(error = %err, "could not start a session");
-                return to_sign_in(SignInProblem::Unavailable, secure);
-            }
-        };
     tracing::info!(user.id = %user.id, provider, "signed in through a provider");
     let lifetime = i64::try_from(state.accounts.sessions.absolute.as_secs()).unwrap_or(i64::MAX);
     let mut response = Redirect::to(&identity.return_to).into_response();

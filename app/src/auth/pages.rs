@@ -9,7 +9,7 @@ use crate::error::AppError;
 
 /// Sends the browser to `target` with a full page load, so everything rendered for the old
 /// session (or none) is replaced.
-fn go_to(target: &str) {
+pub(super) fn go_to(target: &str) {
     #[cfg(feature = "hydrate")]
     {
         let _ = window().location().assign(target);
@@ -20,7 +20,7 @@ fn go_to(target: &str) {
 
 /// A labelled, required input of the sign-in and sign-up forms.
 #[component]
-fn Field(
+pub(super) fn Field(
     id: &'static str,
     label: &'static str,
     /// The input's `type`.
@@ -50,7 +50,7 @@ fn Field(
 
 /// The error of the last submission, shown beside the form.
 #[component]
-fn FormError(error: Signal<Option<String>>) -> impl IntoView {
+pub(super) fn FormError(error: Signal<Option<String>>) -> impl IntoView {
     view! {
         <p class="form-error" id="form-error" role="alert">
             {move || error.get()}
@@ -58,7 +58,7 @@ fn FormError(error: Signal<Option<String>>) -> impl IntoView {
     }
 }
 
-fn error_text(result: Option<Result<String, AppError>>) -> Option<String> {
+pub(super) fn error_text(result: Option<Result<String, AppError>>) -> Option<String> {
     match result {
         Some(Err(AppError::Invalid(message))) => Some(message),
         Some(Err(AppError::Request(_))) => {
@@ -172,6 +172,9 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p>
+                <A href="/forgot-password">"Forgot your password?"</A>
+            </p>
             <Suspense fallback=|| ()>
                 {move || {
                     options
@@ -190,17 +193,21 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(next)) = action.value().get() {
-            go_to(&next);
-        }
-    });
     let error = Signal::derive(move || error_text(action.value().get()));
+    let done = move || action.value().get().and_then(Result::ok);
     view! {
         <Title text="Create an account" />
         <section class="page narrow auth-page">
             <h1>"Create an account"</h1>
-            <ActionForm action attr:class="form" attr:aria-describedby="form-error">
+            <p class="notice" role="status" aria-live="polite" hidden=move || done().is_none()>
+                {done}
+            </p>
+            <ActionForm
+                action
+                attr:class="form"
+                attr:aria-describedby="form-error"
+                attr:hidden=move || done().is_some()
+            >
                 <Field
                     id="sign-up-name"
                     label="Name"

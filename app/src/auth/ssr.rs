@@ -3,7 +3,10 @@
 
 use http::{HeaderMap, HeaderValue, header};
 use leptos::prelude::{expect_context, use_context};
-use studio_core::accounts::{access, sessions::SessionUser};
+use studio_core::accounts::{
+    access,
+    sessions::{self, SessionUser},
+};
 
 use super::CurrentUser;
 use crate::{error::AppError, ssr::AppState};
@@ -93,6 +96,7 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
         id: user.user_id.to_string(),
         email: user.email,
         display_name: user.display_name,
+        is_verified: user.is_verified,
         roles,
         tools,
     })
@@ -109,23 +113,42 @@ pub async fn require_tool(tool: &str) -> Result<CurrentUser, AppError> {
     }
 }
 
-/// The client's address as the server saw it (for rate limits and the audit log).
+/// The client's address (for rate limits and the audit log): the peer's, or through a
+/// trusted proxy the address it forwarded for.
 pub fn client_ip() -> Option<String> {
-    let parts = use_context::<http::request::Parts>()?;
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
+    crate::ssr::ClientIp::of(&use_context::<http::request::Parts>()?)
 }
 
-/// The client's `User-Agent`, if sent.
-pub fn user_agent() -> Option<String> {
-    let parts = use_context::<http::request::Parts>()?;
-    parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
+/// The client's address, parsed (for rate limits).
+pub fn client_ip_addr() -> Option<std::net::IpAddr> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<crate::ssr::ClientIp>()
+        .map(|ip| ip.0)
+}
+
+/// Starts a session for `user_id` from the request whose parts these are. The session the
+/// browser held before, whoever's it was, is revoked: signing in as someone else never
+/// leaves the previous account signed in behind the cookie.
+pub async fn begin_session(
+    state: &AppState,
+    parts: &http::request::Parts,
+    user_id: uuid::Uuid,
+    provider: Option<&str>,
+) -> sqlx::Result<sessions::NewSession> {
+    if let Some(previous) = parts.extensions.get::<Authenticated>() {
+        sessions::revoke(&state.pool, &previous.token).await?;
+    }
+    let ip = crate::ssr::ClientIp::of(parts);
+    let origin = sessions::Origin {
+        ip: ip.as_deref(),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+        provider,
+    };
+    sessions::create(&state.pool, user_id, origin, state.accounts.sessions).await
 }
 
 /// For axum routes outside server functions: the signed-in user's id if one of their roles

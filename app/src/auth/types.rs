@@ -8,6 +8,9 @@ pub struct CurrentUser {
     pub id: String,
     pub email: String,
     pub display_name: String,
+    /// Until the address is verified the account holds no role and sees only the page that
+    /// says how to verify it.
+    pub is_verified: bool,
     pub roles: Vec<String>,
     pub tools: Vec<String>,
 }
@@ -27,6 +30,8 @@ pub struct SignInOptions {
     /// `(id, label)` of each provider.
     pub providers: Vec<(String, String)>,
     pub local_sign_up_open: bool,
+    /// New accounts are verified by a mailed link (else by an administrator's approval).
+    pub verification_by_email: bool,
     /// Empty when every domain may sign in.
     pub allowed_domains: Vec<String>,
 }
@@ -43,10 +48,11 @@ pub enum SignInProblem {
     DomainNotAllowed,
     Disabled,
     EmailInUse,
+    UnverifiedAccount,
 }
 
 impl SignInProblem {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::UnknownProvider,
         Self::Expired,
         Self::Denied,
@@ -56,6 +62,7 @@ impl SignInProblem {
         Self::DomainNotAllowed,
         Self::Disabled,
         Self::EmailInUse,
+        Self::UnverifiedAccount,
     ];
 
     pub fn code(self) -> &'static str {
@@ -69,6 +76,7 @@ impl SignInProblem {
             Self::DomainNotAllowed => "domain",
             Self::Disabled => "disabled",
             Self::EmailInUse => "email-in-use",
+            Self::UnverifiedAccount => "unverified-account",
         }
     }
 
@@ -97,6 +105,9 @@ impl SignInProblem {
             Self::Disabled => "This account is disabled. Ask an administrator for help.",
             Self::EmailInUse => {
                 "An account with this email already exists. Sign in with your password, or ask an administrator to link the accounts."
+            }
+            Self::UnverifiedAccount => {
+                "An account with this email exists here, but its address was never verified, so it cannot be linked to your provider. Verify it from the email we sent, or ask an administrator to approve it."
             }
         }
     }

@@ -90,10 +90,35 @@ mod support {
             .provider(&state.pool, model.provider_id)
             .await
             .map_err(|err| {
-                AppError::Invalid(format!("{} cannot be used now: {err}.", model.display_name))
+                tracing::warn!(error = %err, model.id = %model.id, "no client for the model's provider");
+                let why = match &err {
+                    studio_core::llm::registry::RegistryError::Client(err) => err.category(),
+                    _ => "its provider is not set up correctly".to_owned(),
+                };
+                AppError::Invalid(format!("{} cannot be used now: {why}.", model.display_name))
             })?;
         let knowledge = check_knowledge(&state, user_id, repositories.as_deref()).await?;
-        let mut started = chat::start_turn(&state.pool, user_id, model.id, turn).await?;
+        let guards = &state.guards;
+        guards.ai_calls.check(&user_id).map_err(|refused| {
+            AppError::too_many(
+                "You are sending messages faster than this server allows",
+                refused.retry_after,
+            )
+        })?;
+        let slot = guards.generations.try_hold(user_id).ok_or_else(|| {
+            AppError::too_many(
+                &format!(
+                    "You have {} replies being written already. Wait for one to finish, or stop one",
+                    guards.generations.max()
+                ),
+                std::time::Duration::from_secs(5),
+            )
+        })?;
+        let budget = chat::ImageBudget {
+            turns: guards.config.chat_image_turns,
+            max_bytes: guards.config.chat_image_bytes,
+        };
+        let mut started = chat::start_turn(&state.pool, user_id, model.id, turn, budget).await?;
         if knowledge {
             with_knowledge(&state, user_id, &mut started, repositories).await?;
         }
@@ -127,6 +152,7 @@ mod support {
                 conversation_id: started.conversation_id,
                 reply_id: started.reply_id,
                 feature: "chat",
+                slot: Some(slot),
             },
             &state.shutdown,
         );

@@ -15,7 +15,11 @@ use studio_core::{
         ChatError,
         documents::{self, MAX_DOCUMENT_CHARS, NewDocument},
     },
-    knowledge::{extract, pipeline::IngestError},
+    knowledge::{
+        extract,
+        pipeline::IngestError,
+        storage::{self, StorageError},
+    },
 };
 
 use super::types::Uploaded;
@@ -45,19 +49,32 @@ pub async fn upload(
     if declared.is_some_and(|size| size > limit) {
         return oversize();
     }
-    let Ok(bytes) = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await
-    else {
-        return oversize();
+    // What is kept is the text; an account already full is refused before the upload.
+    if let Err(full) = crate::ssr::route_quota(&state, user_id, 0).await {
+        return full.into_response();
+    }
+    // To a temporary file, not memory: the document is read once a reading slot is free.
+    let (file, stored) = match storage::spool(body.into_data_stream(), limit, SNIFF_BYTES).await {
+        Ok(spooled) => spooled,
+        Err(StorageError::TooLarge { .. }) => return oversize(),
+        Err(StorageError::Interrupted(_)) => {
+            return (StatusCode::BAD_REQUEST, "The upload was interrupted.").into_response();
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not keep a chat document for reading");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
-    if let Err(err) = extract::precheck(&bytes[..bytes.len().min(SNIFF_BYTES)], &name) {
+    if let Err(err) = extract::precheck(&stored.head, &name) {
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string()).into_response();
     }
-    let size_bytes = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let size_bytes = i64::try_from(stored.size).unwrap_or(i64::MAX);
     let read = state
         .knowledge
         .pipeline
-        .read_document(bytes.to_vec(), name.clone())
+        .read_document(file.to_path_buf(), name.clone())
         .await;
+    drop(file);
     let extracted = match read {
         Ok(extracted) => extracted,
         Err(IngestError::Permanent(reason)) => {

@@ -29,6 +29,9 @@ pub async fn upload(
         Err(refusal) => return refusal.into_response(),
     };
     let name = crate::ssr::uploaded_file_name(&headers);
+    if let Err(full) = crate::ssr::route_quota(&state, user_id, body.len() as u64).await {
+        return full.into_response();
+    }
     match chat::upload_image(&state.pool, user_id, &name, &body).await {
         Ok(id) => Json(Uploaded {
             id: id.to_string(),

@@ -788,3 +788,228 @@ mod rich_tests {
         assert!(css.contains("prefers-color-scheme: dark"));
     }
 }
+
+/// Random and hostile input for both renderers: whatever the model or a user writes, the
+/// output holds only allowed tags and attributes and no script URL.
+#[cfg(all(test, feature = "ssr"))]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::{to_html, to_rich_html};
+
+    /// Pieces that drive the parsers into their corners, mixed with random text.
+    fn hostile() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "<script>",
+            "</script>",
+            "<img src=x onerror=",
+            "javascript:",
+            "JaVaScRiPt:",
+            "[x](",
+            ")",
+            "![y](",
+            "<a href=\"",
+            "\">",
+            "`",
+            "```",
+            "```rust\n",
+            "\n",
+            "$",
+            "$$",
+            "\\(",
+            "\\)",
+            "\\begin{matrix}",
+            "\\def\\x{",
+            "<math>",
+            "<svg/onload=",
+            "&#106;",
+            "&colon;",
+            "| a | b |\n|---|---|\n",
+            "> ",
+            "- ",
+            "1. ",
+            "**",
+            "_",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "data:text/html,",
+            "<details ontoggle=",
+            "\u{0}",
+            "\t",
+            "{",
+            "}",
+        ]);
+        prop::collection::vec(
+            prop_oneof![pieces.prop_map(str::to_owned), "[ -~]{0,12}", "\\PC{0,6}"],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    /// What the renderers may make: Markdown's HTML and MathML Core's presentation elements.
+    const TAGS: &[&str] = &[
+        "p",
+        "a",
+        "code",
+        "pre",
+        "div",
+        "button",
+        "em",
+        "strong",
+        "span",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "br",
+        "hr",
+        "blockquote",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "del",
+        "sup",
+        "input",
+        "math",
+        "semantics",
+        "annotation",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "msub",
+        "msup",
+        "msubsup",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mover",
+        "munder",
+        "munderover",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+    ];
+
+    fn allowed(name: &str) -> bool {
+        TAGS.contains(&name)
+    }
+
+    fn check(html: &str, source: &str) {
+        for (name, attributes) in super::checks::tags(html) {
+            assert!(allowed(&name), "{source:?} made <{name}>: {html}");
+            for (key, value) in attributes {
+                let key = key.to_ascii_lowercase();
+                assert!(
+                    !key.starts_with("on")
+                        && !["src", "style", "srcdoc", "action", "formaction"]
+                            .contains(&key.as_str()),
+                    "{source:?} made {key}: {html}"
+                );
+                if key == "href" {
+                    let scheme = scheme_of(&value);
+                    assert!(
+                        scheme
+                            .as_deref()
+                            .is_none_or(|s| ["http", "https", "mailto"].contains(&s)),
+                        "{source:?} linked to {value} (scheme {scheme:?})"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The scheme a browser would find in an `href` attribute as written: entities decoded,
+    /// tabs and line breaks dropped, leading controls and spaces trimmed, then the letters
+    /// before the first `:` if they form a scheme. `None`: a relative address.
+    fn scheme_of(attribute: &str) -> Option<String> {
+        let mut decoded = String::new();
+        let mut rest = attribute;
+        while let Some(at) = rest.find('&') {
+            decoded.push_str(&rest[..at]);
+            rest = &rest[at..];
+            let end = rest.find(';').unwrap_or(0);
+            let entity = &rest[1..end.max(1)];
+            let character = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "colon" => Some(':'),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            match character {
+                Some(c) if end > 0 => {
+                    decoded.push(c);
+                    rest = &rest[end + 1..];
+                }
+                _ => {
+                    decoded.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+        decoded.push_str(rest);
+        let cleaned: String = decoded
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        let cleaned = cleaned.trim_start_matches(|c: char| c <= ' ');
+        let (scheme, _) = cleaned.split_once(':')?;
+        let mut chars = scheme.chars();
+        let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        is_scheme.then(|| scheme.to_ascii_lowercase())
+    }
+
+    #[test]
+    fn schemes_are_found_as_a_browser_finds_them() {
+        assert_eq!(scheme_of("https://a.org").as_deref(), Some("https"));
+        assert_eq!(
+            scheme_of("&#106;avascript:x").as_deref(),
+            Some("javascript")
+        );
+        assert_eq!(scheme_of(" java\tscript:x").as_deref(), Some("javascript"));
+        assert_eq!(
+            scheme_of("javascript&colon;x").as_deref(),
+            Some("javascript")
+        );
+        assert_eq!(scheme_of("i%7b4fn%22javascript:x"), None);
+        assert_eq!(scheme_of("docs/a:b"), None);
+        assert_eq!(scheme_of("#top"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_streaming_renderer_makes_only_safe_markup(source in hostile()) {
+            check(&to_html(&source), &source);
+        }
+
+        #[test]
+        fn the_rich_renderer_makes_only_safe_markup(source in hostile()) {
+            check(&to_rich_html(&source), &source);
+        }
+    }
+}

@@ -68,6 +68,10 @@ pub async fn reply_events(
             }
         },
     };
+    let events = match crate::ssr::limit_streams(&state, user_id, events) {
+        Ok(events) => events,
+        Err(refused) => return refused.into_response(),
+    };
     (
         // Proxies must not hold the stream back.
         [("x-accel-buffering", "no"), ("cache-control", "no-store")],

@@ -269,6 +269,7 @@ pub async fn begin_upload(
     if size > limit {
         return Err(AppError::Invalid(super::types::too_large(&name, limit)));
     }
+    crate::ssr::check_quota(&state, user, size).await?;
     let item = uuid::Uuid::new_v4();
     let key = storage::original_key(repository, item);
     let presigned = state
@@ -394,6 +395,7 @@ pub async fn add_text_item(
         title
     };
     repos::check_can_add(&state.pool, user, repository).await?;
+    crate::ssr::check_quota(&state, user, text.len() as u64).await?;
     let item = uuid::Uuid::new_v4();
     let key = storage::original_key(repository, item);
     state
@@ -449,6 +451,7 @@ pub async fn add_url_item(repository: String, url: String) -> Result<(), AppErro
         | FetchError::Unavailable(reason)
         | FetchError::Failed(reason) => AppError::Invalid(reason),
     })?;
+    crate::ssr::check_quota(&state, user, 0).await?;
     repos::add_item(
         &state.pool,
         user,

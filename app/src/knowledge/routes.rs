@@ -87,6 +87,9 @@ pub async fn upload(
     if declared.is_some_and(|size| size > limit) {
         return oversize();
     }
+    if let Err(full) = crate::ssr::route_quota(&state, user, declared.unwrap_or(0)).await {
+        return full.into_response();
+    }
 
     let item = Uuid::new_v4();
     let key = storage::original_key(repository, item);
@@ -115,6 +118,13 @@ pub async fn upload(
             );
         }
     };
+    // A body without a declared length is measured where it landed.
+    if declared.is_none()
+        && let Err(full) = crate::ssr::route_quota(&state, user, stored.size).await
+    {
+        support::forget_files(&state, &prefix).await;
+        return full.into_response();
+    }
     if let Err(err) = extract::precheck(&stored.head, &name) {
         support::forget_files(&state, &prefix).await;
         return refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string());
@@ -235,9 +245,14 @@ pub async fn events(
         Err(crate::error::AppError::NotFound) => return StatusCode::NOT_FOUND.into_response(),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
+    let events = follow(state.clone(), user, repository, first, changes);
+    let events = match crate::ssr::limit_streams(&state, user, events) {
+        Ok(events) => events,
+        Err(refused) => return refused.into_response(),
+    };
     (
         [("x-accel-buffering", "no"), ("cache-control", "no-store")],
-        Sse::new(follow(state, user, repository, first, changes)).keep_alive(KeepAlive::default()),
+        Sse::new(events).keep_alive(KeepAlive::default()),
     )
         .into_response()
 }

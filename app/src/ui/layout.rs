@@ -134,9 +134,61 @@ pub fn Layout(children: Children) -> impl IntoView {
             </nav>
             <div class="backdrop" aria-hidden="true" on:click=move |_| close()></div>
             <main id="main" tabindex="-1" inert=is_open>
+                <UnverifiedRedirect />
                 {children()}
             </main>
         </div>
+    }
+}
+
+/// Pages an account whose address is not verified may open; every other page sends it to
+/// `/verify-email`, which says what to do.
+const OPEN_TO_UNVERIFIED: &[&str] = &[
+    "/verify-email",
+    "/sign-in",
+    "/sign-up",
+    "/forgot-password",
+    "/reset-password",
+    "/invitation",
+    "/setup",
+];
+
+/// Sends a signed-in account whose address is not verified to the page that says what to
+/// do (it holds no role, so every tool would refuse it anyway): a redirect when the server
+/// renders the page, a navigation in the browser.
+#[component]
+fn UnverifiedRedirect() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    let location = use_location();
+    let must_verify = move || {
+        let path = location.pathname.get();
+        let is_unverified = user
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|user| !user.is_verified);
+        is_unverified && !OPEN_TO_UNVERIFIED.contains(&path.as_str())
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |_| {
+            if must_verify() {
+                navigate("/verify-email", leptos_router::NavigateOptions::default());
+            }
+        });
+    }
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let redirect = must_verify();
+                #[cfg(feature = "ssr")]
+                if redirect {
+                    leptos_axum::redirect("/verify-email");
+                }
+                let _ = redirect;
+            }}
+        </Transition>
     }
 }
 
@@ -210,6 +262,7 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         label="Jobs"
                         icon="M12 7v5l3 3M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0"
                     />
+                    <NavItem href="/admin/mail" label="Mail" icon="M3 5h18v14H3zM3 6l9 7 9-7" />
                 </ul>
             </Show>
         </Transition>

@@ -1,5 +1,6 @@
 //! Roles and tools: what a user may use. Grants are read fresh on every request, so a role
-//! change applies on the user's next request.
+//! change applies on the user's next request. They are read through the `granted_roles` view:
+//! an account whose address is not verified, or that is disabled, holds no role at all.
 
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -9,7 +10,7 @@ pub async fn role_names(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::R
     sqlx::query_scalar!(
         r#"
         select r.name
-        from user_roles as ur
+        from granted_roles as ur
         join roles as r on r.id = ur.role_id
         where ur.user_id = $1
         order by r.name
@@ -25,7 +26,7 @@ pub async fn tool_slugs(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::R
     sqlx::query_scalar!(
         r#"
         select distinct t.slug
-        from user_roles as ur
+        from granted_roles as ur
         join role_tools as rt on rt.role_id = ur.role_id
         join tools as t on t.id = rt.tool_id
         where ur.user_id = $1
@@ -47,7 +48,7 @@ pub async fn has_tool(
         r#"
         select exists (
             select 1
-            from user_roles as ur
+            from granted_roles as ur
             join role_tools as rt on rt.role_id = ur.role_id
             join tools as t on t.id = rt.tool_id
             where ur.user_id = $1 and t.slug = $2

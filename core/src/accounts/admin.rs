@@ -40,15 +40,19 @@ pub struct UserSummary {
     pub email: String,
     pub display_name: String,
     pub is_disabled: bool,
+    /// Until it is, the account holds no role: waiting for its link or for approval.
+    pub is_verified: bool,
     pub roles: Vec<String>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-/// One page of users matching `search` (in email or name), newest first, and the total.
+/// One page of users matching `search` (in email or name), newest first, and the total;
+/// only those whose address is not verified yet when `pending_only`.
 pub async fn list_users(
     executor: impl PgExecutor<'_> + Copy,
     search: Option<&str>,
+    pending_only: bool,
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(Vec<UserSummary>, i64)> {
@@ -63,7 +67,8 @@ pub async fn list_users(
     let users = sqlx::query_as!(
         UserSummary,
         r#"
-        select u.id, u.email, u.display_name, u.is_disabled, u.last_sign_in_at, u.created_at,
+        select u.id, u.email, u.display_name, u.is_disabled, u.is_email_verified as is_verified,
+            u.last_sign_in_at, u.created_at,
             coalesce(
                 array_agg(r.name order by r.name) filter (where r.name is not null),
                 '{}'
@@ -71,7 +76,8 @@ pub async fn list_users(
         from users as u
         left join user_roles as ur on ur.user_id = u.id
         left join roles as r on r.id = ur.role_id
-        where $1::text is null or u.email ilike $1 or u.display_name ilike $1
+        where ($1::text is null or u.email ilike $1 or u.display_name ilike $1)
+          and (not $4 or not u.is_email_verified)
         group by u.id
         order by u.created_at desc, u.id
         offset $2
@@ -80,6 +86,7 @@ pub async fn list_users(
         pattern,
         offset,
         limit,
+        pending_only,
     )
     .fetch_all(executor)
     .await?;
@@ -87,9 +94,11 @@ pub async fn list_users(
         r#"
         select count(*) as "count!"
         from users as u
-        where $1::text is null or u.email ilike $1 or u.display_name ilike $1
+        where ($1::text is null or u.email ilike $1 or u.display_name ilike $1)
+          and (not $2 or not u.is_email_verified)
         "#,
         pattern,
+        pending_only,
     )
     .fetch_one(executor)
     .await?;
@@ -102,7 +111,7 @@ async fn user_state(
 ) -> Result<serde_json::Value, AdminError> {
     let row = sqlx::query!(
         r#"
-        select u.email, u.is_disabled,
+        select u.email, u.is_disabled, u.is_email_verified,
             coalesce(array_agg(r.name order by r.name) filter (where r.name is not null), '{}') as "roles!"
         from users as u
         left join user_roles as ur on ur.user_id = u.id
@@ -115,7 +124,12 @@ async fn user_state(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AdminError::NotFound)?;
-    Ok(serde_json::json!({ "email": row.email, "disabled": row.is_disabled, "roles": row.roles }))
+    Ok(serde_json::json!({
+        "email": row.email,
+        "disabled": row.is_disabled,
+        "verified": row.is_email_verified,
+        "roles": row.roles,
+    }))
 }
 
 /// Whether a state from [`user_state`] holds the administrator role.
@@ -139,11 +153,10 @@ async fn ensure_another_admin(conn: &mut PgConnection, user_id: Uuid) -> Result<
 async fn other_admins(conn: &mut PgConnection, except: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"
-        select count(distinct u.id) as "count!"
-        from users as u
-        join user_roles as ur on ur.user_id = u.id
+        select count(distinct ur.user_id) as "count!"
+        from granted_roles as ur
         join roles as r on r.id = ur.role_id
-        where r.name = 'administrator' and not u.is_disabled and u.id <> $1
+        where r.name = 'administrator' and ur.user_id <> $1
         "#,
         except,
     )
@@ -323,6 +336,82 @@ pub async fn delete_user(pool: &PgPool, actor: Actor<'_>, user_id: Uuid) -> Resu
         &mut tx,
         actor,
         "admin.user.deleted",
+        "user",
+        user_id,
+        Some(before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Approves an account waiting for verification: its address counts as verified and it gets
+/// its role from the default-role rule (refused for a domain that is not allowed).
+pub async fn approve_user(
+    pool: &PgPool,
+    config: &super::AccountsConfig,
+    actor: Actor<'_>,
+    user_id: Uuid,
+) -> Result<(), AdminError> {
+    use super::verification::{self, VerifyError};
+
+    let mut tx = pool.begin().await?;
+    let before = user_state(&mut tx, user_id).await?;
+    if before["verified"] == true {
+        return Err(refused("This account is verified already."));
+    }
+    match verification::mark_verified(
+        &mut tx,
+        config,
+        user_id,
+        None,
+        "administrator",
+        Some(actor.user_id),
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(VerifyError::DomainNotAllowed(domain)) => {
+            return Err(refused(format!(
+                "Addresses at {domain} may not use this site (ALLOWED_EMAIL_DOMAINS)."
+            )));
+        }
+        Err(VerifyError::Database(err)) => return Err(err.into()),
+        Err(err) => return Err(refused(err.to_string())),
+    }
+    let after = user_state(&mut tx, user_id).await?;
+    audit_change(
+        &mut tx,
+        actor,
+        "admin.user.approved",
+        "user",
+        user_id,
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Refuses an account waiting for verification: it is deleted. Verified accounts are deleted
+/// with [`delete_user`] instead.
+pub async fn refuse_user(pool: &PgPool, actor: Actor<'_>, user_id: Uuid) -> Result<(), AdminError> {
+    let mut tx = pool.begin().await?;
+    let before = user_state(&mut tx, user_id).await?;
+    if before["verified"] == true {
+        return Err(refused(
+            "This account is verified; delete it from its row instead.",
+        ));
+    }
+    sqlx::query!("delete from users where id = $1", user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit_change(
+        &mut tx,
+        actor,
+        "admin.user.refused",
         "user",
         user_id,
         Some(before),

@@ -8,9 +8,14 @@ use super::{
     provision::AllowedDomains, sessions::SessionPolicy, sign_in::RateLimits, users::RoleRule,
 };
 
-/// Sessions, cookies, sign-in limits and the default-role rule.
+/// Sessions, cookies, sign-in limits, the default-role rule, and how addresses are verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountsConfig {
+    /// The site's canonical address, for the links mail carries (`PUBLIC_URL`).
+    pub public_url: url::Url,
+    /// Whether mail can reach people (SMTP configured). Without it, new local accounts wait
+    /// for an administrator's approval instead of a verification link.
+    pub mail_enabled: bool,
     /// `SESSION_IDLE_HOURS` and `SESSION_ABSOLUTE_HOURS` (both default 24).
     pub sessions: SessionPolicy,
     /// Mark the session cookie `Secure` (`COOKIE_SECURE`, default true). Browsers accept
@@ -23,9 +28,38 @@ pub struct AccountsConfig {
     pub allowed_domains: AllowedDomains,
 }
 
+impl AccountsConfig {
+    /// The absolute address of one of the site's pages (for links in mail).
+    pub fn page_url(&self, path: &str) -> String {
+        self.public_url
+            .join(path)
+            .map_or_else(|_| self.public_url.to_string(), |url| url.to_string())
+    }
+
+    /// How a new local account gets its address verified.
+    pub fn verification(&self) -> Verification {
+        if self.mail_enabled {
+            Verification::EmailLink
+        } else {
+            Verification::AdminApproval
+        }
+    }
+}
+
+/// How a local account's address is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// A single-use link mailed to the address.
+    EmailLink,
+    /// An administrator approves the account (no mail configured).
+    AdminApproval,
+}
+
 impl Default for AccountsConfig {
     fn default() -> Self {
         Self {
+            public_url: url::Url::parse("http://localhost:3000/").expect("a valid URL"),
+            mail_enabled: false,
             sessions: SessionPolicy::default(),
             secure_cookies: true,
             rate_limits: RateLimits::default(),
@@ -36,7 +70,13 @@ impl Default for AccountsConfig {
 }
 
 impl AccountsConfig {
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// Reads the account settings; the binary supplies the public address and whether mail
+    /// is configured, which it reads with the rest of its own settings.
+    pub fn from_env(
+        public_url: url::Url,
+        mail_enabled: bool,
+        limits: &crate::limits::LimitsConfig,
+    ) -> anyhow::Result<Self> {
         let defaults = Self::default();
         let hours = |name: &str, default: Duration| -> anyhow::Result<Duration> {
             match std::env::var(name) {
@@ -68,12 +108,17 @@ impl AccountsConfig {
                 .unwrap_or(default)
         };
         Ok(Self {
+            public_url,
+            mail_enabled,
             sessions: SessionPolicy {
                 idle: hours("SESSION_IDLE_HOURS", defaults.sessions.idle)?,
                 absolute: hours("SESSION_ABSOLUTE_HOURS", defaults.sessions.absolute)?,
             },
             secure_cookies,
-            rate_limits: defaults.rate_limits,
+            rate_limits: RateLimits {
+                per_ip: i64::from(limits.sign_in_failures_per_ip),
+                ..defaults.rate_limits
+            },
             role_rule: RoleRule {
                 digits_role: role("DEFAULT_ROLE_DIGITS", defaults.role_rule.digits_role),
                 other_role: role("DEFAULT_ROLE_OTHER", defaults.role_rule.other_role),

@@ -1,5 +1,12 @@
 //! Accounts for people who sign in through a provider: found by issuer + subject, else linked
-//! by verified email, else created with the default-role rule.
+//! by email, else created (with the default-role rule when the provider vouches for the
+//! address, unverified and without a role when it does not).
+//!
+//! Linking by email needs both sides to vouch for the address: the provider, and us (the
+//! account's address was verified here). An account whose address nobody verified may have
+//! been created by a stranger with someone else's address, so the sign-in is refused and an
+//! administrator decides. A linked account loses a password that was set before its address
+//! was verified: nobody can say who chose it.
 
 use sqlx::PgPool;
 
@@ -49,6 +56,8 @@ pub enum ProvisionError {
     Disabled,
     #[error("an account with this email exists and the provider has not verified the address")]
     EmailInUse,
+    #[error("an account with this email exists and its address was never verified here")]
+    UnverifiedAccount,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -103,7 +112,6 @@ async fn provision_inner(
     allowed: &AllowedDomains,
 ) -> Result<User, ProvisionError> {
     let mut tx = pool.begin().await?;
-    let is_first = users::lock_account_creation(&mut tx).await?;
 
     let linked = sqlx::query_as!(
         User,
@@ -134,29 +142,57 @@ async fn provision_inner(
         .ok_or(ProvisionError::MissingEmail)?;
     check_domain(allowed, &email)?;
 
-    let existing = sqlx::query_as!(
-        User,
+    let existing = sqlx::query!(
         r#"
-        select id, email, display_name, is_disabled, created_at
+        select id, email, display_name, is_disabled, created_at, is_email_verified,
+            password_hash is not null and (password_set_at is null
+                or email_verified_at is null
+                or password_set_at <= email_verified_at) as "password_unvouched!"
         from users
         where email = $1
+        for update
         "#,
         email,
     )
     .fetch_optional(&mut *tx)
     .await?;
     let user = match existing {
-        // Linking by email is only safe when the provider vouches for the address.
+        // Linking by email is only safe when the provider vouches for the address...
         Some(_) if !identity.email_verified => return Err(ProvisionError::EmailInUse),
-        Some(user) if user.is_disabled => return Err(ProvisionError::Disabled),
-        Some(user) => {
-            sqlx::query!(
-                "update users set is_email_verified = true where id = $1",
-                user.id
+        // ...and so did we.
+        Some(row) if !row.is_email_verified => return Err(ProvisionError::UnverifiedAccount),
+        Some(row) if row.is_disabled => return Err(ProvisionError::Disabled),
+        Some(row) => {
+            if row.password_unvouched {
+                sqlx::query!(
+                    "update users set password_hash = null, password_set_at = null where id = $1",
+                    row.id
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            audit::record(
+                &mut *tx,
+                audit::Event {
+                    actor_user_id: Some(row.id),
+                    action: "auth.identity_linked",
+                    target_type: Some("user"),
+                    target_id: Some(row.id.to_string()),
+                    after: Some(serde_json::json!({
+                        "provider": identity.provider,
+                        "password_removed": row.password_unvouched,
+                    })),
+                    ..audit::Event::default()
+                },
             )
-            .execute(&mut *tx)
             .await?;
-            user
+            User {
+                id: row.id,
+                email: row.email,
+                display_name: row.display_name,
+                is_disabled: row.is_disabled,
+                created_at: row.created_at,
+            }
         }
         None => {
             let display_name = identity
@@ -168,11 +204,11 @@ async fn provision_inner(
                 email: &email,
                 display_name: &display_name,
                 password_hash: None,
-                email_verified: identity.email_verified,
+                verified: identity.email_verified,
                 provider: Some(&identity.provider),
             };
-            // Cannot be taken: the address was looked up above under the same lock.
-            users::create_account(&mut tx, &account, is_first, rule)
+            // Taken only by a sign-up racing this one.
+            users::create_account(&mut tx, &account, rule)
                 .await?
                 .ok_or(ProvisionError::EmailInUse)?
         }

@@ -47,6 +47,8 @@ pub struct SessionUser {
     pub display_name: String,
     /// The provider id this session signed in through; `None` for a password.
     pub provider: Option<String>,
+    /// Whether the account's address is verified (until it is, the account holds no role).
+    pub is_verified: bool,
 }
 
 fn hash_token(token: &str) -> Vec<u8> {
@@ -114,7 +116,8 @@ pub async fn authenticate(
     let found = sqlx::query_as!(
         SessionUser,
         r#"
-        select s.id as session_id, u.id as user_id, u.email, u.display_name, s.provider
+        select s.id as session_id, u.id as user_id, u.email, u.display_name, s.provider,
+            u.is_email_verified as is_verified
         from sessions as s
         join users as u on u.id = s.user_id
         where s.token_hash = $1

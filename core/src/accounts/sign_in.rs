@@ -1,4 +1,5 @@
-//! Sign-in with email and password, rate-limited per account and per address.
+//! Sign-in with email and password, throttled per (account, client address) with growing
+//! delays and capped per address.
 //!
 //! Every failure looks the same from outside ([`SignInError::InvalidCredentials`]): a wrong
 //! password, an unknown email and an account without a password are indistinguishable, in
@@ -12,15 +13,23 @@ use super::{
     password,
     users::{self, User},
 };
-use crate::audit;
+use crate::{
+    audit,
+    limits::{BlockingPool, PoolError},
+};
 
-/// How many failed attempts are allowed in a window.
+/// How sign-in failures slow down further attempts. Failures for one account from one
+/// client address earn that pair growing delays (nobody else is slowed, so a stranger cannot
+/// lock the owner out); failures from one address across accounts are capped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
+    /// How far back failures count.
     pub window: Duration,
-    /// Failures per email address within the window.
-    pub per_account: i64,
-    /// Failures per client IP within the window.
+    /// Failures for one (account, address) pair before delays start.
+    pub free_failures: i64,
+    /// The longest delay one pair waits between attempts.
+    pub max_delay: Duration,
+    /// Failures per client address within the window, whatever the account.
     pub per_ip: i64,
 }
 
@@ -28,7 +37,8 @@ impl Default for RateLimits {
     fn default() -> Self {
         Self {
             window: Duration::from_secs(15 * 60),
-            per_account: 5,
+            free_failures: 3,
+            max_delay: Duration::from_secs(5 * 60),
             per_ip: 30,
         }
     }
@@ -39,8 +49,12 @@ impl Default for RateLimits {
 pub enum SignInError {
     #[error("the email or password is not right")]
     InvalidCredentials,
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    /// Too many failures from here: wait this long.
+    #[error("too many attempts; try again in {} s", .0.as_secs().max(1))]
+    Throttled(Duration),
+    /// Too many password checks at once on the server.
+    #[error(transparent)]
+    Busy(#[from] crate::limits::TooMany),
     #[error("this account is disabled")]
     Disabled,
     #[error(transparent)]
@@ -49,22 +63,35 @@ pub enum SignInError {
     Internal(#[from] anyhow::Error),
 }
 
-/// Whether the email or the IP has used up its failures for the window.
-pub async fn is_rate_limited(
+/// How long this (email, address) must wait before trying again, if at all: a growing delay
+/// after `free_failures` failures since the pair's last success, and the address's cap.
+pub async fn throttle(
     executor: impl PgExecutor<'_>,
     email: &str,
     ip: Option<&str>,
     limits: RateLimits,
-) -> sqlx::Result<bool> {
-    let counts = sqlx::query!(
+) -> sqlx::Result<Option<Duration>> {
+    let row = sqlx::query!(
         r#"
+        with recent as (
+            select email, ip, is_success, created_at
+            from sign_in_attempts
+            where created_at > now() - make_interval(secs => $3)
+              and (email = $1 or ($2::text is not null and ip = $2))
+        ),
+        pair as (
+            select * from recent
+            where email = $1 and ip is not distinct from $2
+              and created_at > coalesce(
+                  (select max(created_at) from recent
+                   where email = $1 and ip is not distinct from $2 and is_success),
+                  '-infinity')
+        )
         select
-            count(*) filter (where email = $1) as "by_account!",
-            count(*) filter (where $2::text is not null and ip = $2) as "by_ip!"
-        from sign_in_attempts
-        where not is_success
-          and created_at > now() - make_interval(secs => $3)
-          and (email = $1 or ip = $2)
+            (select count(*) from pair where not is_success) as "pair_failures!",
+            (select extract(epoch from now() - max(created_at))::float8 from pair where not is_success) as pair_since_last,
+            (select count(*) from recent where $2::text is not null and ip = $2 and not is_success) as "ip_failures!",
+            (select extract(epoch from now() - min(created_at))::float8 from recent where $2::text is not null and ip = $2 and not is_success) as ip_since_oldest
         "#,
         email,
         ip,
@@ -72,7 +99,19 @@ pub async fn is_rate_limited(
     )
     .fetch_one(executor)
     .await?;
-    Ok(counts.by_account >= limits.per_account || counts.by_ip >= limits.per_ip)
+    let mut wait = Duration::ZERO;
+    if row.pair_failures >= limits.free_failures {
+        let doublings = u32::try_from(row.pair_failures - limits.free_failures).unwrap_or(u32::MAX);
+        let delay =
+            Duration::from_secs(2u64.saturating_pow(doublings.min(20))).min(limits.max_delay);
+        let since = Duration::from_secs_f64(row.pair_since_last.unwrap_or(0.0).max(0.0));
+        wait = wait.max(delay.saturating_sub(since));
+    }
+    if row.ip_failures >= limits.per_ip {
+        let since = Duration::from_secs_f64(row.ip_since_oldest.unwrap_or(0.0).max(0.0));
+        wait = wait.max(limits.window.saturating_sub(since));
+    }
+    Ok((!wait.is_zero()).then_some(wait))
 }
 
 /// Records an attempt (never the password).
@@ -96,9 +135,11 @@ pub async fn record_attempt(
     Ok(())
 }
 
-/// Checks the credentials and returns the user. Records the attempt either way.
+/// Checks the credentials and returns the user. Records the attempt either way. The password
+/// check runs in `hashing`, the bounded pool, after the cheap checks.
 pub async fn with_password(
     pool: &PgPool,
+    hashing: &BlockingPool,
     raw_email: &str,
     password_attempt: &str,
     ip: Option<&str>,
@@ -111,17 +152,9 @@ pub async fn with_password(
     if password_attempt.chars().count() > password::MAX_LEN {
         return Err(SignInError::InvalidCredentials);
     }
-    if is_rate_limited(pool, &email, ip, limits).await? {
-        record_outcome(
-            pool,
-            None,
-            &email,
-            ip,
-            "auth.sign_in_failed",
-            "rate limited",
-        )
-        .await?;
-        return Err(SignInError::RateLimited);
+    if let Some(wait) = throttle(pool, &email, ip, limits).await? {
+        record_outcome(pool, None, &email, ip, "auth.sign_in_failed", "throttled").await?;
+        return Err(SignInError::Throttled(wait));
     }
     let found = users::find_with_password(pool, &email).await?;
     let (user, stored) = match found {
@@ -129,9 +162,16 @@ pub async fn with_password(
         _ => (None, password::decoy_hash().to_owned()),
     };
     let attempt = password_attempt.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&attempt, &stored))
+    let matches = match hashing
+        .run(move || password::verify(&attempt, &stored))
         .await
-        .map_err(|err| anyhow::anyhow!("password check did not finish: {err}"))?;
+    {
+        Ok(matches) => matches,
+        Err(PoolError::Busy(busy)) => return Err(SignInError::Busy(busy)),
+        Err(PoolError::Failed(err)) => {
+            return Err(anyhow::anyhow!("password check did not finish: {err}").into());
+        }
+    };
     let user = match user {
         Some(user) if matches => user,
         other => {

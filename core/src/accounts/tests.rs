@@ -1,28 +1,84 @@
-//! Database tests of accounts: provisioning, roles and tools, sessions, rate limits.
+//! Database tests of accounts: sign-up and verified addresses, the first administrator,
+//! provisioning and safe linking, roles and tools, sessions, sign-in throttling.
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 
 use super::{
-    access,
+    AccountsConfig, access,
     oidc::Identity,
     password,
     provision::{self, AllowedDomains, ProvisionError},
     sessions::{self, Origin, SessionPolicy},
+    setup,
     sign_in::{self, RateLimits, SignInError},
-    users::{self, NewLocalUser, RoleRule, SignUpError},
+    tokens::{self, Purpose},
+    users::{self, NewLocalUser, RoleRule, SignUpError, SignUpOutcome},
+    verification::{self, VerifyError},
 };
+use crate::limits::BlockingPool;
 
 const PASSWORD: &str = "a long enough password";
 
-async fn sign_up(pool: &PgPool, email: &str) -> Result<users::User, SignUpError> {
+fn hashing() -> BlockingPool {
+    BlockingPool::new(2, 16, Duration::from_secs(30))
+}
+
+/// Accounts verified by mailed links.
+fn with_mail() -> AccountsConfig {
+    AccountsConfig {
+        mail_enabled: true,
+        ..AccountsConfig::default()
+    }
+}
+
+async fn sign_up_with(
+    pool: &PgPool,
+    config: &AccountsConfig,
+    email: &str,
+) -> Result<SignUpOutcome, SignUpError> {
     let user = NewLocalUser {
         email: users::normalize_email(email).unwrap(),
         display_name: email.split('@').next().unwrap().to_owned(),
         password_hash: password::hash(PASSWORD).unwrap(),
     };
-    users::sign_up_local(pool, &user, &RoleRule::default()).await
+    users::sign_up_local(pool, config, &user).await
+}
+
+/// A new, unverified local account.
+async fn sign_up(pool: &PgPool, email: &str) -> Result<users::User, SignUpError> {
+    match sign_up_with(pool, &AccountsConfig::default(), email).await? {
+        SignUpOutcome::Created(user) => Ok(user),
+        SignUpOutcome::AlreadyRegistered => panic!("{email} had an account"),
+    }
+}
+
+/// A local account whose address was verified, holding the rule's role.
+async fn member(pool: &PgPool, email: &str) -> users::User {
+    let user = sign_up(pool, email).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    verification::mark_verified(
+        &mut tx,
+        &AccountsConfig::default(),
+        user.id,
+        None,
+        "test",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    user
+}
+
+/// A verified administrator.
+async fn admin_member(pool: &PgPool, email: &str) -> users::User {
+    let user = member(pool, email).await;
+    users::grant_role_by_name(pool, user.id, "administrator")
+        .await
+        .unwrap();
+    user
 }
 
 async fn set_sign_up_open(pool: &PgPool, open: bool) {
@@ -33,21 +89,48 @@ async fn set_sign_up_open(pool: &PgPool, open: bool) {
         .unwrap();
 }
 
-#[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn the_first_account_is_administrator_and_later_ones_follow_the_rule(pool: PgPool) {
-    let admin = sign_up(&pool, "Head@School.org").await.unwrap();
-    assert_eq!(admin.email, "head@school.org");
-    assert_eq!(
-        access::role_names(&pool, admin.id).await.unwrap(),
-        ["administrator"]
-    );
+/// The link of the newest message of `kind` to `to`, and its token.
+async fn mailed_token(pool: &PgPool, to: &str, kind: &str) -> String {
+    let link: String = sqlx::query_scalar(
+        "select link from mail_outbox where to_address = $1 and kind = $2 order by created_at desc limit 1",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    link.split("token=").nth(1).unwrap().to_owned()
+}
 
-    let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_sign_up_holds_no_role_until_its_address_is_verified_then_follows_the_rule(pool: PgPool) {
+    // Nobody becomes administrator by being first.
+    let first = sign_up(&pool, "Head@School.org").await.unwrap();
+    assert_eq!(first.email, "head@school.org");
+    assert!(
+        access::role_names(&pool, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        access::tool_slugs(&pool, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Even a role granted by hand counts for nothing until the address is verified.
+    users::grant_role_by_name(&pool, first.id, "administrator")
+        .await
+        .unwrap();
+    assert!(!access::has_tool(&pool, first.id, "admin").await.unwrap());
+
+    let teacher = member(&pool, "teacher@school.org").await;
     assert_eq!(
         access::role_names(&pool, teacher.id).await.unwrap(),
         ["staff"]
     );
-    let pupil = sign_up(&pool, "20241234@school.org").await.unwrap();
+    let pupil = member(&pool, "20241234@school.org").await;
     assert_eq!(
         access::role_names(&pool, pupil.id).await.unwrap(),
         ["student"]
@@ -55,53 +138,412 @@ async fn the_first_account_is_administrator_and_later_ones_follow_the_rule(pool:
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn racing_sign_ups_on_an_empty_database_make_one_administrator(pool: PgPool) {
-    let attempts: Vec<_> = (0..6)
-        .map(|n| {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                sign_up(&pool, &format!("person{n}@school.org"))
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut admins = 0;
+async fn the_mailed_link_verifies_for_whoever_knows_the_password(pool: PgPool) {
+    let config = with_mail();
+    let SignUpOutcome::Created(user) = sign_up_with(&pool, &config, "ada@school.org")
+        .await
+        .unwrap()
+    else {
+        panic!("created");
+    };
+    let token = mailed_token(&pool, "ada@school.org", "verify_email").await;
+    let hashing = hashing();
+
+    // Someone else's browser without the password: refused, the link still works.
+    let stranger = verification::verify_with_link(
+        &pool,
+        &hashing,
+        &config,
+        &token,
+        None,
+        Some("guess".into()),
+    )
+    .await;
+    assert!(
+        matches!(stranger, Err(VerifyError::WrongPassword)),
+        "{stranger:?}"
+    );
+    let verified = verification::verify_with_link(
+        &pool,
+        &hashing,
+        &config,
+        &token,
+        None,
+        Some(PASSWORD.into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified.id, user.id);
+    assert_eq!(access::role_names(&pool, user.id).await.unwrap(), ["staff"]);
+    // Once only.
+    let again =
+        verification::verify_with_link(&pool, &hashing, &config, &token, Some(user.id), None).await;
+    assert!(matches!(again, Err(VerifyError::Expired)), "{again:?}");
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_signed_in_account_verifies_without_its_password_and_domains_apply_then(pool: PgPool) {
+    let config = AccountsConfig {
+        allowed_domains: AllowedDomains::parse("school.org"),
+        ..with_mail()
+    };
+    let SignUpOutcome::Created(user) = sign_up_with(&pool, &config, "ada@school.org")
+        .await
+        .unwrap()
+    else {
+        panic!("created");
+    };
+    // An older link stops working when a new one is sent.
+    let old = mailed_token(&pool, "ada@school.org", "verify_email").await;
+    sqlx::query("update mail_outbox set created_at = now() - interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    verification::resend(&pool, &config, user.id).await.unwrap();
+    assert!(matches!(
+        verification::resend(&pool, &config, user.id).await,
+        Err(VerifyError::TooSoon)
+    ));
+    let new = mailed_token(&pool, "ada@school.org", "verify_email").await;
+    assert_ne!(old, new);
+    let hashing = hashing();
+    assert!(matches!(
+        verification::verify_with_link(&pool, &hashing, &config, &old, Some(user.id), None).await,
+        Err(VerifyError::Expired)
+    ));
+
+    // The address is corrected to another domain: the link for it is refused at verification.
+    verification::change_address(&pool, &with_mail(), user.id, "ada@gmail.example")
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            verification::verify_with_link(&pool, &hashing, &config, &new, Some(user.id), None)
+                .await,
+            Err(VerifyError::Expired)
+        ),
+        "a link vouches for the address it was sent to"
+    );
+    let moved = mailed_token(&pool, "ada@gmail.example", "verify_email").await;
+    let refused =
+        verification::verify_with_link(&pool, &hashing, &config, &moved, Some(user.id), None).await;
+    assert!(
+        matches!(&refused, Err(VerifyError::DomainNotAllowed(d)) if d == "gmail.example"),
+        "{refused:?}"
+    );
+    assert!(access::role_names(&pool, user.id).await.unwrap().is_empty());
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn only_the_setup_link_makes_the_first_administrator(pool: PgPool) {
+    let config = AccountsConfig::default();
+    let hashing = hashing();
+    // A squatter signed up first with the address the operator will use.
+    sign_up(&pool, "head@school.org").await.unwrap();
+    let link = setup::issue_link(&pool, &config).await.unwrap().unwrap();
+    let other = setup::issue_link(&pool, &config).await.unwrap().unwrap();
+    assert!(
+        link.starts_with("http://localhost:3000/setup?token="),
+        "{link}"
+    );
+    let secret = link.split("token=").nth(1).unwrap();
+    let other = other.split("token=").nth(1).unwrap();
+    let wrong = setup::create_first_admin(
+        &pool,
+        &hashing,
+        "x".repeat(43).as_str(),
+        "head@school.org",
+        "Head",
+        "another long password".into(),
+    )
+    .await;
+    assert!(matches!(wrong, Err(VerifyError::Expired)));
+
+    let admin = setup::create_first_admin(
+        &pool,
+        &hashing,
+        secret,
+        "head@school.org",
+        "Head",
+        "the operator's password".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        access::role_names(&pool, admin.id).await.unwrap(),
+        ["administrator"]
+    );
+    // The squatter's password is gone; the operator's works.
+    let (_, stored) = users::find_with_password(&pool, "head@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = stored.unwrap();
+    assert!(password::verify("the operator's password", &stored));
+    assert!(!password::verify(PASSWORD, &stored));
+
+    // Every link dies with the first use, and no more are issued.
+    let late = setup::create_first_admin(
+        &pool,
+        &hashing,
+        other,
+        "second@school.org",
+        "Second",
+        "another long password".into(),
+    )
+    .await;
+    assert!(matches!(late, Err(VerifyError::Expired)));
+    assert_eq!(setup::issue_link(&pool, &config).await.unwrap(), None);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn racing_setup_links_make_one_administrator(pool: PgPool) {
+    let config = AccountsConfig::default();
+    let mut attempts = Vec::new();
+    for n in 0..4 {
+        let link = setup::issue_link(&pool, &config).await.unwrap().unwrap();
+        let secret = link.split("token=").nth(1).unwrap().to_owned();
+        let pool = pool.clone();
+        attempts.push(tokio::spawn(async move {
+            setup::create_first_admin(
+                &pool,
+                &hashing(),
+                &secret,
+                &format!("person{n}@school.org"),
+                "P",
+                "a long enough password".into(),
+            )
+            .await
+        }));
+    }
+    let mut made = 0;
     for attempt in attempts {
-        let user = attempt.await.unwrap();
-        if access::role_names(&pool, user.id).await.unwrap() == ["administrator"] {
-            admins += 1;
+        if attempt.await.unwrap().is_ok() {
+            made += 1;
         }
     }
+    assert_eq!(made, 1);
+    let admins: i64 = sqlx::query_scalar("select count(*) from granted_roles g join roles r on r.id = g.role_id where r.name = 'administrator'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(admins, 1);
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn an_email_signs_up_once_whatever_its_case(pool: PgPool) {
-    sign_up(&pool, "ada@school.org").await.unwrap();
-    assert!(matches!(
-        sign_up(&pool, " ADA@school.org").await,
-        Err(SignUpError::EmailTaken)
-    ));
+async fn signing_up_with_a_taken_address_changes_nothing_and_tells_its_owner(pool: PgPool) {
+    let owner = member(&pool, "ada@school.org").await;
+    let (_, before) = users::find_with_password(&pool, "ada@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            sign_up_with(&pool, &with_mail(), " ADA@school.org")
+                .await
+                .unwrap(),
+            SignUpOutcome::AlreadyRegistered
+        );
+    }
+    let (_, after) = users::find_with_password(&pool, "ada@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before, after);
+    let notices: Vec<String> =
+        sqlx::query_scalar("select kind from mail_outbox where to_address = 'ada@school.org'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        notices,
+        ["sign_up_attempt"],
+        "one notice an hour, no verification link"
+    );
+    assert_eq!(
+        access::role_names(&pool, owner.id).await.unwrap(),
+        ["staff"]
+    );
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn closed_sign_up_refuses_all_but_the_first_account(pool: PgPool) {
+async fn closed_sign_up_refuses_everyone(pool: PgPool) {
     set_sign_up_open(&pool, false).await;
-    sign_up(&pool, "first@school.org").await.unwrap();
     assert!(matches!(
-        sign_up(&pool, "second@school.org").await,
+        sign_up_with(&pool, &AccountsConfig::default(), "first@school.org").await,
         Err(SignUpError::SignUpClosed)
     ));
     set_sign_up_open(&pool, true).await;
-    sign_up(&pool, "second@school.org").await.unwrap();
+    sign_up(&pool, "first@school.org").await.unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_password_reset_verifies_the_address_and_signs_out_everywhere(pool: PgPool) {
+    use crate::accounts::recovery;
+    let config = with_mail();
+    let user = member(&pool, "ada@school.org").await;
+    let session = sessions::create(&pool, user.id, Origin::default(), SessionPolicy::default())
+        .await
+        .unwrap();
+    recovery::request_reset(&pool, &config, "nobody@school.org")
+        .await
+        .unwrap();
+    recovery::request_reset(&pool, &config, " Ada@School.org ")
+        .await
+        .unwrap();
+    let mailed: i64 =
+        sqlx::query_scalar("select count(*) from mail_outbox where kind = 'reset_password'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(mailed, 1, "only an address with an account gets a link");
+    let token = mailed_token(&pool, "ada@school.org", "reset_password").await;
+    let hashing = hashing();
+    recovery::reset_password(
+        &pool,
+        &hashing,
+        &config,
+        &token,
+        "a brand new passphrase".into(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        sessions::authenticate(&pool, &session.token, SessionPolicy::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        access::role_names(&pool, user.id).await.unwrap(),
+        ["staff"],
+        "the mailbox's owner chose it"
+    );
+    let signed_in = sign_in::with_password(
+        &pool,
+        &hashing,
+        "ada@school.org",
+        "a brand new passphrase",
+        None,
+        RateLimits::default(),
+    )
+    .await;
+    assert!(signed_in.is_ok());
+    let reused = recovery::reset_password(
+        &pool,
+        &hashing,
+        &config,
+        &token,
+        "yet another passphrase".into(),
+    )
+    .await;
+    assert!(matches!(reused, Err(VerifyError::Expired)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn an_invitation_grants_exactly_its_roles_once_accepted(pool: PgPool) {
+    use crate::accounts::{admin::Actor, invitations};
+    let config = with_mail();
+    let admin = admin_member(&pool, "head@school.org").await;
+    let actor = Actor {
+        user_id: admin.id,
+        ip: None,
+    };
+    let student: uuid::Uuid = sqlx::query_scalar("select id from roles where name = 'student'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // The address's rule would say staff; the invitation says student.
+    let invited = invitations::invite(&pool, &config, actor, "New.Teacher@School.org", &[student])
+        .await
+        .unwrap();
+    assert!(
+        invitations::invite(&pool, &config, actor, "head@school.org", &[])
+            .await
+            .is_err(),
+        "existing accounts are not invited"
+    );
+    assert!(access::role_names(&pool, invited).await.unwrap().is_empty());
+    let token = mailed_token(&pool, "new.teacher@school.org", "invitation").await;
+    assert_eq!(
+        invitations::invited_address(&pool, &token)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new.teacher@school.org")
+    );
+    let user = invitations::accept(
+        &pool,
+        &hashing(),
+        &config,
+        &token,
+        "Nina",
+        "a long enough password".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(user.display_name, "Nina");
+    assert_eq!(
+        access::role_names(&pool, invited).await.unwrap(),
+        ["student"]
+    );
+    assert_eq!(
+        invitations::invited_address(&pool, &token).await.unwrap(),
+        None
+    );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn tokens_keep_only_their_hash(pool: PgPool) {
+    let secret = tokens::issue(
+        &pool,
+        &tokens::NewToken {
+            purpose: Purpose::Setup,
+            user_id: None,
+            email: None,
+            role_ids: &[],
+            created_by: None,
+            ttl: Duration::from_secs(60),
+        },
+    )
+    .await
+    .unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("select token_hash from account_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(&secret));
+    assert!(
+        tokens::peek(&pool, Purpose::Setup, &secret)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        tokens::peek(&pool, Purpose::ResetPassword, &secret)
+            .await
+            .unwrap()
+            .is_none(),
+        "a link has one purpose"
+    );
+    sqlx::query("update account_tokens set expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        tokens::peek(&pool, Purpose::Setup, &secret)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn tools_follow_the_roles_a_user_holds(pool: PgPool) {
-    let admin = sign_up(&pool, "head@school.org").await.unwrap();
-    let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
-    let pupil = sign_up(&pool, "1234@school.org").await.unwrap();
+    let admin = admin_member(&pool, "head@school.org").await;
+    let teacher = member(&pool, "teacher@school.org").await;
+    let pupil = member(&pool, "1234@school.org").await;
 
     assert!(access::has_tool(&pool, admin.id, "admin").await.unwrap());
     assert!(!access::has_tool(&pool, teacher.id, "admin").await.unwrap());
@@ -133,7 +575,7 @@ async fn tools_follow_the_roles_a_user_holds(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn a_session_authenticates_until_it_is_revoked(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
     let policy = SessionPolicy::default();
     let session = sessions::create(
         &pool,
@@ -176,7 +618,7 @@ async fn a_session_authenticates_until_it_is_revoked(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn sessions_end_when_idle_too_long_or_past_their_lifetime(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
     let policy = SessionPolicy::default();
     let idle = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
@@ -213,7 +655,7 @@ async fn sessions_end_when_idle_too_long_or_past_their_lifetime(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn activity_extends_the_idle_timeout_but_never_the_lifetime(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
     let policy = SessionPolicy {
         idle: Duration::from_secs(3600),
         absolute: Duration::from_secs(7200),
@@ -249,7 +691,7 @@ async fn activity_extends_the_idle_timeout_but_never_the_lifetime(pool: PgPool) 
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn disabling_a_user_ends_their_sessions_at_once(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
     let policy = SessionPolicy::default();
     let session = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
@@ -267,6 +709,7 @@ async fn disabling_a_user_ends_their_sessions_at_once(pool: PgPool) {
     );
     let refused = sign_in::with_password(
         &pool,
+        &hashing(),
         "ada@school.org",
         PASSWORD,
         None,
@@ -278,8 +721,8 @@ async fn disabling_a_user_ends_their_sessions_at_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn revoking_all_sessions_signs_a_user_out_everywhere(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
-    let other = sign_up(&pool, "bob@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
+    let other = member(&pool, "bob@school.org").await;
     let policy = SessionPolicy::default();
     let a = sessions::create(&pool, user.id, Origin::default(), policy)
         .await
@@ -313,18 +756,28 @@ async fn revoking_all_sessions_signs_a_user_out_everywhere(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn sign_in_checks_the_password_and_hides_which_part_was_wrong(pool: PgPool) {
-    let user = sign_up(&pool, "ada@school.org").await.unwrap();
+    let user = member(&pool, "ada@school.org").await;
     let limits = RateLimits::default();
-    let signed_in = sign_in::with_password(&pool, " ADA@school.org", PASSWORD, None, limits)
-        .await
-        .unwrap();
+    let hashing = hashing();
+    let signed_in =
+        sign_in::with_password(&pool, &hashing, " ADA@school.org", PASSWORD, None, limits)
+            .await
+            .unwrap();
     assert_eq!(signed_in.id, user.id);
 
-    let wrong_password =
-        sign_in::with_password(&pool, "ada@school.org", "not the password", None, limits).await;
+    let wrong_password = sign_in::with_password(
+        &pool,
+        &hashing,
+        "ada@school.org",
+        "not the password",
+        None,
+        limits,
+    )
+    .await;
     let unknown_email =
-        sign_in::with_password(&pool, "nobody@school.org", PASSWORD, None, limits).await;
-    let malformed = sign_in::with_password(&pool, "not an email", PASSWORD, None, limits).await;
+        sign_in::with_password(&pool, &hashing, "nobody@school.org", PASSWORD, None, limits).await;
+    let malformed =
+        sign_in::with_password(&pool, &hashing, "not an email", PASSWORD, None, limits).await;
     for outcome in [wrong_password, unknown_email, malformed] {
         let err = outcome.unwrap_err();
         assert!(matches!(err, SignInError::InvalidCredentials), "{err:?}");
@@ -333,57 +786,215 @@ async fn sign_in_checks_the_password_and_hides_which_part_was_wrong(pool: PgPool
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn repeated_failures_lock_the_account_then_the_address(pool: PgPool) {
-    sign_up(&pool, "ada@school.org").await.unwrap();
+async fn failures_slow_the_guessing_client_never_the_owner_elsewhere(pool: PgPool) {
+    member(&pool, "ada@school.org").await;
     let limits = RateLimits {
         window: Duration::from_secs(900),
-        per_account: 3,
-        per_ip: 5,
+        free_failures: 3,
+        max_delay: Duration::from_secs(300),
+        per_ip: 6,
     };
-    let ip = Some("198.51.100.7");
+    let hashing = hashing();
+    let attacker = Some("198.51.100.7");
     for _ in 0..3 {
-        let outcome =
-            sign_in::with_password(&pool, "ada@school.org", "wrong password!", ip, limits).await;
+        let outcome = sign_in::with_password(
+            &pool,
+            &hashing,
+            "ada@school.org",
+            "wrong password!",
+            attacker,
+            limits,
+        )
+        .await;
         assert!(matches!(outcome, Err(SignInError::InvalidCredentials)));
     }
-    // Locked: even the right password is refused now, from any address.
-    let locked = sign_in::with_password(
+    // The guessing client waits, even with the right password...
+    let waiting = sign_in::with_password(
         &pool,
+        &hashing,
+        "ada@school.org",
+        PASSWORD,
+        attacker,
+        limits,
+    )
+    .await;
+    assert!(
+        matches!(waiting, Err(SignInError::Throttled(wait)) if wait > Duration::ZERO),
+        "{waiting:?}"
+    );
+    // ...while the owner, from their own address, is never locked out.
+    sign_in::with_password(
+        &pool,
+        &hashing,
         "ada@school.org",
         PASSWORD,
         Some("203.0.113.1"),
         limits,
     )
-    .await;
-    assert!(matches!(locked, Err(SignInError::RateLimited)));
+    .await
+    .unwrap();
 
-    // The address has 3 failures; two more on other accounts exhaust it too.
-    for email in ["x@school.org", "y@school.org"] {
-        let outcome = sign_in::with_password(&pool, email, "wrong password!", ip, limits).await;
-        assert!(matches!(outcome, Err(SignInError::InvalidCredentials)));
+    // The delay grows with each failure past the free ones.
+    let wait_after = |failures: usize| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("delete from sign_in_attempts")
+                .execute(&pool)
+                .await
+                .unwrap();
+            for _ in 0..failures {
+                sqlx::query("insert into sign_in_attempts (email, ip, is_success) values ('ada@school.org', '198.51.100.7', false)")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            sign_in::throttle(&pool, "ada@school.org", attacker, limits)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(wait_after(2).await, None);
+    let (three, four, five) = (
+        wait_after(3).await.unwrap(),
+        wait_after(4).await.unwrap(),
+        wait_after(5).await.unwrap(),
+    );
+    assert!(three < four && four < five, "{three:?} {four:?} {five:?}");
+    // Past the address's cap the whole window applies; below it, the pair's delay is capped.
+    assert!(wait_after(40).await.unwrap() > limits.max_delay);
+    let lenient = RateLimits {
+        per_ip: 1000,
+        ..limits
+    };
+    sqlx::query("delete from sign_in_attempts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..40 {
+        sqlx::query("insert into sign_in_attempts (email, ip, is_success) values ('ada@school.org', '198.51.100.7', false)")
+            .execute(&pool)
+            .await
+            .unwrap();
     }
-    let by_ip = sign_in::with_password(&pool, "z@school.org", "wrong password!", ip, limits).await;
-    assert!(matches!(by_ip, Err(SignInError::RateLimited)));
+    let capped_delay = sign_in::throttle(&pool, "ada@school.org", attacker, lenient)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(capped_delay <= limits.max_delay, "{capped_delay:?}");
+
+    // An address failing on many accounts hits its cap, for every account.
+    sqlx::query("delete from sign_in_attempts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for n in 0..6 {
+        let email = format!("user{n}@school.org");
+        let outcome =
+            sign_in::with_password(&pool, &hashing, &email, "wrong password!", attacker, limits)
+                .await;
+        assert!(
+            matches!(outcome, Err(SignInError::InvalidCredentials)),
+            "{outcome:?}"
+        );
+    }
+    let capped = sign_in::with_password(
+        &pool,
+        &hashing,
+        "z@school.org",
+        "wrong password!",
+        attacker,
+        limits,
+    )
+    .await;
+    assert!(
+        matches!(capped, Err(SignInError::Throttled(_))),
+        "{capped:?}"
+    );
 
     // Failures age out of the window.
     sqlx::query("update sign_in_attempts set created_at = now() - interval '1 hour'")
         .execute(&pool)
         .await
         .unwrap();
-    sign_in::with_password(&pool, "ada@school.org", PASSWORD, ip, limits)
-        .await
-        .unwrap();
+    sign_in::with_password(
+        &pool,
+        &hashing,
+        "ada@school.org",
+        PASSWORD,
+        attacker,
+        limits,
+    )
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn password_checks_wait_their_turn_and_are_refused_past_the_queue(pool: PgPool) {
+    member(&pool, "ada@school.org").await;
+    let pool_ref = std::sync::Arc::new(BlockingPool::new(1, 0, Duration::from_secs(30)));
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let (started, holding) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let pool_ref = pool_ref.clone();
+        tokio::spawn(async move {
+            pool_ref
+                .run(move || {
+                    let _ = started.send(());
+                    hold.recv().ok()
+                })
+                .await
+        })
+    };
+    // The holder has the only place now.
+    holding.await.unwrap();
+    let refused = sign_in::with_password(
+        &pool,
+        &pool_ref,
+        "ada@school.org",
+        PASSWORD,
+        None,
+        RateLimits::default(),
+    )
+    .await;
+    assert!(matches!(refused, Err(SignInError::Busy(_))), "{refused:?}");
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    sign_in::with_password(
+        &pool,
+        &pool_ref,
+        "ada@school.org",
+        PASSWORD,
+        None,
+        RateLimits::default(),
+    )
+    .await
+    .unwrap();
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn sign_ins_and_failures_are_audited_without_the_password(pool: PgPool) {
-    sign_up(&pool, "ada@school.org").await.unwrap();
+    member(&pool, "ada@school.org").await;
     let limits = RateLimits::default();
-    sign_in::with_password(&pool, "ada@school.org", PASSWORD, Some("192.0.2.1"), limits)
-        .await
-        .unwrap();
-    let _ =
-        sign_in::with_password(&pool, "ada@school.org", "the wrong password", None, limits).await;
+    let hashing = hashing();
+    sign_in::with_password(
+        &pool,
+        &hashing,
+        "ada@school.org",
+        PASSWORD,
+        Some("192.0.2.1"),
+        limits,
+    )
+    .await
+    .unwrap();
+    let _ = sign_in::with_password(
+        &pool,
+        &hashing,
+        "ada@school.org",
+        "the wrong password",
+        None,
+        limits,
+    )
+    .await;
 
     let entries = crate::audit::list(&pool, Some("auth."), None, 10)
         .await
@@ -391,7 +1002,12 @@ async fn sign_ins_and_failures_are_audited_without_the_password(pool: PgPool) {
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["auth.sign_in_failed", "auth.sign_in", "auth.sign_up"]
+        [
+            "auth.sign_in_failed",
+            "auth.sign_in",
+            "auth.email_verified",
+            "auth.sign_up"
+        ]
     );
     assert_eq!(entries[1].ip.as_deref(), Some("192.0.2.1"));
     assert_eq!(entries[1].actor_email.as_deref(), Some("ada@school.org"));
@@ -420,8 +1036,8 @@ mod admin_changes {
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn the_last_administrator_cannot_be_demoted_disabled_or_deleted(pool: PgPool) {
-        let admin = sign_up(&pool, "head@school.org").await.unwrap();
-        let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+        let admin = admin_member(&pool, "head@school.org").await;
+        let teacher = member(&pool, "teacher@school.org").await;
         let by_teacher = Actor {
             user_id: teacher.id,
             ip: None,
@@ -454,8 +1070,8 @@ mod admin_changes {
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn disabling_ends_sessions_and_every_change_is_audited(pool: PgPool) {
-        let admin = sign_up(&pool, "head@school.org").await.unwrap();
-        let teacher = sign_up(&pool, "teacher@school.org").await.unwrap();
+        let admin = admin_member(&pool, "head@school.org").await;
+        let teacher = member(&pool, "teacher@school.org").await;
         let actor = Actor {
             user_id: admin.id,
             ip: Some("192.0.2.9"),
@@ -498,8 +1114,8 @@ mod admin_changes {
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn custom_roles_can_be_made_granted_renamed_and_deleted(pool: PgPool) {
-        let admin = sign_up(&pool, "head@school.org").await.unwrap();
-        let pupil = sign_up(&pool, "1234@school.org").await.unwrap();
+        let admin = admin_member(&pool, "head@school.org").await;
+        let pupil = member(&pool, "1234@school.org").await;
         let actor = Actor {
             user_id: admin.id,
             ip: None,
@@ -550,7 +1166,7 @@ mod admin_changes {
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn system_roles_keep_their_names_and_the_admin_tool(pool: PgPool) {
-        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let admin = admin_member(&pool, "head@school.org").await;
         let actor = Actor {
             user_id: admin.id,
             ip: None,
@@ -566,28 +1182,80 @@ mod admin_changes {
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn users_are_searched_and_paged(pool: PgPool) {
         for n in 0..7 {
-            sign_up(&pool, &format!("user{n}@school.org"))
-                .await
-                .unwrap();
+            member(&pool, &format!("user{n}@school.org")).await;
         }
-        sign_up(&pool, "odd_one@other.org").await.unwrap();
-        let (page, total) = admin::list_users(&pool, Some("school"), 0, 5)
+        member(&pool, "odd_one@other.org").await;
+        sign_up(&pool, "waiting@school.org").await.unwrap();
+        let (page, total) = admin::list_users(&pool, Some("school"), false, 0, 5)
             .await
             .unwrap();
-        assert_eq!((page.len(), total), (5, 7));
-        let (rest, _) = admin::list_users(&pool, Some("school"), 5, 5)
+        assert_eq!((page.len(), total), (5, 8));
+        let (rest, _) = admin::list_users(&pool, Some("school"), false, 5, 5)
             .await
             .unwrap();
-        assert_eq!(rest.len(), 2);
+        assert_eq!(rest.len(), 3);
         // `_` is a literal underscore, not a wildcard.
-        let (found, total) = admin::list_users(&pool, Some("d_o"), 0, 5).await.unwrap();
+        let (found, total) = admin::list_users(&pool, Some("d_o"), false, 0, 5)
+            .await
+            .unwrap();
         assert_eq!((found.len(), total), (1, 1));
         assert_eq!(found[0].roles, ["staff"]);
+        let (pending, total) = admin::list_users(&pool, None, true, 0, 5).await.unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(pending[0].email, "waiting@school.org");
+        assert!(!pending[0].is_verified);
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn approving_verifies_with_the_rule_and_refusing_deletes(pool: PgPool) {
+        let config = AccountsConfig::default();
+        let admin = admin_member(&pool, "head@school.org").await;
+        let actor = Actor {
+            user_id: admin.id,
+            ip: Some("192.0.2.9"),
+        };
+        let pupil = sign_up(&pool, "2024001@school.org").await.unwrap();
+        let stranger = sign_up(&pool, "stranger@school.org").await.unwrap();
+        admin::approve_user(&pool, &config, actor, pupil.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            access::role_names(&pool, pupil.id).await.unwrap(),
+            ["student"]
+        );
+        assert!(
+            refused(admin::approve_user(&pool, &config, actor, pupil.id).await)
+                .contains("verified already")
+        );
+        assert!(refused(admin::refuse_user(&pool, actor, pupil.id).await).contains("delete it"));
+        admin::refuse_user(&pool, actor, stranger.id).await.unwrap();
+        assert!(
+            users::find_with_password(&pool, "stranger@school.org")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let outside = AccountsConfig {
+            allowed_domains: AllowedDomains::parse("other.org"),
+            ..AccountsConfig::default()
+        };
+        let late = sign_up(&pool, "late@school.org").await.unwrap();
+        assert!(
+            refused(admin::approve_user(&pool, &outside, actor, late.id).await)
+                .contains("school.org")
+        );
+        let actions: Vec<String> = sqlx::query_scalar(
+            "select action from audit_log where action like 'admin.user.%' order by created_at",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(actions, ["admin.user.approved", "admin.user.refused"]);
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn closing_sign_up_is_a_setting_admins_change(pool: PgPool) {
-        let admin = sign_up(&pool, "head@school.org").await.unwrap();
+        let admin = admin_member(&pool, "head@school.org").await;
         admin::set_local_sign_up(
             &pool,
             Actor {
@@ -630,7 +1298,7 @@ async fn provision(pool: &PgPool, identity: &Identity) -> Result<users::User, Pr
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn provider_users_are_created_once_and_found_by_issuer_and_subject(pool: PgPool) {
-    sign_up(&pool, "head@school.org").await.unwrap();
+    admin_member(&pool, "head@school.org").await;
     let first = identity("sub-1", Some("Pat@School.org"), true);
     let pat = provision(&pool, &first).await.unwrap();
     assert_eq!(pat.email, "pat@school.org");
@@ -663,35 +1331,113 @@ async fn provider_users_are_created_once_and_found_by_issuer_and_subject(pool: P
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn the_first_provider_user_on_an_empty_database_is_administrator(pool: PgPool) {
-    let user = provision(&pool, &identity("sub-1", Some("it@school.org"), false))
+async fn the_first_provider_user_is_no_administrator_and_an_unvouched_address_holds_no_role(
+    pool: PgPool,
+) {
+    let user = provision(&pool, &identity("sub-1", Some("it@school.org"), true))
         .await
         .unwrap();
-    assert_eq!(
-        access::role_names(&pool, user.id).await.unwrap(),
-        ["administrator"]
+    assert_eq!(access::role_names(&pool, user.id).await.unwrap(), ["staff"]);
+    let unvouched = provision(&pool, &identity("sub-2", Some("who@school.org"), false))
+        .await
+        .unwrap();
+    assert!(
+        access::role_names(&pool, unvouched.id)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn a_verified_email_links_to_the_existing_account_and_an_unverified_one_does_not(
+async fn a_provider_links_only_to_an_address_we_verified_and_takes_the_unvouched_password(
     pool: PgPool,
 ) {
-    let local = sign_up(&pool, "head@school.org").await.unwrap();
-    let unverified = provision(&pool, &identity("sub-x", Some("head@school.org"), false)).await;
+    // A stranger signs up first with the head's address and a password of their own.
+    let squatter = sign_up(&pool, "head@school.org").await.unwrap();
+    let refused = provision(&pool, &identity("sub-1", Some("head@school.org"), true)).await;
     assert!(
-        matches!(unverified, Err(ProvisionError::EmailInUse)),
-        "{unverified:?}"
+        matches!(refused, Err(ProvisionError::UnverifiedAccount)),
+        "{refused:?}"
+    );
+    let identities: i64 = sqlx::query_scalar("select count(*) from user_identities")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(identities, 0, "nothing linked");
+    let audited: String = sqlx::query_scalar(
+        "select after->>'detail' from audit_log where action = 'auth.sign_in_failed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(audited.contains("never verified"), "{audited}");
+
+    // An administrator approves it (the address is now vouched for), then the owner signs in
+    // with the provider: linked, and the password set before verification is gone.
+    let mut tx = pool.begin().await.unwrap();
+    verification::mark_verified(
+        &mut tx,
+        &AccountsConfig::default(),
+        squatter.id,
+        None,
+        "test",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let unvouched = provision(&pool, &identity("sub-x", Some("head@school.org"), false)).await;
+    assert!(
+        matches!(unvouched, Err(ProvisionError::EmailInUse)),
+        "{unvouched:?}"
     );
     let linked = provision(&pool, &identity("sub-1", Some("head@school.org"), true))
         .await
         .unwrap();
-    assert_eq!(linked.id, local.id);
+    assert_eq!(linked.id, squatter.id);
+    let (_, password_hash) = users::find_with_password(&pool, "head@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        password_hash, None,
+        "the password nobody vouched for is removed"
+    );
+    let by_password = sign_in::with_password(
+        &pool,
+        &hashing(),
+        "head@school.org",
+        PASSWORD,
+        None,
+        RateLimits::default(),
+    )
+    .await;
+    assert!(matches!(by_password, Err(SignInError::InvalidCredentials)));
     // Linked now: the subject alone finds the account.
     let again = provision(&pool, &identity("sub-1", None, false))
         .await
         .unwrap();
-    assert_eq!(again.id, local.id);
+    assert_eq!(again.id, squatter.id);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_password_chosen_after_verification_survives_linking(pool: PgPool) {
+    let ada = member(&pool, "ada@school.org").await;
+    // Verified first, then the password set anew (a reset): that one is the owner's.
+    sqlx::query("update users set email_verified_at = now() - interval '1 hour', password_set_at = now() where id = $1")
+        .bind(ada.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    provision(&pool, &identity("sub-7", Some("ada@school.org"), true))
+        .await
+        .unwrap();
+    let (_, password_hash) = users::find_with_password(&pool, "ada@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(password_hash.is_some_and(|h| password::verify(PASSWORD, &h)));
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]

@@ -1,9 +1,13 @@
-//! Users: email rules, the default-role rule, and local sign-up.
+//! Users: email rules, the default-role rule, and local sign-up (accounts that wait for
+//! their address to be verified before they hold any role).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
+
+use super::{AccountsConfig, Verification};
+use crate::mail::{outbox, templates};
 
 /// A user as the rest of the backend sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,10 +83,19 @@ pub struct NewLocalUser {
 pub enum SignUpError {
     #[error("sign-up with a password is turned off here")]
     SignUpClosed,
-    #[error("an account with this email already exists")]
-    EmailTaken,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// What a sign-up did. The person signing up is told the same either way, so the form does
+/// not reveal which addresses have accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUpOutcome {
+    /// A new account, unverified and without a role, waiting for its link or an
+    /// administrator.
+    Created(User),
+    /// The address has an account already; its owner was told someone tried.
+    AlreadyRegistered,
 }
 
 /// Whether local sign-up is open (the `accounts.local_sign_up` setting).
@@ -99,42 +112,52 @@ pub async fn is_local_sign_up_open(executor: impl PgExecutor<'_>) -> sqlx::Resul
     Ok(value.is_none_or(|value| value != serde_json::Value::Bool(false)))
 }
 
-/// Creates a local account. The first account of an empty database becomes administrator
-/// (and may sign up even when sign-up is closed); later ones get the role `rule` names.
+/// How often the owner of an address is told that someone tried to sign up with it.
+const ATTEMPT_NOTICE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Creates a local account that holds no role until its address is verified: by the link
+/// mailed now, or, without mail, by an administrator. An address that has an account gets a
+/// notice instead (at most one an hour), and nothing changes.
 pub async fn sign_up_local(
     pool: &PgPool,
+    config: &AccountsConfig,
     user: &NewLocalUser,
-    rule: &RoleRule,
-) -> Result<User, SignUpError> {
+) -> Result<SignUpOutcome, SignUpError> {
     let mut tx = pool.begin().await?;
-    let is_first = lock_account_creation(&mut tx).await?;
-    if !is_first && !is_local_sign_up_open(&mut *tx).await? {
+    if !is_local_sign_up_open(&mut *tx).await? {
         return Err(SignUpError::SignUpClosed);
     }
     let account = NewAccount {
         email: &user.email,
         display_name: &user.display_name,
         password_hash: Some(&user.password_hash),
-        email_verified: false,
+        verified: false,
         provider: None,
     };
-    let created = create_account(&mut tx, &account, is_first, rule)
-        .await?
-        .ok_or(SignUpError::EmailTaken)?;
+    let outcome = match create_account(&mut tx, &account, &config.role_rule).await? {
+        Some(created) => {
+            if config.verification() == Verification::EmailLink {
+                super::verification::send_link(&mut tx, config, &created).await?;
+            }
+            SignUpOutcome::Created(created)
+        }
+        None => {
+            if !outbox::sent_recently(
+                &mut *tx,
+                &user.email,
+                "sign_up_attempt",
+                ATTEMPT_NOTICE_EVERY,
+            )
+            .await?
+            {
+                let sign_in = config.page_url("/sign-in");
+                outbox::queue(&mut tx, &templates::sign_up_attempt(&user.email, &sign_in)).await?;
+            }
+            SignUpOutcome::AlreadyRegistered
+        }
+    };
     tx.commit().await?;
-    Ok(created)
-}
-
-/// Serializes account creation, so that two people racing on an empty database cannot both
-/// be first. Returns whether the database has no account yet.
-pub(super) async fn lock_account_creation(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.sign_up'))")
-        .execute(&mut *conn)
-        .await?;
-    let any = sqlx::query_scalar!(r#"select exists (select 1 from users) as "exists!""#)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(!any)
+    Ok(outcome)
 }
 
 /// An account about to be created, by password sign-up or a provider's first sign-in.
@@ -142,45 +165,56 @@ pub(super) struct NewAccount<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
     pub password_hash: Option<&'a str>,
-    pub email_verified: bool,
+    /// The address is verified already (a provider vouches for it): the account gets its
+    /// role from the rule now.
+    pub verified: bool,
     /// The provider id, for the audit log.
     pub provider: Option<&'a str>,
 }
 
-/// Creates the account with its first role (administrator for the first account, else the
-/// rule's) and audits it. `None` if the email is taken. Call under
-/// [`lock_account_creation`], which says whether this is the first account.
+/// Creates the account and audits it. A verified one gets the role `rule` names; an
+/// unverified one holds none until verification. `None` if the email is taken.
 pub(super) async fn create_account(
     conn: &mut PgConnection,
     account: &NewAccount<'_>,
-    is_first: bool,
     rule: &RoleRule,
 ) -> sqlx::Result<Option<User>> {
     let Some(created) = sqlx::query_as!(
         User,
         r#"
-        insert into users (email, display_name, password_hash, is_email_verified)
-        values ($1, $2, $3, $4)
+        insert into users (
+            email, display_name, password_hash, is_email_verified, email_verified_at,
+            password_set_at
+        )
+        values (
+            $1, $2, $3, $4, case when $4 then now() end,
+            case when $3::text is not null then now() end
+        )
         on conflict (email) do nothing
         returning id, email, display_name, is_disabled, created_at
         "#,
         account.email,
         account.display_name,
         account.password_hash,
-        account.email_verified,
+        account.verified,
     )
     .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
     };
-    let role = if is_first {
-        "administrator"
+    let roles: Vec<&str> = if account.verified {
+        let role = rule.role_for(&created.email);
+        grant_role_by_name(&mut *conn, created.id, role).await?;
+        vec![role]
     } else {
-        rule.role_for(&created.email)
+        Vec::new()
     };
-    grant_role_by_name(&mut *conn, created.id, role).await?;
-    let mut after = serde_json::json!({ "email": created.email, "roles": [role] });
+    let mut after = serde_json::json!({
+        "email": created.email,
+        "roles": roles,
+        "verified": account.verified,
+    });
     if let Some(provider) = account.provider {
         after["provider"] = provider.into();
     }

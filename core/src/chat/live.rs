@@ -82,6 +82,9 @@ pub struct Job {
     pub reply_id: Uuid,
     /// `chat`, `compare`, ... for the usage record.
     pub feature: &'static str,
+    /// The user's place among their live replies (see `limits::Guards::generations`), given
+    /// back when the reply ends.
+    pub slot: Option<crate::limits::Held>,
 }
 
 impl Generations {
@@ -137,6 +140,7 @@ impl Generations {
             // Saved before it leaves the map: a page that finds it gone reads the final text.
             let outcome = finish(&job, &live, outcome).await;
             generations.map().remove(&reply_id);
+            drop(job);
             let _ = live.deltas.send(Delta::Done(outcome));
         });
     }
@@ -239,11 +243,11 @@ fn finish_note(reason: &FinishReason) -> Option<String> {
     }
 }
 
-/// The error as the reader sees it: what happened, never credentials (adapters keep those out
-/// of their errors).
+/// The error as the reader sees it: its category only; the provider's own words go to the
+/// log, since they can carry internal addresses or other people's request details.
 fn failure(err: &LlmError) -> String {
-    let text = err.to_string();
-    let mut text: String = text.chars().take(500).collect();
+    tracing::warn!(error = %err, "a reply failed at the provider");
+    let mut text = err.category();
     if let Some(first) = text.get(..1) {
         text.replace_range(..1, &first.to_uppercase());
     }

@@ -606,13 +606,34 @@ pub struct Started {
     pub history: Vec<llm::Message>,
 }
 
+/// How many of a conversation's images a send carries to the model: those of the latest
+/// `turns` messages that have any, newest first, up to `max_bytes` in all. The others are
+/// named in the text as left out, so the model knows they were there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageBudget {
+    pub turns: usize,
+    pub max_bytes: u64,
+}
+
+impl Default for ImageBudget {
+    fn default() -> Self {
+        let limits = crate::limits::LimitsConfig::default();
+        Self {
+            turns: limits.chat_image_turns,
+            max_bytes: limits.chat_image_bytes,
+        }
+    }
+}
+
 /// Saves a turn and an empty reply (status `streaming`) from `model_id`, shows that branch,
-/// and returns what the model must be sent. The caller has checked the user may use the model.
+/// and returns what the model must be sent, with the images `budget` allows. The caller has
+/// checked the user may use the model.
 pub async fn start_turn(
     pool: &PgPool,
     user_id: Uuid,
     model_id: Uuid,
     turn: Turn,
+    budget: ImageBudget,
 ) -> Result<Started, ChatError> {
     let mut tx = pool.begin().await?;
     let (conversation_id, user_message_id) = match turn {
@@ -808,7 +829,7 @@ pub async fn start_turn(
     )
     .execute(&mut *tx)
     .await?;
-    let history = history(&mut tx, user_message_id).await?;
+    let history = history(&mut tx, user_message_id, budget).await?;
     tx.commit().await?;
     Ok(Started {
         conversation_id,
@@ -818,9 +839,17 @@ pub async fn start_turn(
     })
 }
 
+/// The text that stands for an image a send leaves out.
+pub const IMAGE_LEFT_OUT: &str =
+    "(An image was attached here; it is left out of this request to keep it small.)";
+
 /// The branch from the first message to `last`, as provider messages (failed replies left
-/// out; stopped ones kept as far as they got).
-async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<Vec<llm::Message>> {
+/// out; stopped ones kept as far as they got), with the images `budget` allows.
+async fn history(
+    executor: &mut sqlx::PgConnection,
+    last: Uuid,
+    budget: ImageBudget,
+) -> sqlx::Result<Vec<llm::Message>> {
     let rows = sqlx::query!(
         r#"
         with recursive branch as (
@@ -838,12 +867,44 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
     .fetch_all(&mut *executor)
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let images = sqlx::query!(
+    // Sizes first: only the images the budget takes are read.
+    let sizes = sqlx::query!(
         r#"
-        select message_id, media_type, data from message_images
-        where message_id = any($1) order by message_id, position
+        select id, message_id as "message_id!", octet_length(data) as "size!"
+        from message_images
+        where message_id = any($1)
+        order by message_id, position
         "#,
         &ids,
+    )
+    .fetch_all(&mut *executor)
+    .await?;
+    let mut chosen: Vec<Uuid> = Vec::new();
+    let mut turns_taken = 0;
+    let mut bytes_taken: u64 = 0;
+    for message in ids.iter().rev() {
+        let of_message: Vec<_> = sizes.iter().filter(|i| i.message_id == *message).collect();
+        if of_message.is_empty() {
+            continue;
+        }
+        if turns_taken == budget.turns {
+            break;
+        }
+        turns_taken += 1;
+        for image in of_message {
+            let size = u64::try_from(image.size).unwrap_or(u64::MAX);
+            if bytes_taken.saturating_add(size) <= budget.max_bytes {
+                bytes_taken += size;
+                chosen.push(image.id);
+            }
+        }
+    }
+    let images = sqlx::query!(
+        r#"
+        select id, message_id, media_type, data from message_images
+        where id = any($1)
+        "#,
+        &chosen,
     )
     .fetch_all(&mut *executor)
     .await?;
@@ -867,12 +928,15 @@ async fn history(executor: &mut sqlx::PgConnection, last: Uuid) -> sqlx::Result<
                 "system" => llm::Role::System,
                 _ => llm::Role::User,
             };
-            let mut parts: Vec<llm::Part> = images
+            let mut parts: Vec<llm::Part> = sizes
                 .iter()
-                .filter(|i| i.message_id == Some(r.id))
-                .map(|i| llm::Part::Image {
-                    media_type: i.media_type.clone(),
-                    data: i.data.clone().into(),
+                .filter(|i| i.message_id == r.id)
+                .map(|i| match images.iter().find(|image| image.id == i.id) {
+                    Some(image) => llm::Part::Image {
+                        media_type: image.media_type.clone(),
+                        data: image.data.clone().into(),
+                    },
+                    None => llm::Part::Text(IMAGE_LEFT_OUT.to_owned()),
                 })
                 .collect();
             parts.extend(

@@ -16,7 +16,7 @@ use crate::accounts::users;
 
 async fn person(pool: &PgPool, email: &str, role: &str) -> Uuid {
     let id: Uuid =
-        sqlx::query_scalar("insert into users (email, display_name) values ($1, $1) returning id")
+        sqlx::query_scalar("insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, $1, true, now()) returning id")
             .bind(email)
             .fetch_one(pool)
             .await
@@ -53,6 +53,7 @@ fn setup(pool: &PgPool) -> Setup {
             embedder,
             fetch: super::web::FetchPolicy::default_limits(),
             ocr: super::ocr::Ocr::Unavailable,
+            reading: super::pipeline::Reading::default(),
         },
         _dir: dir,
     }

@@ -14,6 +14,10 @@ use quick_xml::{Reader, events::Event};
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
 /// At most this many bytes once a zip-based document is decompressed.
 pub const MAX_EXPANDED_BYTES: u64 = 256 * 1024 * 1024;
+/// At most this many bytes once one stream of a PDF is decompressed...
+pub const MAX_PDF_STREAM_BYTES: u64 = 128 * 1024 * 1024;
+/// ...and once all of them are.
+pub const MAX_PDF_EXPANDED_BYTES: u64 = 512 * 1024 * 1024;
 /// CSV rows and spreadsheet rows read per file (the rest is reported as left out).
 pub const MAX_ROWS: usize = 200_000;
 
@@ -302,6 +306,8 @@ pub fn clean(text: &str) -> String {
 }
 
 fn pdf(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
+    // The parser inflates streams whole and without limit: every stream is measured first.
+    check_pdf_expansion(bytes, MAX_PDF_STREAM_BYTES, MAX_PDF_EXPANDED_BYTES)?;
     // The PDF parser panics on some damaged files: a damaged file, not a crashed worker.
     let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes))
         .map_err(|_| corrupt("the PDF could not be parsed"))?
@@ -323,6 +329,104 @@ fn pdf(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
         });
     }
     Ok(())
+}
+
+/// Decompresses every stream of a PDF into nothing, within `per_stream` and `total` bytes,
+/// before the parser sees the file; refuses it with "expands to more than N MB" past either.
+/// Streams are found in the raw bytes (`stream` ... `endstream`), so compressed object
+/// streams and damaged cross-reference tables are covered too. Flate (zlib or raw deflate)
+/// and LZW are the filters that expand; the others (images, ASCII encodings) are not
+/// inflated by text extraction or cannot grow much.
+pub fn check_pdf_expansion(bytes: &[u8], per_stream: u64, total: u64) -> Result<(), ExtractError> {
+    let too_large = |limit: u64, what: &str| {
+        ExtractError::TooLarge(format!(
+            "this document expands to more than {} MB{what} once decompressed",
+            limit / (1024 * 1024)
+        ))
+    };
+    let mut expanded: u64 = 0;
+    let mut at = 0;
+    while let Some(found) = find(&bytes[at..], b"stream") {
+        let keyword = at + found;
+        at = keyword + b"stream".len();
+        if keyword >= 3 && &bytes[keyword - 3..keyword] == b"end" {
+            continue;
+        }
+        let data_start = match bytes.get(at..at + 2) {
+            Some([b'\r', b'\n']) => at + 2,
+            Some([b'\n', _]) | Some([b'\r', _]) => at + 1,
+            _ => continue,
+        };
+        let data_end =
+            find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
+        let data = &bytes[data_start..data_end];
+        let dictionary = &bytes[keyword.saturating_sub(2048)..keyword];
+        let dictionary = find_last(dictionary, b"obj").map_or(dictionary, |o| &dictionary[o..]);
+        let budget = per_stream.min(total - expanded) + 1;
+        let size = if find(dictionary, b"LZW").is_some() {
+            lzw_size(data, budget)
+        } else {
+            inflated_size(data, budget)
+        };
+        if size > per_stream {
+            return Err(too_large(per_stream, " in one part"));
+        }
+        expanded += size;
+        if expanded > total {
+            return Err(too_large(total, ""));
+        }
+        at = data_end;
+    }
+    Ok(())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Bytes a zlib (or raw deflate) stream inflates to, counting at most `limit`. Data that is
+/// not deflate counts as nothing.
+fn inflated_size(data: &[u8], limit: u64) -> u64 {
+    let count = |reader: &mut dyn Read| {
+        let mut limited = reader.take(limit);
+        // Output before an error still counts: a bomb may end in garbage.
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        while let Ok(read) = limited.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            total += read as u64;
+        }
+        total
+    };
+    let zlib = count(&mut flate2::read::ZlibDecoder::new(data));
+    if zlib > 0 {
+        return zlib;
+    }
+    count(&mut flate2::read::DeflateDecoder::new(data))
+}
+
+/// Bytes an LZW stream (PDF's: MSB first, early change) decodes to, counting at most `limit`.
+fn lzw_size(data: &[u8], limit: u64) -> u64 {
+    let mut decoder = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut input = data;
+    let mut total = 0u64;
+    while total < limit {
+        let result = decoder.decode_bytes(input, &mut buffer);
+        total += result.consumed_out as u64;
+        input = &input[result.consumed_in..];
+        match result.status {
+            Ok(weezl::LzwStatus::Ok) if result.consumed_in > 0 || result.consumed_out > 0 => {}
+            _ => break,
+        }
+    }
+    total
 }
 
 type Zip<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;

@@ -35,6 +35,59 @@ pub struct Pipeline {
     pub fetch: FetchPolicy,
     /// Reads scanned pages and images.
     pub ocr: Ocr,
+    /// How many documents are read at once, and for how long.
+    pub reading: Reading,
+}
+
+/// Bounds on reading documents: extraction (and, for documents read inside a request, their
+/// OCR) runs in a pool of `slots`, the rest wait; one document's extraction may take
+/// `timeout`; a document read inside a request (a chat attachment) gets OCR for at most
+/// `request_ocr_pages` pages: longer scans belong in a knowledge repository, where the job
+/// queue reads them.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    pub timeout: std::time::Duration,
+    pub request_ocr_pages: usize,
+    /// How long a request waits for a slot before it is told to try again.
+    pub request_wait: std::time::Duration,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Self::new(2, std::time::Duration::from_secs(300), 10)
+    }
+}
+
+impl Reading {
+    pub fn new(slots: usize, timeout: std::time::Duration, request_ocr_pages: usize) -> Self {
+        Self {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            timeout,
+            request_ocr_pages,
+            request_wait: std::time::Duration::from_secs(60),
+        }
+    }
+
+    /// `EXTRACTION_CONCURRENCY` (default 2), `EXTRACTION_TIMEOUT_SECS` (default 300) and
+    /// `CHAT_OCR_MAX_PAGES` (default 10).
+    pub fn from_env() -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match std::env::var(name) {
+                Ok(raw) if !raw.trim().is_empty() => raw
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number")),
+                _ => Ok(default),
+            }
+        };
+        Ok(Self::new(
+            usize::try_from(number("EXTRACTION_CONCURRENCY", 2)?).unwrap_or(2),
+            std::time::Duration::from_secs(number("EXTRACTION_TIMEOUT_SECS", 300)?.max(1)),
+            usize::try_from(number("CHAT_OCR_MAX_PAGES", 10)?).unwrap_or(10),
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +155,7 @@ impl Pipeline {
             storage,
             embedder: Embedder::from_env().await.map_err(anyhow::Error::msg)?,
             fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
+            reading: Reading::from_env()?,
         })
     }
 
@@ -135,6 +189,7 @@ impl Pipeline {
             embedder: Embedder::local_from_env(),
             fetch: FetchPolicy::default_limits(),
             ocr: Ocr::Unavailable,
+            reading: Reading::default(),
         }
     }
 
@@ -325,7 +380,7 @@ impl Pipeline {
             IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
         };
         let Some(extracted) = self
-            .read_text(Some(ItemRef { id: item, key }), bytes, name)
+            .read_text(Some(ItemRef { id: item, key }), bytes, name, None)
             .await?
         else {
             return Ok(None);
@@ -361,16 +416,31 @@ impl Pipeline {
         }))
     }
 
-    /// The text of a document that is no item's (a chat attachment): extraction, and OCR
-    /// where there is no text layer (Tesseract only: Textract reads items' originals).
+    /// The text of a document that is no item's (a chat attachment, kept in the temporary
+    /// `file` meanwhile): extraction, and OCR of at most `reading.request_ocr_pages` pages
+    /// without text (Tesseract only: Textract reads items' originals). The file is read into
+    /// memory only once a reading slot is free.
     pub async fn read_document(
         &self,
-        bytes: Vec<u8>,
+        file: std::path::PathBuf,
         name: String,
     ) -> Result<extract::Extracted, IngestError> {
-        self.read_text(None, bytes, name)
-            .await?
-            .ok_or_else(|| IngestError::Permanent("the document could not be read".to_owned()))
+        let slot = tokio::time::timeout(
+            self.reading.request_wait,
+            self.reading.slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            IngestError::Transient(anyhow::anyhow!(
+                "the server is busy reading other documents"
+            ))
+        })?
+        .map_err(|err| IngestError::Transient(err.into()))?;
+        let bytes = tokio::fs::read(&file)
+            .await
+            .map_err(|err| IngestError::Transient(err.into()))?;
+        let read = self.read_text(None, bytes, name, Some(slot)).await?;
+        read.ok_or_else(|| IngestError::Permanent("the document could not be read".to_owned()))
     }
 
     /// Whether OCR can read for `item` (Textract needs an item's original in the bucket).
@@ -397,21 +467,47 @@ impl Pipeline {
     }
 
     /// Extraction, then OCR for what has no text layer. Progress goes to `item`, if any;
-    /// `None` when the item is gone.
+    /// `None` when the item is gone. Extraction runs in a reading slot (`held`, or one taken
+    /// here) within the time limit; a document without an item keeps its slot through OCR.
     async fn read_text(
         &self,
         item: Option<ItemRef<'_>>,
         bytes: Vec<u8>,
         name: String,
+        held: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Option<extract::Extracted>, IngestError> {
-        let (bytes, name, extracted) = tokio::task::spawn_blocking(move || {
+        let slot = match held {
+            Some(slot) => slot,
+            None => self
+                .reading
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|err| IngestError::Transient(err.into()))?,
+        };
+        // The thread keeps the slot until it ends, even when the wait below gives up on it:
+        // a document that reads too long still counts against the pool.
+        let slot = std::sync::Arc::new(slot);
+        let in_thread = slot.clone();
+        let reading = tokio::task::spawn_blocking(move || {
+            let _slot = in_thread;
             let extracted = extract::extract(&bytes, &name);
             (bytes, name, extracted)
-        })
-        .await
-        .map_err(|err| {
-            IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
-        })?;
+        });
+        let (bytes, name, extracted) = tokio::time::timeout(self.reading.timeout, reading)
+            .await
+            .map_err(|_| {
+                IngestError::Permanent(format!(
+                    "reading it took longer than {} s",
+                    self.reading.timeout.as_secs()
+                ))
+            })?
+            .map_err(|err| {
+                IngestError::Transient(anyhow::anyhow!("a processing task failed: {err}"))
+            })?;
+        // Items are bounded by the job runner's concurrency; their OCR does not hold a slot.
+        let _slot = item.is_none().then_some(slot);
         let extracted = match extracted {
             Ok(extracted) => extracted,
             // Nothing but pictures of text: all of it for OCR.
@@ -447,6 +543,13 @@ impl Pipeline {
         } else {
             std::mem::take(&mut extracted.pages_without_text)
         };
+        if item.is_none() && wanted.len() > self.reading.request_ocr_pages {
+            return Err(IngestError::Permanent(format!(
+                "{} of its pages are scans; up to {} are read here. Add it to a knowledge repository, where long scans are read in the background",
+                wanted.len(),
+                self.reading.request_ocr_pages
+            )));
+        }
         if !self.progress(item, "ocr", 0, wanted.len()).await? {
             return Ok(None);
         }

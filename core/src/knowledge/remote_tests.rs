@@ -210,7 +210,7 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
     assert!(indexes[0].contains("vector(3)"), "{indexes:?}");
 
     let user: uuid::Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name) values ('t@school.test', 'T') returning id",
+        "insert into users (email, display_name, is_email_verified, email_verified_at) values ('t@school.test', 'T', true, now()) returning id",
     )
     .fetch_one(&pool)
     .await

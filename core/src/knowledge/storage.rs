@@ -272,6 +272,28 @@ impl Intake {
     }
 }
 
+/// Writes an upload's body to a temporary file, never holding it whole in memory, within
+/// `limit` bytes and keeping its first `head_len` bytes: for uploads that are read once and
+/// not kept (chat attachments). The file is deleted when the returned path is dropped.
+pub async fn spool<S, E>(
+    mut body: S,
+    limit: u64,
+    head_len: usize,
+) -> Result<(tempfile::TempPath, Stored), StorageError>
+where
+    S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let path = tempfile::NamedTempFile::new()?.into_temp_path();
+    let mut file = tokio::fs::File::create(&path).await?;
+    let mut intake = Intake::new(limit, head_len);
+    while let Some(piece) = body.next().await {
+        file.write_all(&intake.take(piece)?).await?;
+    }
+    file.flush().await?;
+    Ok((path, intake.stored()))
+}
+
 /// What [`Storage::put_stream`] wrote.
 #[derive(Debug, Clone)]
 pub struct Stored {

@@ -9,7 +9,9 @@ use lopdf::{
     dictionary,
 };
 
-use super::extract::{ExtractError, Kind, MAX_EXPANDED_BYTES, Section, clean, extract};
+use super::extract::{
+    ExtractError, Kind, MAX_EXPANDED_BYTES, Section, check_pdf_expansion, clean, extract,
+};
 
 /// A PDF with one page per entry: its lines of text, or none for a scanned-looking page.
 pub(super) fn pdf(pages: &[&[&str]]) -> Vec<u8> {
@@ -359,6 +361,181 @@ fn zip_bombs_are_refused_before_they_expand() {
         extract(&zip(&parts), "many.docx"),
         Err(ExtractError::TooLarge(m)) if m.contains("10000")
     ));
+}
+
+/// A one-page PDF whose content stream is `inflated` bytes of spaces, compressed with Flate.
+fn pdf_bomb(inflated: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![b' '; 1024 * 1024];
+    let mut left = inflated;
+    while left > 0 {
+        let take = left.min(block.len());
+        encoder.write_all(&block[..take]).unwrap();
+        left -= take;
+    }
+    let compressed = encoder.finish().unwrap();
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let contents = doc.add_object(Stream::new(
+        dictionary! { "Filter" => "FlateDecode" },
+        compressed,
+    ));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => contents,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn pdf_streams_that_expand_past_the_caps_are_refused_before_parsing() {
+    // 1 MB on disk, 140 MB once inflated: past the one-stream cap.
+    let bomb = pdf_bomb(140 * 1024 * 1024);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let refused = extract(&bomb, "bomb.pdf");
+    assert!(
+        matches!(&refused, Err(ExtractError::TooLarge(m)) if m.contains("expands to more than 128 MB in one part")),
+        "{refused:?}"
+    );
+
+    // Many streams just under the cap add up past the document's.
+    let small = pdf_bomb(600 * 1024);
+    assert!(check_pdf_expansion(&small, 1024 * 1024, 4 * 1024 * 1024).is_ok());
+    let stream = small.windows(6).position(|w| w == b"stream").unwrap();
+    let end = small.windows(9).position(|w| w == b"endstream").unwrap() + 9;
+    let mut many = small[..stream].to_vec();
+    for _ in 0..8 {
+        many.extend_from_slice(b"\n1 0 obj << /Filter /FlateDecode >> ");
+        many.extend_from_slice(&small[stream..end]);
+    }
+    let refused = check_pdf_expansion(&many, 1024 * 1024, 4 * 1024 * 1024);
+    assert!(
+        matches!(&refused, Err(ExtractError::TooLarge(m)) if m.contains("more than 4 MB once")),
+        "{refused:?}"
+    );
+
+    // LZW expands too, and is measured as such.
+    let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        .encode(&vec![b'a'; 3 * 1024 * 1024])
+        .unwrap();
+    let mut lzw_pdf = b"%PDF-1.5\n1 0 obj << /Filter /LZWDecode /Length 9 >> stream\n".to_vec();
+    lzw_pdf.extend_from_slice(&lzw);
+    lzw_pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    let refused = check_pdf_expansion(&lzw_pdf, 1024 * 1024, 8 * 1024 * 1024);
+    assert!(
+        matches!(refused, Err(ExtractError::TooLarge(_))),
+        "{refused:?}"
+    );
+
+    // An ordinary PDF passes untouched.
+    assert!(extract(&pdf(&[&["Hello"]]), "fine.pdf").is_ok());
+}
+
+/// Random bytes, and real documents with random bytes changed, cut or inserted, through every
+/// extractor: nothing panics, no NUL reaches the text, and the text stays within the caps.
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::{docx, paragraph, pdf, pptx, xlsx};
+    use crate::knowledge::extract::{MAX_PDF_EXPANDED_BYTES, extract};
+
+    fn samples() -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("a.pdf", pdf(&[&["Hello", "world"], &[]])),
+            ("a.docx", docx(&paragraph("Heading", Some("Heading1")))),
+            ("a.pptx", pptx(&["One", "Two"])),
+            ("a.xlsx", xlsx()),
+            ("a.csv", b"name,room\nAda,Lab 2\n".to_vec()),
+            (
+                "a.html",
+                b"<html><body><h1>T</h1><script>x()</script><p>Hi</p></body></html>".to_vec(),
+            ),
+            ("a.json", br#"{"a":[1,2,{"b":"c"}]}"#.to_vec()),
+            ("a.md", b"# Title\n\nSome *text*.\n".to_vec()),
+            ("a.txt", b"plain text\n".to_vec()),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Flip(usize, u8),
+        Cut(usize),
+        Insert(usize, Vec<u8>),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Mutation::Flip(at, b)),
+            any::<usize>().prop_map(Mutation::Cut),
+            (any::<usize>(), prop::collection::vec(any::<u8>(), 1..64))
+                .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        ]
+    }
+
+    fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+        for m in mutations {
+            if bytes.is_empty() {
+                break;
+            }
+            match m {
+                Mutation::Flip(at, b) => {
+                    let at = at % bytes.len();
+                    bytes[at] = *b;
+                }
+                Mutation::Cut(at) => bytes.truncate(at % bytes.len()),
+                Mutation::Insert(at, more) => {
+                    let at = at % bytes.len();
+                    bytes.splice(at..at, more.iter().copied());
+                }
+            }
+        }
+        bytes
+    }
+
+    fn check(bytes: &[u8], name: &str) {
+        if let Ok(extracted) = extract(bytes, name) {
+            let total: usize = extracted.sections.iter().map(|s| s.text.len()).sum();
+            assert!(
+                total as u64 <= MAX_PDF_EXPANDED_BYTES,
+                "{name}: {total} bytes of text"
+            );
+            for section in &extracted.sections {
+                assert!(!section.text.contains('\0'), "{name}: a NUL in the text");
+                assert!(!section.text.is_empty(), "{name}: an empty section");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn random_bytes_never_panic_whatever_the_name(
+            bytes in prop::collection::vec(any::<u8>(), 0..4096),
+            name in prop::sample::select(vec!["a.pdf", "a.docx", "a.pptx", "a.xlsx", "a.csv", "a.html", "a.json", "a.md", "a.txt", "a.png"]),
+        ) {
+            check(&bytes, name);
+        }
+
+        #[test]
+        fn damaged_documents_never_panic(
+            which in 0usize..9,
+            mutations in prop::collection::vec(mutation(), 1..6),
+        ) {
+            let (name, bytes) = samples().swap_remove(which);
+            check(&mutate(bytes, &mutations), name);
+        }
+    }
 }
 
 mod chunking {

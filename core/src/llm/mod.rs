@@ -151,6 +151,35 @@ impl LlmError {
         ))
     }
 
+    /// What people are told: the kind of failure in a few words, never the provider's own text
+    /// (which can echo internal addresses, request details or another service's page). The
+    /// whole error goes to the server log where it is handled.
+    pub fn category(&self) -> String {
+        match self {
+            Self::Timeout(_) => "the provider did not answer in time".into(),
+            Self::Connect(_) => "the provider could not be reached".into(),
+            Self::Rejected { status, .. } => {
+                let why = match status {
+                    401 | 403 => "the key was not accepted",
+                    404 => "the model or address was not found",
+                    408 => "it took too long",
+                    413 => "the request is too large",
+                    429 => "quota or rate limit exceeded",
+                    400 | 422 => {
+                        "the request was not accepted (too long, or not supported by this model)"
+                    }
+                    500..=599 => "the provider had an internal error",
+                    _ => "an unexpected answer",
+                };
+                format!("the provider refused the request: {why}")
+            }
+            Self::Stream(_) => "the provider's reply broke off".into(),
+            Self::Protocol(_) => "the provider's answer could not be read".into(),
+            Self::CircuitOpen(_) => self.to_string(),
+            Self::Setup(_) => "the provider is not set up correctly".into(),
+        }
+    }
+
     /// Timeouts, connection failures, broken streams, rate limits and server errors may pass;
     /// a refused request (bad key, unknown model, too long), unreadable output or an open
     /// circuit will not by trying again at once.

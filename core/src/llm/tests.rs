@@ -590,7 +590,7 @@ mod registry {
 
     async fn admin(pool: &PgPool) -> Actor<'static> {
         let id = sqlx::query_scalar(
-            "insert into users (email, display_name) values ('admin@school.org', 'Admin') returning id",
+            "insert into users (email, display_name, is_email_verified, email_verified_at) values ('admin@school.org', 'Admin', true, now()) returning id",
         )
         .fetch_one(pool)
         .await
@@ -611,34 +611,47 @@ mod registry {
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
-    async fn clients_follow_the_catalogue_and_fall_back_to_environment_keys(pool: PgPool) {
-        let server = FakeServer::start(vec![Reply::text(&["Hi"], 1, 1)])
-            .await
-            .unwrap();
+    async fn clients_follow_the_catalogue_and_keys_go_only_where_they_belong(pool: PgPool) {
+        let server =
+            FakeServer::start(vec![Reply::text(&["Hi"], 1, 1), Reply::text(&["Hi"], 1, 1)])
+                .await
+                .unwrap();
         let actor = admin(&pool).await;
-        let mut settings = input("openai", server.base_url());
-        let provider = models::save_provider(&pool, actor, None, &settings)
-            .await
-            .unwrap();
         let registry = Registry::new(
             EnvironmentKeys {
                 openai: Some("env-key".to_owned().into()),
-                gemini: None,
+                gemini: Some("env-gemini-key".to_owned().into()),
                 local_model: "unused".into(),
+                ..EnvironmentKeys::default()
             },
             RetryPolicy::default(),
         );
+        let secrets = registry.secrets();
+        let mut settings = input("openai", server.base_url());
+        let provider = models::save_provider(&pool, secrets, actor, None, &settings)
+            .await
+            .unwrap();
+        // The server's key is OpenAI's: it never goes to another host.
         let client = registry.provider(&pool, provider.id).await.unwrap();
         assert_eq!(text_of(&collect(&client).await.unwrap()), "Hi");
-        assert_eq!(
-            server.requests()[0].header("authorization"),
-            Some("Bearer env-key")
+        let sent = server.requests()[0]
+            .header("authorization")
+            .map(str::to_owned);
+        assert!(
+            !sent.as_deref().unwrap_or_default().contains("env-key"),
+            "{sent:?}"
         );
 
         settings.api_key = Some("stored-key".into());
-        models::save_provider(&pool, actor, Some(provider.id), &settings)
+        models::save_provider(&pool, secrets, actor, Some(provider.id), &settings)
             .await
             .unwrap();
+        let stored: String = sqlx::query_scalar("select api_key from ai_providers where id = $1")
+            .bind(provider.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(!stored.contains("stored-key"), "sealed at rest: {stored}");
         let client = registry.provider(&pool, provider.id).await.unwrap();
         collect(&client).await.unwrap();
         assert_eq!(
@@ -647,13 +660,70 @@ mod registry {
             "a changed provider gets a new client"
         );
 
-        let gemini = models::save_provider(&pool, actor, None, &input("gemini", server.url()))
+        // Pointing the provider elsewhere without a new key drops the stored one.
+        settings.api_key = None;
+        settings.base_url = Some("http://127.0.0.1:9/v1".into());
+        let moved = models::save_provider(&pool, secrets, actor, Some(provider.id), &settings)
             .await
             .unwrap();
-        let err = registry.provider(&pool, gemini.id).await.err().unwrap();
         assert!(
-            matches!(err, RegistryError::MissingKey("GEMINI_API_KEY")),
-            "{err}"
+            !moved.has_api_key,
+            "the key does not follow the provider elsewhere"
+        );
+        // Renaming it keeps the key.
+        settings.api_key = Some("another-key".into());
+        models::save_provider(&pool, secrets, actor, Some(provider.id), &settings)
+            .await
+            .unwrap();
+        settings.api_key = None;
+        settings.name = "renamed".into();
+        let renamed = models::save_provider(&pool, secrets, actor, Some(provider.id), &settings)
+            .await
+            .unwrap();
+        assert!(renamed.has_api_key);
+
+        let gemini =
+            models::save_provider(&pool, secrets, actor, None, &input("gemini", server.url()))
+                .await
+                .unwrap();
+        let err = registry.provider(&pool, gemini.id).await.err().unwrap();
+        assert!(matches!(err, RegistryError::NeedsOwnKey), "{err}");
+
+        // A key sealed under another server key is reported, not sent garbled.
+        let other = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        let err = other.provider(&pool, provider.id).await.err().unwrap();
+        assert!(matches!(err, RegistryError::Sealed(_)), "{err}");
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn keys_stored_in_plain_text_are_sealed_at_start(pool: PgPool) {
+        sqlx::query(
+            "insert into ai_providers (kind, name, api_key) values ('openai', 'Old', 'sk-old')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        assert_eq!(
+            models::seal_stored_keys(&pool, registry.secrets())
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            models::seal_stored_keys(&pool, registry.secrets())
+                .await
+                .unwrap(),
+            0
+        );
+        let stored: String = sqlx::query_scalar("select api_key from ai_providers")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            registry.secrets().open(&stored).unwrap().expose_secret(),
+            "sk-old"
         );
     }
 
@@ -668,19 +738,20 @@ mod registry {
             api_key: Some("bedrock-key".into()),
             ..input("bedrock", server.url())
         };
-        let refused = models::save_provider(&pool, actor, None, &settings)
+        let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        let secrets = registry.secrets();
+        let refused = models::save_provider(&pool, secrets, actor, None, &settings)
             .await
             .err()
             .unwrap();
         assert!(refused.to_string().contains("us-east-1"), "{refused}");
         settings.region = Some(" EU-Central-1 ".into());
-        let provider = models::save_provider(&pool, actor, None, &settings)
+        let provider = models::save_provider(&pool, secrets, actor, None, &settings)
             .await
             .unwrap();
         assert_eq!(provider.region.as_deref(), Some("eu-central-1"));
         assert!(provider.has_api_key);
 
-        let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
         let client = registry.provider(&pool, provider.id).await.unwrap();
         assert_eq!(text_of(&collect(&client).await.unwrap()), "From Bedrock.");
         let sent = &server.requests()[0];
@@ -690,6 +761,7 @@ mod registry {
         // Other kinds have no region.
         let openai = models::save_provider(
             &pool,
+            secrets,
             actor,
             None,
             &ProviderInput {
@@ -711,11 +783,16 @@ mod registry {
         .await
         .unwrap();
         let actor = admin(&pool).await;
-        let provider =
-            models::save_provider(&pool, actor, None, &input("openai", server.base_url()))
-                .await
-                .unwrap();
         let registry = Registry::new(EnvironmentKeys::default(), RetryPolicy::default());
+        let provider = models::save_provider(
+            &pool,
+            registry.secrets(),
+            actor,
+            None,
+            &input("openai", server.base_url()),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             registry.discover(&pool, provider.id).await.unwrap(),
             ["llama3.2:1b", "qwen3:4b"]

@@ -11,7 +11,7 @@ use crate::accounts::users;
 
 async fn person(pool: &PgPool, email: &str, role: &str) -> Uuid {
     let id: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name) values ($1, 'Someone') returning id",
+        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Someone', true, now()) returning id",
     )
     .bind(email)
     .fetch_one(pool)
@@ -62,6 +62,7 @@ fn model_input(provider_id: Uuid, key: &str, role_ids: Vec<Uuid>) -> ModelInput 
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn provider_keys_are_kept_when_left_blank_and_never_logged(pool: PgPool) {
+    let secrets = crate::secrets::SecretBox::ephemeral();
     let admin = person(&pool, "admin@school.org", "administrator").await;
     let actor = Actor {
         user_id: admin,
@@ -69,7 +70,9 @@ async fn provider_keys_are_kept_when_left_blank_and_never_logged(pool: PgPool) {
     };
     let mut input = provider_input("Lab Ollama");
     input.api_key = Some("sk-secret-one".into());
-    let saved = save_provider(&pool, actor, None, &input).await.unwrap();
+    let saved = save_provider(&pool, &secrets, actor, None, &input)
+        .await
+        .unwrap();
     assert!(saved.has_api_key);
     assert_eq!(
         saved.base_url.as_deref(),
@@ -78,15 +81,18 @@ async fn provider_keys_are_kept_when_left_blank_and_never_logged(pool: PgPool) {
 
     input.api_key = Some("   ".into());
     input.name = "Lab Ollama (GPU)".into();
-    let renamed = save_provider(&pool, actor, Some(saved.id), &input)
+    let renamed = save_provider(&pool, &secrets, actor, Some(saved.id), &input)
         .await
         .unwrap();
     assert!(renamed.has_api_key, "a blank key keeps the stored one");
-    let connection = provider_connection(&pool, saved.id).await.unwrap().unwrap();
+    let connection = provider_connection(&pool, &secrets, saved.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(connection.api_key.unwrap().expose_secret(), "sk-secret-one");
 
     input.clear_api_key = true;
-    let cleared = save_provider(&pool, actor, Some(saved.id), &input)
+    let cleared = save_provider(&pool, &secrets, actor, Some(saved.id), &input)
         .await
         .unwrap();
     assert!(!cleared.has_api_key);
@@ -100,7 +106,9 @@ async fn provider_keys_are_kept_when_left_blank_and_never_logged(pool: PgPool) {
     assert!(
         !format!(
             "{connection_debug:?}",
-            connection_debug = provider_connection(&pool, saved.id).await.unwrap()
+            connection_debug = provider_connection(&pool, &secrets, saved.id)
+                .await
+                .unwrap()
         )
         .contains("sk-secret")
     );
@@ -108,6 +116,7 @@ async fn provider_keys_are_kept_when_left_blank_and_never_logged(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn bad_provider_and_model_input_is_refused_with_a_reason(pool: PgPool) {
+    let secrets = crate::secrets::SecretBox::ephemeral();
     let admin = person(&pool, "admin@school.org", "administrator").await;
     let actor = Actor {
         user_id: admin,
@@ -115,15 +124,15 @@ async fn bad_provider_and_model_input_is_refused_with_a_reason(pool: PgPool) {
     };
     let mut bad_kind = provider_input("X");
     bad_kind.kind = "skynet".into();
-    assert!(refusal(save_provider(&pool, actor, None, &bad_kind).await).contains("type"));
+    assert!(refusal(save_provider(&pool, &secrets, actor, None, &bad_kind).await).contains("type"));
     let mut bad_url = provider_input("X");
     bad_url.base_url = Some("file:///etc/passwd".into());
-    assert!(refusal(save_provider(&pool, actor, None, &bad_url).await).contains("http"));
-    let provider = save_provider(&pool, actor, None, &provider_input("Ollama"))
+    assert!(refusal(save_provider(&pool, &secrets, actor, None, &bad_url).await).contains("http"));
+    let provider = save_provider(&pool, &secrets, actor, None, &provider_input("Ollama"))
         .await
         .unwrap();
     assert!(
-        refusal(save_provider(&pool, actor, None, &provider_input("ollama")).await)
+        refusal(save_provider(&pool, &secrets, actor, None, &provider_input("ollama")).await)
             .contains("already")
     );
 
@@ -161,6 +170,7 @@ async fn bad_provider_and_model_input_is_refused_with_a_reason(pool: PgPool) {
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn users_see_and_may_call_only_active_models_their_roles_allow(pool: PgPool) {
+    let secrets = crate::secrets::SecretBox::ephemeral();
     let admin = person(&pool, "admin@school.org", "administrator").await;
     let teacher = person(&pool, "teacher@school.org", "staff").await;
     let pupil = person(&pool, "2024001@school.org", "student").await;
@@ -169,7 +179,7 @@ async fn users_see_and_may_call_only_active_models_their_roles_allow(pool: PgPoo
         ip: Some("192.0.2.1"),
     };
     let (staff, student) = (role(&pool, "staff").await, role(&pool, "student").await);
-    let provider = save_provider(&pool, actor, None, &provider_input("Ollama"))
+    let provider = save_provider(&pool, &secrets, actor, None, &provider_input("Ollama"))
         .await
         .unwrap();
     let for_staff = save_model(

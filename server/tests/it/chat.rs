@@ -13,7 +13,7 @@ use crate::{
 /// A provider on `server` with a model every role may use; returns the model's id.
 async fn fake_model(pool: &PgPool, server: &FakeServer) -> Uuid {
     let provider: Uuid = sqlx::query_scalar(
-        "insert into ai_providers (kind, name, base_url, api_key) values ('openai', 'Fake', $1, 'sk-test') returning id",
+        "insert into ai_providers (kind, name, base_url) values ('openai', 'Fake', $1) returning id",
     )
     .bind(server.base_url())
     .fetch_one(pool)

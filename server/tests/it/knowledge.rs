@@ -39,6 +39,7 @@ async fn upload(
 
 async fn fetch(router: &Router, cookie: &str, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
     let request = Request::get(uri)
+        .header(header::HOST, "studio.test")
         .header(header::COOKIE, cookie)
         .body(Body::empty())
         .unwrap();
@@ -228,6 +229,7 @@ async fn the_event_stream_starts_with_the_items_as_they_are(pool: PgPool) {
     assert_eq!(status, StatusCode::CREATED);
 
     let request = Request::get(format!("/api/knowledge/repositories/{repository}/events"))
+        .header(header::HOST, "studio.test")
         .header(header::COOKIE, &cookie)
         .body(Body::empty())
         .unwrap();
@@ -249,6 +251,7 @@ async fn the_event_stream_starts_with_the_items_as_they_are(pool: PgPool) {
     let stranger = persona(&pool, "staff").await;
     let cookie = session_cookie(&pool, stranger).await;
     let request = Request::get(format!("/api/knowledge/repositories/{repository}/events"))
+        .header(header::HOST, "studio.test")
         .header(header::COOKIE, &cookie)
         .body(Body::empty())
         .unwrap();
@@ -270,15 +273,10 @@ async fn s3_router(pool: &PgPool) -> (Router, studio_core::knowledge::storage::S
     };
     let oidc = studio_core::accounts::oidc::OidcConfig {
         providers: Vec::new(),
-        public_url: url::Url::parse("http://localhost/").unwrap(),
+        public_url: url::Url::parse("http://studio.test/").unwrap(),
     };
-    let router = crate::router_with_knowledge(
-        pool.clone(),
-        None,
-        studio_core::accounts::AccountsConfig::default(),
-        oidc,
-        knowledge,
-    );
+    let router =
+        crate::router_with_knowledge(pool.clone(), None, crate::accounts(), oidc, knowledge);
     (router, storage)
 }
 

@@ -10,6 +10,7 @@ mod chat;
 mod knowledge;
 mod oidc;
 mod process;
+mod trust;
 
 use app::ssr::AppState;
 use axum::{
@@ -26,12 +27,23 @@ use studio_core::accounts::{
 };
 use tower::ServiceExt;
 
+/// The address every test request names (`Host`, `Origin`).
+const SITE: &str = "http://studio.test";
+
 fn router(pool: PgPool, metrics_token: Option<&str>) -> Router {
     let oidc = OidcConfig {
         providers: Vec::new(),
-        public_url: url::Url::parse("http://localhost/").unwrap(),
+        public_url: url::Url::parse(SITE).unwrap(),
     };
-    router_with(pool, metrics_token, AccountsConfig::default(), oidc)
+    router_with(pool, metrics_token, accounts(), oidc)
+}
+
+/// The account settings tests run with: links on the test site.
+fn accounts() -> AccountsConfig {
+    AccountsConfig {
+        public_url: url::Url::parse(SITE).unwrap(),
+        ..AccountsConfig::default()
+    }
 }
 
 fn router_with(
@@ -55,6 +67,28 @@ fn router_with_knowledge(
     oidc: OidcConfig,
     knowledge: app::ssr::Knowledge,
 ) -> Router {
+    router_with_all(
+        pool,
+        metrics_token,
+        accounts,
+        oidc,
+        knowledge,
+        std::sync::Arc::default(),
+        Vec::new(),
+    )
+}
+
+/// The router with everything chosen: the limiters (shared, so a test can occupy them), and
+/// trusted proxies (the site is http://studio.test).
+fn router_with_all(
+    pool: PgPool,
+    metrics_token: Option<&str>,
+    accounts: AccountsConfig,
+    oidc: OidcConfig,
+    knowledge: app::ssr::Knowledge,
+    guards: std::sync::Arc<studio_core::limits::Guards>,
+    trusted_proxies: Vec<ipnet::IpNet>,
+) -> Router {
     let state = AppState {
         leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
         pool: pool.clone(),
@@ -67,9 +101,18 @@ fn router_with_knowledge(
         generations: std::sync::Arc::default(),
         shutdown: tokio_util::sync::CancellationToken::new(),
         knowledge: std::sync::Arc::new(knowledge),
+        guards,
     };
-    let metrics = server::metrics::install().unwrap();
-    server::routes::router(state, metrics, metrics_token.map(Into::into))
+    let operations = server::routes::Operations {
+        site: server::edge::SiteConfig {
+            public_urls: vec![url::Url::parse(SITE).unwrap()],
+            trusted_proxies,
+        },
+        metrics: server::metrics::install().unwrap(),
+        token: metrics_token.map(Into::into),
+        metrics_elsewhere: false,
+    };
+    server::routes::router(state, &operations)
 }
 
 /// Every `Set-Cookie` of a response, as sent.
@@ -87,6 +130,12 @@ async fn get(
     headers: &[(&str, &str)],
 ) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut request = Request::get(uri);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request = request.header(header::HOST, "studio.test");
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

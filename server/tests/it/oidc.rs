@@ -229,8 +229,8 @@ async fn signing_in_through_the_provider_creates_the_account_and_a_session(pool:
     assert_eq!(user["display_name"], "Olive Provider");
     assert_eq!(
         user["roles"],
-        serde_json::json!(["administrator"]),
-        "first account"
+        serde_json::json!(["staff"]),
+        "the rule's role: being first makes nobody administrator"
     );
 
     // Signing in again finds the same account.
@@ -406,4 +406,72 @@ async fn an_unreachable_provider_is_reported_not_a_500(pool: PgPool) {
     let reply = get(&router, "/auth/oidc/test/start", None).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.location, "/sign-in?error=unavailable");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn pre_account_takeover_a_squatted_address_is_not_linked_and_loses_its_password(
+    pool: PgPool,
+) {
+    let (_provider, router) = with_provider(&pool, crate::accounts());
+    // A stranger signs up first with the address the provider will vouch for.
+    let request = Request::post("/api/auth/sign-up")
+        .header(header::HOST, "studio.test")
+        .header(header::ORIGIN, "http://studio.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "email=oidc.user%40school.example&display_name=Squatter&password=the+squatters+password",
+        ))
+        .unwrap();
+    assert_eq!(send(&router, request).await.status, StatusCode::OK);
+
+    let refused = sign_in(&router, "/auth/oidc/test/start").await;
+    assert_eq!(refused.location, "/sign-in?error=unverified-account");
+    assert!(refused.cookie(SESSION_COOKIE).is_none());
+    let linked: i64 = sqlx::query_scalar("select count(*) from user_identities")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
+    let page = get(&router, "/sign-in?error=unverified-account", None).await;
+    assert!(page.body.contains("never verified"), "{}", page.body);
+
+    // An administrator approves the account; the owner's provider sign-in then links it,
+    // and the squatter's password no longer opens it.
+    let id: uuid::Uuid = sqlx::query_scalar("select id from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let admin = crate::access::persona(&pool, "administrator").await;
+    studio_core::accounts::admin::approve_user(
+        &pool,
+        &crate::accounts(),
+        studio_core::accounts::admin::Actor {
+            user_id: admin,
+            ip: None,
+        },
+        id,
+    )
+    .await
+    .unwrap();
+    let linked = sign_in(&router, "/auth/oidc/test/start").await;
+    assert!(
+        linked.cookie(SESSION_COOKIE).is_some(),
+        "{}",
+        linked.location
+    );
+    let request = Request::post("/api/auth/sign-in")
+        .header(header::HOST, "studio.test")
+        .header(header::ORIGIN, "http://studio.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "email=oidc.user%40school.example&password=the+squatters+password",
+        ))
+        .unwrap();
+    let by_password = send(&router, request).await;
+    assert_eq!(
+        by_password.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        by_password.body
+    );
 }

@@ -46,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
     let uploads = workers::upload_consumer(pipeline.clone(), &config)
         .await?
         .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())));
-    Runner::new(pool, workers::handlers(pipeline), config)
+    let mailer = studio_core::mail::Mailer::new(&studio_core::mail::MailConfig::from_env()?)?;
+    Runner::new(pool, workers::handlers(pipeline, mailer), config)
         .run(shutdown)
         .await;
     if let Some(uploads) = uploads {

@@ -21,11 +21,12 @@ use tokio_util::sync::CancellationToken;
 use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::ProcessResult};
 
 mod knowledge;
+mod mail;
 mod sqs;
 
 /// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
 fn handlers(pool: &PgPool) -> Handlers {
-    workers::handlers(knowledge::pipeline(pool))
+    workers::handlers(knowledge::pipeline(pool), None)
 }
 
 fn config() -> RunnerConfig {

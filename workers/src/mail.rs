@@ -1,0 +1,51 @@
+//! `mail-send`: delivers one message of the outbox (`studio_core::mail`) over SMTP, or holds
+//! it there when no SMTP is configured. A refused message (a 5xx) fails at once; a connection
+//! problem or a 4xx is retried with backoff, and marked failed when the attempts run out.
+
+use std::sync::Arc;
+
+use studio_core::mail::{
+    MAIL_JOB, Mailer,
+    outbox::{self, Delivered, DeliveryError},
+};
+use uuid::Uuid;
+
+use crate::{Handlers, JobContext, JobError};
+
+/// Registers the handler, which sends with `mailer` (`None`: hold in the outbox).
+pub fn add(handlers: &mut Handlers, mailer: Option<Mailer>) {
+    let mailer = Arc::new(mailer);
+    handlers.add(MAIL_JOB, move |ctx| run(ctx, mailer.clone()));
+}
+
+#[derive(serde::Deserialize)]
+struct Payload {
+    mail_id: Uuid,
+}
+
+async fn run(ctx: JobContext, mailer: Arc<Option<Mailer>>) -> Result<(), JobError> {
+    let Payload { mail_id } = serde_json::from_value(ctx.job.payload.clone())
+        .map_err(|err| JobError::Permanent(format!("bad payload: {err}")))?;
+    match outbox::deliver(&ctx.pool, mailer.as_ref().as_ref(), mail_id).await {
+        Ok(Delivered::Sent) => {
+            tracing::info!(mail.id = %mail_id, "mail sent");
+            Ok(())
+        }
+        Ok(Delivered::Held | Delivered::AlreadyDone | Delivered::Gone) => Ok(()),
+        Err(DeliveryError::Permanent(reason)) => {
+            tracing::warn!(mail.id = %mail_id, reason, "mail refused by the SMTP server");
+            Err(JobError::Permanent(reason))
+        }
+        Err(DeliveryError::Transient(reason)) => {
+            if ctx.job.attempts >= ctx.job.max_attempts
+                && let Err(err) = outbox::give_up(&ctx.pool, mail_id).await
+            {
+                tracing::warn!(error = %err, "could not mark the mail failed");
+            }
+            Err(JobError::Transient(anyhow::anyhow!(
+                "could not reach the SMTP server: {reason}"
+            )))
+        }
+        Err(DeliveryError::Database(err)) => Err(JobError::Transient(err.into())),
+    }
+}
