@@ -122,13 +122,8 @@ pub(super) fn display_name_checked(raw: &str) -> Result<String, AppError> {
 async fn hash_password(state: &crate::ssr::AppState, password: String) -> Result<String, AppError> {
     use studio_core::{accounts::password as passwords, limits::PoolError};
 
-    match state
-        .guards
-        .hashing
-        .run(move || passwords::hash(&password))
-        .await
-    {
-        Ok(hash) => Ok(hash?),
+    match passwords::hash_in(&state.guards.hashing, password).await {
+        Ok(hash) => Ok(hash),
         Err(PoolError::Busy(busy)) => Err(server_busy(busy)),
         Err(PoolError::Failed(err)) => Err(anyhow::anyhow!("password hashing: {err}").into()),
     }

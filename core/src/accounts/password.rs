@@ -1,12 +1,15 @@
 //! Password rules and hashing (argon2id with the crate's current recommended parameters).
 //!
-//! Hashing is deliberately slow (tens of milliseconds): call these from
-//! `tokio::task::spawn_blocking`, never on an async worker thread.
+//! Hashing is deliberately slow (tens of milliseconds, about 19 MB each): requests use
+//! [`hash_in`] and [`verify_in`], which run them in the server's bounded pool, never on an
+//! async worker thread.
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
     password_hash::{SaltString, rand_core::OsRng},
 };
+
+use crate::limits::{BlockingPool, PoolError};
 
 /// Shortest password we accept, in characters.
 pub const MIN_LEN: usize = 12;
@@ -44,6 +47,23 @@ pub fn verify(password: &str, stored: &str) -> bool {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
     })
+}
+
+/// Hashes `password` in the bounded `pool` (at most as many at once as it allows; the rest
+/// wait briefly, then are refused as busy).
+pub async fn hash_in(pool: &BlockingPool, password: String) -> Result<String, PoolError> {
+    pool.run(move || hash(&password))
+        .await?
+        .map_err(|err| PoolError::Failed(err.to_string()))
+}
+
+/// Checks `attempt` against the stored hash in the bounded `pool`.
+pub async fn verify_in(
+    pool: &BlockingPool,
+    attempt: String,
+    stored: String,
+) -> Result<bool, PoolError> {
+    pool.run(move || verify(&attempt, &stored)).await
 }
 
 /// A valid hash of no one's password: verifying against it when an account does not exist

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     audit,
-    limits::{BlockingPool, PoolError},
+    limits::BlockingPool,
     mail::{outbox, templates},
 };
 
@@ -84,11 +84,7 @@ pub async fn reset_password(
     {
         return Err(VerifyError::Expired);
     }
-    let hash = match hashing.run(move || password::hash(&new_password)).await {
-        Ok(hash) => hash?,
-        Err(PoolError::Busy(busy)) => return Err(VerifyError::Busy(busy)),
-        Err(PoolError::Failed(err)) => return Err(anyhow::anyhow!(err).into()),
-    };
+    let hash = password::hash_in(hashing, new_password).await?;
     let mut tx = pool.begin().await?;
     let token = tokens::consume(&mut tx, Purpose::ResetPassword, secret)
         .await?

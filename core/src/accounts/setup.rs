@@ -11,10 +11,7 @@ use super::{
     users::{self, User},
     verification::VerifyError,
 };
-use crate::{
-    audit,
-    limits::{BlockingPool, PoolError},
-};
+use crate::{audit, limits::BlockingPool};
 
 /// Whether no enabled account holds the administrator role.
 pub async fn needs_setup(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<bool> {
@@ -78,11 +75,7 @@ pub async fn create_first_admin(
     if !is_live(pool, secret).await? {
         return Err(VerifyError::Expired);
     }
-    let hash = match hashing.run(move || password::hash(&new_password)).await {
-        Ok(hash) => hash?,
-        Err(PoolError::Busy(busy)) => return Err(VerifyError::Busy(busy)),
-        Err(PoolError::Failed(err)) => return Err(anyhow::anyhow!(err).into()),
-    };
+    let hash = password::hash_in(hashing, new_password).await?;
     let mut tx = pool.begin().await?;
     // Two links used at once make one administrator.
     sqlx::query!("select pg_advisory_xact_lock(hashtext('accounts.setup'))")

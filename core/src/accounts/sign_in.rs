@@ -161,11 +161,7 @@ pub async fn with_password(
         Some((user, Some(hash))) => (Some(user), hash),
         _ => (None, password::decoy_hash().to_owned()),
     };
-    let attempt = password_attempt.to_owned();
-    let matches = match hashing
-        .run(move || password::verify(&attempt, &stored))
-        .await
-    {
+    let matches = match password::verify_in(hashing, password_attempt.to_owned(), stored).await {
         Ok(matches) => matches,
         Err(PoolError::Busy(busy)) => return Err(SignInError::Busy(busy)),
         Err(PoolError::Failed(err)) => {

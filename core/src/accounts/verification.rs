@@ -47,6 +47,15 @@ pub enum VerifyError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<PoolError> for VerifyError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Busy(busy) => Self::Busy(busy),
+            PoolError::Failed(err) => Self::Internal(anyhow::anyhow!("password hashing: {err}")),
+        }
+    }
+}
+
 /// The shortest time between two verification mails to one account.
 const RESEND_EVERY: Duration = Duration::from_secs(60);
 
@@ -185,15 +194,7 @@ pub async fn verify_with_link(
             .flatten()
             .unwrap_or_else(|| password::decoy_hash().to_owned());
         let attempt = password_attempt.unwrap_or_default();
-        let matches = match hashing
-            .run(move || password::verify(&attempt, &stored))
-            .await
-        {
-            Ok(matches) => matches,
-            Err(PoolError::Busy(busy)) => return Err(VerifyError::Busy(busy)),
-            Err(PoolError::Failed(err)) => return Err(anyhow::anyhow!(err).into()),
-        };
-        if !matches {
+        if !password::verify_in(hashing, attempt, stored).await? {
             return Err(VerifyError::WrongPassword);
         }
     }
