@@ -12,8 +12,10 @@ use quick_xml::{Reader, events::Event};
 
 /// At most this many entries in a zip-based document.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
-/// At most this many bytes once a zip-based document is decompressed.
+/// At most this many bytes once a zip-based document is decompressed...
 pub const MAX_EXPANDED_BYTES: u64 = 256 * 1024 * 1024;
+/// ...and once any one of its parts is (a part is read whole into memory).
+pub const MAX_ZIP_ENTRY_BYTES: u64 = 128 * 1024 * 1024;
 /// At most this many bytes once one stream of a PDF is decompressed...
 pub const MAX_PDF_STREAM_BYTES: u64 = 128 * 1024 * 1024;
 /// ...and once all of them are.
@@ -444,9 +446,15 @@ fn open_zip(bytes: &[u8]) -> Result<Zip<'_>, ExtractError> {
     let mut expanded = 0u64;
     for index in 0..zip.len() {
         let entry = zip.by_index(index).map_err(corrupt)?;
-        let budget = MAX_EXPANDED_BYTES - expanded;
+        let budget = (MAX_EXPANDED_BYTES - expanded).min(MAX_ZIP_ENTRY_BYTES);
         let read =
             std::io::copy(&mut entry.take(budget + 1), &mut std::io::sink()).map_err(corrupt)?;
+        if read > MAX_ZIP_ENTRY_BYTES {
+            return Err(ExtractError::TooLarge(format!(
+                "the document expands to more than {} MB in one part",
+                MAX_ZIP_ENTRY_BYTES / 1024 / 1024
+            )));
+        }
         expanded += read;
         if expanded > MAX_EXPANDED_BYTES {
             return Err(ExtractError::TooLarge(format!(

@@ -351,7 +351,24 @@ fn zip_bombs_are_refused_before_they_expand() {
     assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
     assert!(matches!(
         extract(&bomb, "bomb.docx"),
-        Err(ExtractError::TooLarge(m)) if m.contains("expands to more than 256 MB")
+        Err(ExtractError::TooLarge(m)) if m.contains("expands to more than 128 MB in one part")
+    ));
+    // Parts each under the part cap still add up past the document's.
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer.start_file("word/document.xml", options).unwrap();
+    writer.write_all(b"<w:document/>").unwrap();
+    for part in 0..3 {
+        writer
+            .start_file(format!("word/media/part{part}.bin"), options)
+            .unwrap();
+        for _ in 0..100 {
+            writer.write_all(&zeros).unwrap();
+        }
+    }
+    let bomb = writer.finish().unwrap().into_inner();
+    assert!(matches!(
+        extract(&bomb, "bomb.docx"),
+        Err(ExtractError::TooLarge(m)) if m.ends_with("expands to more than 256 MB")
     ));
 
     let names: Vec<String> = (0..10_001).map(|n| format!("word/part{n}.xml")).collect();
