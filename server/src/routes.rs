@@ -142,7 +142,10 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             _,
         >(context, shell))
         // Inside the session layer, so it knows who is signed in.
-        .layer(axum::middleware::from_fn(text_input::check))
+        .layer(axum::middleware::from_fn_with_state(
+            text_input::ServerFunctions::registered(),
+            text_input::check,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             sessions::resolve,

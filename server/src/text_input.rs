@@ -5,14 +5,31 @@
 //! One check here covers every server function, present and future, whatever field the NUL
 //! is in (a title, a search, a name, a message).
 
+use std::{collections::HashSet, sync::Arc};
+
 use app::{auth::ssr::Authenticated, error::AppError};
 use axum::{
     body::{Body, to_bytes},
-    extract::Request,
+    extract::{Request, State},
     http::{StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+
+/// The paths of every registered server function (uploads and streams under `/api/` are
+/// plain routes with limits of their own, and are not touched here).
+#[derive(Debug, Clone)]
+pub struct ServerFunctions(Arc<HashSet<String>>);
+
+impl ServerFunctions {
+    pub fn registered() -> Self {
+        Self(Arc::new(
+            leptos::server_fn::axum::server_fn_paths()
+                .map(|(path, _)| path.to_owned())
+                .collect(),
+        ))
+    }
+}
 
 /// The largest server-function body from a signed-in user (a text item of a million
 /// characters, URL-encoded, fits).
@@ -20,8 +37,12 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// The largest from anyone else: sign-in and sign-up forms are a few hundred bytes.
 pub const MAX_ANONYMOUS_BODY_BYTES: usize = 64 * 1024;
 
-pub async fn check(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/api/") {
+pub async fn check(
+    State(functions): State<ServerFunctions>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !functions.0.contains(request.uri().path()) {
         return next.run(request).await;
     }
     let kind = request

@@ -775,6 +775,28 @@ async fn nul_characters_are_a_400_with_a_message_never_a_500(pool: PgPool) {
         .send(&router)
         .await;
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
+    // Files are not text fields: a JSON document with an escaped NUL uploads as a file (its
+    // text is cleaned when it is read).
+    let repository: Uuid = sqlx::query_scalar(
+        "insert into knowledge_repositories (owner_id, name) values ($1, 'Mine') returning id",
+    )
+    .bind(staff)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut request = Request::post(format!("/api/knowledge/repositories/{repository}/files"))
+        .header(header::HOST, "studio.test")
+        .header(header::ORIGIN, "http://studio.test")
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-file-name", "data.json")
+        .body(Body::from(r#"{"note":"a\u0000b"}"#))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo::<SocketAddr>("203.0.113.10:1".parse().unwrap()));
+    let uploaded = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
     // Anonymous bodies are small.
     let huge = Call::post(
         "/api/auth/sign-in",
