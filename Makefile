@@ -22,7 +22,7 @@ build:
 measure:
 	@scripts/measure.sh
 
-## Chat relay benchmark (release build; prints overhead, relay latency, concurrent streams).
+## Benchmarks (release build): chat relay, sign-up flood, embeddings, ingestion and search.
 bench:
 	@scripts/bench.sh
 

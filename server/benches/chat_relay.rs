@@ -10,8 +10,9 @@
 //!
 //! Run with `make bench` (a fresh database; `DATABASE_URL` must point at an empty one).
 
+mod support;
+
 use std::{
-    process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -20,7 +21,7 @@ use anyhow::Context;
 use futures::StreamExt;
 use sqlx::PgPool;
 use studio_core::llm::testing::{FakeServer, Frame, Reply, done, epoch, finish_chunk, usage_chunk};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use support::{Server, emit, ms, percentile};
 use uuid::Uuid;
 
 #[tokio::main]
@@ -39,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
     let steady_model = model(&pool, &steady, "steady").await?;
     let slow_model = model(&pool, &slow, "slow").await?;
 
-    let server = Server::spawn().await?;
+    let server = Server::spawn("CHAT_RELAY_SERVE", &[("DATABASE_MAX_CONNECTIONS", "20")]).await?;
     let client = Client {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(4096)
@@ -145,11 +146,6 @@ async fn main() -> anyhow::Result<()> {
         server.rss_mb()?
     ));
     Ok(())
-}
-
-#[expect(clippy::print_stdout, reason = "a benchmark prints its numbers")]
-fn emit(line: String) {
-    println!("{line}");
 }
 
 fn cores() -> usize {
@@ -296,50 +292,6 @@ impl Client {
     }
 }
 
-/// The server under test, in a child process running this binary with `CHAT_RELAY_SERVE`.
-struct Server {
-    _child: tokio::process::Child,
-    pid: u32,
-    port: u16,
-}
-
-impl Server {
-    async fn spawn() -> anyhow::Result<Self> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
-            .env("CHAT_RELAY_SERVE", "1")
-            .env("DATABASE_MAX_CONNECTIONS", "20")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let pid = child.id().context("the server exited")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let port = loop {
-            let line = lines.next_line().await?.context("the server exited")?;
-            if let Some(port) = line.strip_prefix("listening on ") {
-                break port.parse()?;
-            }
-        };
-        Ok(Self {
-            _child: child,
-            pid,
-            port,
-        })
-    }
-
-    fn rss_mb(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .context("no VmRSS")?
-            .parse()?;
-        Ok(kb / 1024)
-    }
-}
-
 /// The child: the real router with the real state, until stdin closes.
 async fn serve() -> anyhow::Result<()> {
     use app::ssr::AppState;
@@ -404,30 +356,7 @@ async fn serve() -> anyhow::Result<()> {
         token: None,
         metrics_elsewhere: false,
     };
-    let router = server::routes::router(state, &operations);
-    emit(format!("listening on {}", listener.local_addr()?.port()));
-    let stdin_closed = async {
-        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(_)) = stdin.next_line().await {}
-    };
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stdin_closed)
-    .await?;
-    Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) * p / 100).min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    support::serve_until_stdin_closes(listener, server::routes::router(state, &operations)).await
 }
 
 fn report(what: &str, samples: &mut [Duration]) {
