@@ -10,6 +10,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(scripts/postgres.sh start)
   export DATABASE_URL
 fi
+# The key that seals provider keys lives with the local database.
+export SECRETS_KEY_FILE=${SECRETS_KEY_FILE:-${STUDIO_DEV_DIR:-$ROOT/.dev}/secrets.key}
+# On an empty database the server prints a one-time link to create the administrator.
+echo "AI Studio: on a new database the server prints a one-time setup link below; open it to create the administrator." >&2
 if [ "${1:-}" = watch ]; then
   exec cargo leptos watch
 fi
