@@ -169,6 +169,7 @@ pub async fn accept(
     if updated.rows_affected() != 1 {
         return Err(VerifyError::Expired);
     }
+    verification::hand_to_mailbox_owner(&mut tx, user_id).await?;
     let user = verification::mark_verified(
         &mut tx,
         config,

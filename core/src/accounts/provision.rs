@@ -170,6 +170,8 @@ async fn provision_inner(
                 )
                 .execute(&mut *tx)
                 .await?;
+                // Sessions opened with that password end with it.
+                super::sessions::revoke_all(&mut *tx, row.id).await?;
             }
             audit::record(
                 &mut *tx,

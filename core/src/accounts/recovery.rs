@@ -106,6 +106,7 @@ pub async fn reset_password(
     // The account moved to another address since the link was sent.
     .ok_or(VerifyError::Expired)?;
     if !row.is_email_verified {
+        verification::hand_to_mailbox_owner(&mut tx, user_id).await?;
         verification::mark_verified(&mut tx, config, user_id, None, "password reset", None).await?;
     }
     tokens::retire(&mut *tx, user_id, Purpose::ResetPassword).await?;

@@ -22,7 +22,7 @@ pub async fn needs_setup(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<bo
             from user_roles as ur
             join roles as r on r.id = ur.role_id
             join users as u on u.id = ur.user_id
-            where r.name = 'administrator' and not u.is_disabled
+            where r.name = 'administrator' and not u.is_disabled and u.is_email_verified
         ) as "needed!"
         "#
     )
@@ -110,6 +110,8 @@ pub async fn create_first_admin(
     )
     .fetch_one(&mut *tx)
     .await?;
+    // Whoever signed up with this address before holds nothing of the administrator.
+    super::verification::hand_to_mailbox_owner(&mut tx, user.id).await?;
     users::grant_role_by_name(&mut *tx, user.id, "administrator").await?;
     // Every other setup link dies with this one.
     sqlx::query!(

@@ -238,8 +238,16 @@ async fn the_signed_in_account_verifies_without_its_password_and_domains_apply_t
 async fn only_the_setup_link_makes_the_first_administrator(pool: PgPool) {
     let config = AccountsConfig::default();
     let hashing = hashing();
-    // A squatter signed up first with the address the operator will use.
-    sign_up(&pool, "head@school.org").await.unwrap();
+    // A squatter signed up first with the address the operator will use, and signed in.
+    let squatter = sign_up(&pool, "head@school.org").await.unwrap();
+    let squatting = sessions::create(
+        &pool,
+        squatter.id,
+        Origin::default(),
+        SessionPolicy::default(),
+    )
+    .await
+    .unwrap();
     let link = setup::issue_link(&pool, &config).await.unwrap().unwrap();
     let other = setup::issue_link(&pool, &config).await.unwrap().unwrap();
     assert!(
@@ -281,6 +289,13 @@ async fn only_the_setup_link_makes_the_first_administrator(pool: PgPool) {
     let stored = stored.unwrap();
     assert!(password::verify("the operator's password", &stored));
     assert!(!password::verify(PASSWORD, &stored));
+    assert!(
+        sessions::authenticate(&pool, &squatting.token, SessionPolicy::default())
+            .await
+            .unwrap()
+            .is_none(),
+        "the squatter's session does not become an administrator's"
+    );
 
     // Every link dies with the first use, and no more are issued.
     let late = setup::create_first_admin(
@@ -438,6 +453,49 @@ async fn a_password_reset_verifies_the_address_and_signs_out_everywhere(pool: Pg
     )
     .await;
     assert!(matches!(reused, Err(VerifyError::Expired)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn proving_the_mailbox_takes_the_account_from_whoever_made_it(pool: PgPool) {
+    use crate::accounts::recovery;
+    // A provider that does not vouch for addresses makes an account for the attacker, who
+    // moves it to the victim's address and keeps a session.
+    let made = provision(&pool, &identity("evil-sub", Some("evil@school.org"), false))
+        .await
+        .unwrap();
+    let held = sessions::create(&pool, made.id, Origin::default(), SessionPolicy::default())
+        .await
+        .unwrap();
+    verification::change_address(&pool, &with_mail(), made.id, "victim@school.org")
+        .await
+        .unwrap();
+    // The victim resets the password from the mail: the account is theirs alone now.
+    recovery::request_reset(&pool, &with_mail(), "victim@school.org")
+        .await
+        .unwrap();
+    let token = mailed_token(&pool, "victim@school.org", "reset_password").await;
+    recovery::reset_password(
+        &pool,
+        &hashing(),
+        &with_mail(),
+        &token,
+        "the victim's own passphrase".into(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        sessions::authenticate(&pool, &held.token, SessionPolicy::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = provision(&pool, &identity("evil-sub", Some("evil@school.org"), false))
+        .await
+        .unwrap();
+    assert_ne!(
+        again.id, made.id,
+        "the attacker's identity no longer opens it"
+    );
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]

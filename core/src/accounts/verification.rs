@@ -173,6 +173,22 @@ pub(super) async fn mark_verified(
     Ok(user)
 }
 
+/// Makes the mailbox's owner the only way into `user_id`: every session ends and the provider
+/// identities linked while its address was unverified are dropped. For verifications that
+/// prove the mailbox but not who signed in before (a password reset, an invitation, the setup
+/// link): whoever created the account with that address may still hold a session or an
+/// identity on it.
+pub(super) async fn hand_to_mailbox_owner(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query!("delete from user_identities where user_id = $1", user_id)
+        .execute(&mut *conn)
+        .await?;
+    super::sessions::revoke_all(&mut *conn, user_id).await?;
+    Ok(())
+}
+
 /// Verifies the account a mailed link names. The browser must be signed in to that account
 /// (`signed_in_as`) or give its `password`, checked in the bounded `hashing` pool.
 pub async fn verify_with_link(
@@ -283,6 +299,8 @@ pub async fn change_address(
     }
     let mut tx = pool.begin().await?;
     let user = unverified_user(&mut tx, user_id).await?;
+    // In a savepoint: a sign-up racing this one for the address aborts only the move.
+    let mut attempt = sqlx::Acquire::begin(&mut *tx).await?;
     let moved = sqlx::query_as!(
         User,
         r#"
@@ -294,12 +312,18 @@ pub async fn change_address(
         user.id,
         new_email,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *attempt)
     .await;
     let moved = match moved {
-        Ok(moved) => moved,
-        // Taken by a sign-up racing this one: treated like an address with an account.
-        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => None,
+        Ok(moved) => {
+            attempt.commit().await?;
+            moved
+        }
+        // Taken meanwhile: treated like an address with an account.
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            attempt.rollback().await?;
+            None
+        }
         Err(err) => return Err(err.into()),
     };
     match moved {
