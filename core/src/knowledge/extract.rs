@@ -336,9 +336,9 @@ fn pdf(bytes: &[u8], extracted: &mut Extracted) -> Result<(), ExtractError> {
 /// Decompresses every stream of a PDF into nothing, within `per_stream` and `total` bytes,
 /// before the parser sees the file; refuses it with "expands to more than N MB" past either.
 /// Streams are found in the raw bytes (`stream` ... `endstream`), so compressed object
-/// streams and damaged cross-reference tables are covered too. Flate (zlib or raw deflate)
-/// and LZW are the filters that expand; the others (images, ASCII encodings) are not
-/// inflated by text extraction or cannot grow much.
+/// streams and damaged cross-reference tables are covered too. What a stream's dictionary
+/// says about its filters is not trusted (names can be escaped, chains hidden): every decoder
+/// that expands is tried on it, layer on layer (see [`decoded_size`]).
 pub fn check_pdf_expansion(bytes: &[u8], per_stream: u64, total: u64) -> Result<(), ExtractError> {
     let too_large = |limit: u64, what: &str| {
         ExtractError::TooLarge(format!(
@@ -361,15 +361,8 @@ pub fn check_pdf_expansion(bytes: &[u8], per_stream: u64, total: u64) -> Result<
         };
         let data_end =
             find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
-        let data = &bytes[data_start..data_end];
-        let dictionary = &bytes[keyword.saturating_sub(2048)..keyword];
-        let dictionary = find_last(dictionary, b"obj").map_or(dictionary, |o| &dictionary[o..]);
         let budget = per_stream.min(total - expanded) + 1;
-        let size = if find(dictionary, b"LZW").is_some() {
-            lzw_size(data, budget)
-        } else {
-            inflated_size(data, budget)
-        };
+        let size = decoded_size(&bytes[data_start..data_end], budget);
         if size > per_stream {
             return Err(too_large(per_stream, " in one part"));
         }
@@ -386,49 +379,193 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
+/// The decoders a PDF parser applies that can expand their input.
+#[derive(Debug, Clone, Copy)]
+enum Decoder {
+    Zlib,
+    Deflate,
+    Lzw,
 }
 
-/// Bytes a zlib (or raw deflate) stream inflates to, counting at most `limit`. Data that is
-/// not deflate counts as nothing.
-fn inflated_size(data: &[u8], limit: u64) -> u64 {
-    let count = |reader: &mut dyn Read| {
-        let mut limited = reader.take(limit);
-        // Output before an error still counts: a bomb may end in garbage.
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut total = 0u64;
-        while let Ok(read) = limited.read(&mut buffer) {
-            if read == 0 {
-                break;
-            }
-            total += read as u64;
+impl Decoder {
+    const ALL: [Self; 3] = [Self::Zlib, Self::Deflate, Self::Lzw];
+
+    fn wrap<'a>(self, input: Box<dyn Read + 'a>) -> Box<dyn Read + 'a> {
+        match self {
+            Self::Zlib => Box::new(flate2::read::ZlibDecoder::new(input)),
+            Self::Deflate => Box::new(flate2::read::DeflateDecoder::new(input)),
+            Self::Lzw => Box::new(LzwReader::new(input)),
         }
-        total
-    };
-    let zlib = count(&mut flate2::read::ZlibDecoder::new(data));
-    if zlib > 0 {
-        return zlib;
     }
-    count(&mut flate2::read::DeflateDecoder::new(data))
 }
 
-/// Bytes an LZW stream (PDF's: MSB first, early change) decodes to, counting at most `limit`.
-fn lzw_size(data: &[u8], limit: u64) -> u64 {
-    let mut decoder = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut input = data;
-    let mut total = 0u64;
-    while total < limit {
-        let result = decoder.decode_bytes(input, &mut buffer);
-        total += result.consumed_out as u64;
-        input = &input[result.consumed_in..];
-        match result.status {
-            Ok(weezl::LzwStatus::Ok) if result.consumed_in > 0 || result.consumed_out > 0 => {}
-            _ => break,
+/// Layers of decoding followed, at most: a filter chain of three expanding filters.
+const MAX_LAYERS: usize = 3;
+
+/// The most a stream's bytes can decode to, counting at most `limit`: its size as it is, or
+/// after ASCIIHex or ASCII85 when it reads as such, then through every chain of up to three
+/// expanding decoders (Flate as zlib or raw deflate, LZW) that yields anything. Streamed:
+/// nothing decoded is held.
+fn decoded_size(data: &[u8], limit: u64) -> u64 {
+    let mut best = data.len() as u64;
+    let mut sources: Vec<Vec<u8>> = Vec::new();
+    sources.extend(ascii_hex(data));
+    sources.extend(ascii85(data));
+    let mut chain = Vec::new();
+    best = best.max(deepest(data, &mut chain, limit));
+    for source in &sources {
+        best = best.max(source.len() as u64);
+        best = best.max(deepest(source, &mut chain, limit));
+    }
+    best.min(limit)
+}
+
+/// The largest size any chain of decoders extending `chain` gives `data`.
+fn deepest(data: &[u8], chain: &mut Vec<Decoder>, limit: u64) -> u64 {
+    if chain.len() == MAX_LAYERS {
+        return 0;
+    }
+    let mut best = 0;
+    for decoder in Decoder::ALL {
+        chain.push(decoder);
+        let size = decode_count(data, chain, limit);
+        if size > 0 {
+            best = best.max(size);
+            if size < limit {
+                best = best.max(deepest(data, chain, limit));
+            }
         }
+        chain.pop();
+        if best >= limit {
+            break;
+        }
+    }
+    best
+}
+
+/// Bytes `data` decodes to through `chain`, counting at most `limit`. Output before an error
+/// still counts: a bomb may end in garbage.
+fn decode_count(data: &[u8], chain: &[Decoder], limit: u64) -> u64 {
+    let mut reader: Box<dyn Read + '_> = Box::new(data);
+    for decoder in chain {
+        reader = decoder.wrap(reader);
+    }
+    let mut limited = reader.take(limit);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    while let Ok(read) = limited.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
     }
     total
+}
+
+/// ASCIIHex-decoded bytes, when `data` is hex digits and white space up to `>`.
+fn ascii_hex(data: &[u8]) -> Option<Vec<u8>> {
+    let text = data.split(|b| *b == b'>').next()?;
+    let digits: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if digits.len() < 2 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let value = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+    Some(
+        digits
+            .chunks(2)
+            .map(|pair| (value(pair[0]) << 4) | pair.get(1).map_or(0, |d| value(*d)))
+            .collect(),
+    )
+}
+
+/// ASCII85-decoded bytes, when `data` is base-85 text (with `z` for four zeros) up to `~>`.
+fn ascii85(data: &[u8]) -> Option<Vec<u8>> {
+    let text: Vec<u8> = data
+        .split(|b| *b == b'~')
+        .next()?
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let text = text.strip_prefix(b"<~").unwrap_or(&text);
+    if text.len() < 5 || !text.iter().all(|b| (b'!'..=b'u').contains(b) || *b == b'z') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 4 / 5);
+    let mut group = Vec::with_capacity(5);
+    for &b in text {
+        if b == b'z' && group.is_empty() {
+            out.extend_from_slice(&[0; 4]);
+            continue;
+        }
+        group.push(b);
+        if group.len() == 5 {
+            let value = group
+                .iter()
+                .fold(0u64, |acc, c| acc * 85 + u64::from(c.saturating_sub(b'!')));
+            out.extend_from_slice(&(value as u32).to_be_bytes());
+            group.clear();
+        }
+    }
+    Some(out)
+}
+
+/// LZW as PDF writes it (most significant bit first, the early code-size change), as a
+/// reader, so chains of decoders stream.
+struct LzwReader<'a> {
+    inner: Box<dyn Read + 'a>,
+    decoder: weezl::decode::Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    done: bool,
+}
+
+impl<'a> LzwReader<'a> {
+    fn new(inner: Box<dyn Read + 'a>) -> Self {
+        Self {
+            inner,
+            decoder: weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8),
+            input: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for LzwReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while !self.done && !out.is_empty() {
+            if self.start == self.end {
+                self.start = 0;
+                self.end = self.inner.read(&mut self.input)?;
+                if self.end == 0 {
+                    self.done = true;
+                    break;
+                }
+            }
+            let result = self
+                .decoder
+                .decode_bytes(&self.input[self.start..self.end], out);
+            self.start += result.consumed_in;
+            match result.status {
+                Ok(weezl::LzwStatus::Ok) => {}
+                Ok(_) | Err(_) => self.done = true,
+            }
+            if result.consumed_out > 0 {
+                return Ok(result.consumed_out);
+            }
+            if result.consumed_in == 0 {
+                self.done = true;
+            }
+        }
+        Ok(0)
+    }
 }
 
 type Zip<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;

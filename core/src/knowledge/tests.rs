@@ -454,6 +454,41 @@ fn pdf_streams_that_expand_past_the_caps_are_refused_before_parsing() {
         "{refused:?}"
     );
 
+    // What the dictionary says is not trusted: a Flate bomb whose dictionary mentions LZW,
+    // Flate inside Flate, and Flate wrapped in ASCIIHex are all measured for what they are.
+    let zlib = |bytes: &[u8]| {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    };
+    let spaces = vec![b' '; 3 * 1024 * 1024];
+    let stream = |dictionary: &str, data: &[u8]| {
+        let mut pdf = format!("%PDF-1.5\n1 0 obj << {dictionary} >> stream\n").into_bytes();
+        pdf.extend_from_slice(data);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n");
+        pdf
+    };
+    let cases = [
+        ("/Filter /FlateDecode /Note /LZW", zlib(&spaces)),
+        ("/Filter [/FlateDecode /FlateDecode]", zlib(&zlib(&spaces))),
+        (
+            "/Filter [/ASCIIHexDecode /FlateDecode]",
+            zlib(&spaces)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        ("/Filter /#46lateDecode", zlib(&spaces)),
+    ];
+    for (dictionary, data) in cases {
+        let refused = check_pdf_expansion(&stream(dictionary, &data), 1024 * 1024, 8 * 1024 * 1024);
+        assert!(
+            matches!(&refused, Err(ExtractError::TooLarge(m)) if m.contains("in one part")),
+            "{dictionary}: {refused:?}"
+        );
+    }
+
     // An ordinary PDF passes untouched.
     assert!(extract(&pdf(&[&["Hello"]]), "fine.pdf").is_ok());
 }
