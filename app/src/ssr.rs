@@ -117,6 +117,23 @@ pub async fn route_quota(
     }
 }
 
+/// A place among `user_id`'s uploads in flight (held while the body arrives and is read), or
+/// 429 when they have as many going as allowed.
+pub fn upload_slot(
+    state: &AppState,
+    user_id: uuid::Uuid,
+) -> Result<studio_core::limits::Held, Refusal> {
+    state.guards.uploads.try_hold(user_id).ok_or_else(|| {
+        (
+            http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "You have {} uploads going already. Wait for one to finish.",
+                state.guards.uploads.max()
+            ),
+        )
+    })
+}
+
 /// Holds a place among `user_id`'s open event streams for as long as `events` runs, or
 /// answers 429 when they hold as many as allowed. Every event-stream route goes through this.
 pub fn limit_streams<S>(

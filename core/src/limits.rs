@@ -45,6 +45,8 @@ pub struct LimitsConfig {
     pub live_generations_per_user: usize,
     /// Event streams one user may hold open (`LIMIT_EVENT_STREAMS`, default 12).
     pub event_streams_per_user: usize,
+    /// Uploads one user may have in flight at once (`LIMIT_UPLOADS`, default 3).
+    pub uploads_per_user: usize,
     /// A send carries the images of at most this many latest turns (`CHAT_IMAGE_TURNS`,
     /// default 3)...
     pub chat_image_turns: usize,
@@ -66,6 +68,7 @@ impl Default for LimitsConfig {
             ai_calls_per_minute: 20,
             live_generations_per_user: 4,
             event_streams_per_user: 12,
+            uploads_per_user: 3,
             chat_image_turns: 3,
             chat_image_bytes: 40 * 1000 * 1000,
             storage_quota_bytes: 2000 * 1000 * 1000,
@@ -122,6 +125,7 @@ impl LimitsConfig {
             )?
             .max(1),
             event_streams_per_user: number("LIMIT_EVENT_STREAMS", d.event_streams_per_user)?.max(1),
+            uploads_per_user: number("LIMIT_UPLOADS", d.uploads_per_user)?.max(1),
             chat_image_turns: number("CHAT_IMAGE_TURNS", d.chat_image_turns)?,
             chat_image_bytes: number::<u64>("CHAT_IMAGE_MAX_MB", d.chat_image_bytes / 1_000_000)?
                 * 1_000_000,
@@ -144,10 +148,12 @@ pub struct TooMany {
 #[derive(Debug)]
 pub struct KeyedRate<K: std::hash::Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
+    pruned: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// Keys kept before idle ones are dropped: an address that stopped asking has a full
-/// allowance again, so forgetting it changes nothing.
+/// Keys kept before idle ones are dropped (at most once a second): an address that stopped
+/// asking has a full allowance again, so forgetting it changes nothing. Keys still limited
+/// are kept, so under a flood of distinct addresses the table grows with them.
 const MAX_KEYS: usize = 10_000;
 
 impl<K: std::hash::Hash + Eq + Clone> KeyedRate<K> {
@@ -159,13 +165,23 @@ impl<K: std::hash::Hash + Eq + Clone> KeyedRate<K> {
             .allow_burst(count);
         Self {
             limiter: RateLimiter::keyed(quota),
+            pruned: std::sync::Mutex::default(),
         }
     }
 
     /// Takes one from `key`'s allowance, or says how long until there is one.
     pub fn check(&self, key: &K) -> Result<(), TooMany> {
         if self.limiter.len() > MAX_KEYS {
-            self.limiter.retain_recent();
+            // At most once a second: under a flood of new keys each check would scan them all.
+            let now = std::time::Instant::now();
+            let mut last = self
+                .pruned
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if last.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+                self.limiter.retain_recent();
+                *last = Some(now);
+            }
         }
         self.limiter.check_key(key).map_err(|not_until| TooMany {
             retry_after: not_until.wait_time_from(DefaultClock::default().now()),
@@ -318,6 +334,26 @@ pub struct BlockingPool {
     wait: Duration,
 }
 
+/// One place in a pool's queue, given back when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    /// A place in a queue of at most `queue`, or `None` when it is full.
+    fn join(count: &'a AtomicUsize, queue: usize) -> Option<Self> {
+        if count.fetch_add(1, Ordering::SeqCst) >= queue {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Self(count))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Why [`BlockingPool::run`] did not run the work.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -348,16 +384,19 @@ impl BlockingPool {
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(busy);
-                }
+                // Counted while waiting, and given back however the wait ends (a caller that
+                // goes away mid-wait is dropped here, not left counted).
+                let waiting = Waiting::join(&self.waiting, self.queue).ok_or(busy)?;
                 let acquired =
                     tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                drop(waiting);
                 match acquired {
                     Ok(Ok(permit)) => permit,
-                    _ => return Err(busy),
+                    _ => {
+                        return Err(PoolError::Busy(TooMany {
+                            retry_after: Duration::from_secs(2),
+                        }));
+                    }
                 }
             }
         };
@@ -383,6 +422,8 @@ pub struct Guards {
     pub generations: Arc<PerUser>,
     /// Open event streams, per user.
     pub streams: Arc<PerUser>,
+    /// Uploads in flight, per user.
+    pub uploads: Arc<PerUser>,
 }
 
 impl Guards {
@@ -397,6 +438,7 @@ impl Guards {
             ai_calls: KeyedRate::new(config.ai_calls_per_minute, Duration::from_secs(60)),
             generations: PerUser::new(config.live_generations_per_user),
             streams: PerUser::new(config.event_streams_per_user),
+            uploads: PerUser::new(config.uploads_per_user),
             config,
         }
     }
@@ -471,5 +513,31 @@ mod tests {
         release.send(()).unwrap();
         assert!(first.await.unwrap().is_ok());
         assert_eq!(queued.await.unwrap().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_while_waiting_gives_its_place_back() {
+        let pool = Arc::new(BlockingPool::new(1, 1, Duration::from_secs(30)));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(move || hold.recv().ok()).await })
+        };
+        while pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let gone = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(|| ()).await })
+        };
+        while pool.waiting.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        gone.abort();
+        let _ = gone.await;
+        assert_eq!(pool.waiting.load(Ordering::SeqCst), 0);
+        release.send(()).unwrap();
+        holder.await.unwrap().unwrap();
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
     }
 }

@@ -49,6 +49,10 @@ pub async fn upload(
     if declared.is_some_and(|size| size > limit) {
         return oversize();
     }
+    let _uploading = match crate::ssr::upload_slot(&state, user_id) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     // What is kept is the text; an account already full is refused before the upload.
     if let Err(full) = crate::ssr::route_quota(&state, user_id, 0).await {
         return full.into_response();

@@ -4,7 +4,7 @@
 
 use axum::{
     Extension, Json,
-    body::Bytes,
+    body::Body,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
@@ -22,11 +22,23 @@ pub async fn upload(
     State(state): State<AppState>,
     session: Option<Extension<Authenticated>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let user_id = match route_user(&state, session.as_deref(), "chat").await {
         Ok(user_id) => user_id,
         Err(refusal) => return refusal.into_response(),
+    };
+    let _uploading = match crate::ssr::upload_slot(&state, user_id) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
+    // Read only once the user is known: a stranger's 20 MB is never held.
+    let Ok(body) = axum::body::to_bytes(body, chat::MAX_IMAGE_BYTES + 1).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The image is larger than 20 MB.",
+        )
+            .into_response();
     };
     let name = crate::ssr::uploaded_file_name(&headers);
     if let Err(full) = crate::ssr::route_quota(&state, user_id, body.len() as u64).await {

@@ -76,6 +76,10 @@ pub async fn upload(
     if let Err(err) = repos::check_can_add(&state.pool, user, repository).await {
         return knowledge_refusal(err);
     }
+    let _uploading = match crate::ssr::upload_slot(&state, user) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let name = crate::ssr::clean_file_name(&crate::ssr::uploaded_file_name(&headers));
     let limit = state.knowledge.max_upload_bytes;
     let oversize = || refusal(StatusCode::PAYLOAD_TOO_LARGE, too_large(&name, limit));
