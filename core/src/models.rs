@@ -232,13 +232,15 @@ pub async fn save_provider(
 ) -> Result<Provider, AdminError> {
     let checked = check_provider(input)?;
     let typed_key = clean(input.api_key.clone());
-    let new_key = typed_key.as_deref().map(|key| secrets.seal(key));
+    let row_id = id.unwrap_or_else(Uuid::new_v4);
+    let context = key_context(row_id, checked.kind.as_str(), checked.base_url.as_deref());
+    let new_key = typed_key.as_deref().map(|key| secrets.seal(key, &context));
     let mut tx = pool.begin().await?;
     let saved = match id {
         None => sqlx::query!(
             r#"
-            insert into ai_providers (kind, name, base_url, api_key, region)
-            values ($1, $2, $3, $4, $5)
+            insert into ai_providers (id, kind, name, base_url, api_key, region)
+            values ($6, $1, $2, $3, $4, $5)
             returning id, kind, name, base_url, api_key is not null as "has_api_key!", region
             "#,
             checked.kind.as_str(),
@@ -246,6 +248,7 @@ pub async fn save_provider(
             checked.base_url,
             new_key,
             checked.region,
+            row_id,
         )
         .fetch_one(&mut *tx)
         .await
@@ -366,29 +369,46 @@ pub async fn provider_connection(
     let Some(r) = row else {
         return Ok(None);
     };
+    let api_key = r
+        .api_key
+        .as_deref()
+        .map(|k| secrets.open(k, &key_context(r.id, &r.kind, r.base_url.as_deref())))
+        .transpose()?;
     Ok(Some(ProviderConnection {
         id: r.id,
         kind: ProviderKind::parse(&r.kind).unwrap_or(ProviderKind::OpenAi),
         base_url: r.base_url,
-        api_key: r.api_key.as_deref().map(|k| secrets.open(k)).transpose()?,
+        api_key,
         region: r.region,
         updated_at: r.updated_at,
     }))
+}
+
+/// What a provider's sealed key is bound to: the provider, its kind and its address. A key
+/// opens only for the row it was entered for, as it was then: a row whose address was changed
+/// outside [`save_provider`] (which clears the key) no longer opens its key.
+fn key_context(id: Uuid, kind: &str, base_url: Option<&str>) -> String {
+    format!("provider {id} {kind} {}", base_url.unwrap_or("-"))
 }
 
 /// Seals provider keys stored in plain text (by a server from before keys were sealed).
 /// Returns how many. Run at start.
 pub async fn seal_stored_keys(pool: &PgPool, secrets: &SecretBox) -> sqlx::Result<u64> {
     let plain = sqlx::query!(
-        r#"select id, api_key as "api_key!" from ai_providers where api_key is not null and api_key not like 'v1:%'"#
+        r#"
+        select id, kind, base_url, api_key as "api_key!"
+        from ai_providers
+        where api_key is not null and api_key not like 'v1:%'
+        "#
     )
     .fetch_all(pool)
     .await?;
     for row in &plain {
+        let context = key_context(row.id, &row.kind, row.base_url.as_deref());
         sqlx::query!(
             "update ai_providers set api_key = $2 where id = $1 and api_key = $3",
             row.id,
-            secrets.seal(&row.api_key),
+            secrets.seal(&row.api_key, &context),
             row.api_key,
         )
         .execute(pool)

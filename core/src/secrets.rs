@@ -18,8 +18,8 @@ use secrecy::SecretString;
 
 /// The prefix of a sealed value (the format's version).
 const SEALED: &str = "v1:";
-/// What a sealed value is bound to: it opens only as a provider key.
-const PURPOSE: &[u8] = b"aistudio provider key";
+/// What every sealed value is bound to, with its own context (see [`SecretBox::seal`]).
+const PURPOSE: &str = "aistudio secret";
 
 /// Seals and opens secrets with the server's key.
 #[derive(Clone)]
@@ -49,8 +49,10 @@ impl SecretBox {
     }
 
     /// The box for `SECRETS_KEY`, or the key file (`SECRETS_KEY_FILE`, default
-    /// `.dev/secrets.key`), created with a new key when missing.
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// `.dev/secrets.key`), created with a new key when missing and `may_create` (the embedded
+    /// default, where nobody else reaches the site); elsewhere a missing key is an error, since
+    /// a key made on a container's disk would be lost, and the provider keys with it.
+    pub fn from_env(may_create: bool) -> anyhow::Result<Self> {
         if let Some(raw) = std::env::var("SECRETS_KEY")
             .ok()
             .filter(|v| !v.trim().is_empty())
@@ -62,6 +64,12 @@ impl SecretBox {
         let file = std::env::var_os("SECRETS_KEY_FILE")
             .filter(|v| !v.is_empty())
             .map_or_else(|| PathBuf::from(".dev/secrets.key"), PathBuf::from);
+        if !may_create && !file.exists() {
+            anyhow::bail!(
+                "SECRETS_KEY is not set (nor {} present): set it to the base64 of 32 random bytes (openssl rand -base64 32) and keep it with the database",
+                file.display()
+            );
+        }
         Self::from_file(&file)
     }
 
@@ -101,7 +109,9 @@ impl SecretBox {
     }
 
     /// Seals `plain` for storage: `v1:` and the base64 of a fresh nonce and the ciphertext.
-    pub fn seal(&self, plain: &str) -> String {
+    /// It opens only with the same `context` (for a provider key: the provider, its kind and
+    /// its address), so a sealed value copied elsewhere in the database opens nowhere.
+    pub fn seal(&self, plain: &str, context: &str) -> String {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
@@ -110,7 +120,7 @@ impl SecretBox {
                 &Nonce::from(nonce),
                 Payload {
                     msg: plain.as_bytes(),
-                    aad: PURPOSE,
+                    aad: format!("{PURPOSE}\n{context}").as_bytes(),
                 },
             )
             // Only inputs beyond GCM's 64 GB limit fail; a key is a few hundred bytes.
@@ -120,8 +130,8 @@ impl SecretBox {
         format!("{SEALED}{}", STANDARD.encode(out))
     }
 
-    /// Opens a value [`seal`](Self::seal) made with this key.
-    pub fn open(&self, stored: &str) -> anyhow::Result<SecretString> {
+    /// Opens a value [`seal`](Self::seal) made with this key and `context`.
+    pub fn open(&self, stored: &str, context: &str) -> anyhow::Result<SecretString> {
         let raw = stored
             .strip_prefix(SEALED)
             .context("the stored key is not sealed")?;
@@ -135,12 +145,12 @@ impl SecretBox {
                 &Nonce::from(nonce),
                 Payload {
                     msg: sealed,
-                    aad: PURPOSE,
+                    aad: format!("{PURPOSE}\n{context}").as_bytes(),
                 },
             )
             .map_err(|_| {
                 anyhow::anyhow!(
-                    "the stored key cannot be opened with this server's SECRETS_KEY (was it changed?)"
+                    "the stored key cannot be opened with this server's SECRETS_KEY for this provider (was the key or the provider's row changed outside the admin page?)"
                 )
             })?;
         Ok(SecretString::from(
@@ -180,18 +190,29 @@ mod tests {
     #[test]
     fn sealed_keys_open_with_the_same_key_only() {
         let one = SecretBox::ephemeral();
-        let sealed = one.seal("sk-live-123");
+        let sealed = one.seal("sk-live-123", "provider a");
         assert!(SecretBox::is_sealed(&sealed));
         assert!(!sealed.contains("sk-live-123"));
-        assert_ne!(one.seal("sk-live-123"), sealed, "a fresh nonce each time");
-        assert_eq!(one.open(&sealed).unwrap().expose_secret(), "sk-live-123");
+        assert_ne!(
+            one.seal("sk-live-123", "provider a"),
+            sealed,
+            "a fresh nonce each time"
+        );
+        assert_eq!(
+            one.open(&sealed, "provider a").unwrap().expose_secret(),
+            "sk-live-123"
+        );
+        assert!(
+            one.open(&sealed, "provider b").is_err(),
+            "bound to its context"
+        );
         let other = SecretBox::ephemeral();
-        assert!(other.open(&sealed).is_err());
+        assert!(other.open(&sealed, "provider a").is_err());
         let mut tampered = sealed.clone();
         tampered.pop();
         tampered.push('A');
-        assert!(one.open(&tampered).is_err());
-        assert!(one.open("sk-plain").is_err());
+        assert!(one.open(&tampered, "provider a").is_err());
+        assert!(one.open("sk-plain", "provider a").is_err());
     }
 
     #[test]
@@ -200,7 +221,13 @@ mod tests {
         let file = dir.path().join("nested/secrets.key");
         let first = SecretBox::from_file(&file).unwrap();
         let again = SecretBox::from_file(&file).unwrap();
-        assert_eq!(again.open(&first.seal("k")).unwrap().expose_secret(), "k");
+        assert_eq!(
+            again
+                .open(&first.seal("k", "c"), "c")
+                .unwrap()
+                .expose_secret(),
+            "k"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -349,6 +349,7 @@ async fn serve() -> anyhow::Result<()> {
             listener.local_addr()?.port()
         ))?],
         trusted_proxies: Vec::new(),
+        listens_locally: false,
     };
     let operations = server::routes::Operations {
         site,

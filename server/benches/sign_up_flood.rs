@@ -217,6 +217,7 @@ async fn serve() -> anyhow::Result<()> {
         site: server::edge::SiteConfig {
             public_urls: vec![public_url],
             trusted_proxies: vec!["127.0.0.1/32".parse()?],
+            listens_locally: false,
         },
         metrics: server::metrics::install()?,
         token: None,

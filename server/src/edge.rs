@@ -31,6 +31,8 @@ pub struct SiteConfig {
     pub public_urls: Vec<Url>,
     /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, CIDRs).
     pub trusted_proxies: Vec<IpNet>,
+    /// The server listens on a loopback address only (not `0.0.0.0`).
+    pub listens_locally: bool,
 }
 
 impl SiteConfig {
@@ -52,6 +54,7 @@ impl SiteConfig {
         Ok(Self {
             public_urls,
             trusted_proxies,
+            listens_locally: site_addr.ip().is_loopback(),
         })
     }
 
@@ -60,14 +63,16 @@ impl SiteConfig {
         &self.public_urls[0]
     }
 
-    /// Whether every public address is on this machine (then `/metrics` may be open).
-    pub fn is_loopback(&self) -> bool {
-        self.public_urls.iter().all(|url| match url.host() {
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        })
+    /// Whether nobody else can reach the site: it listens on loopback and every public address
+    /// is on this machine (then `/metrics` may be open, and a secrets key may be made).
+    pub fn is_local(&self) -> bool {
+        self.listens_locally
+            && self.public_urls.iter().all(|url| match url.host() {
+                Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            })
     }
 }
 
@@ -177,22 +182,24 @@ impl Edge {
     }
 
     /// The client's address: the peer's, or where the peer is a trusted proxy, the nearest
-    /// address in `X-Forwarded-For` that is not one of our proxies.
+    /// address in `X-Forwarded-For` that is not one of our proxies. The list is read from the
+    /// right (what our proxies appended) and stops at anything that is not an address: what
+    /// lies left of that was written by the client and is not believed.
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let mut client = peer?;
+        let mut client = canonical(peer?);
         if !self.is_trusted(client) {
             return Some(client);
         }
-        let forwarded: Vec<IpAddr> = headers
+        let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .map(|part| part.trim().parse::<IpAddr>())
-            .collect::<Result<_, _>>()
-            // A malformed chain tells us nothing we can trust: the proxy is the client.
-            .unwrap_or_default();
-        for hop in forwarded.into_iter().rev() {
+            .collect();
+        for hop in hops.into_iter().rev() {
+            let Some(hop) = forwarded_address(hop) else {
+                break;
+            };
             client = hop;
             if !self.is_trusted(hop) {
                 break;
@@ -205,6 +212,20 @@ impl Edge {
         let ip = canonical(ip);
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
+}
+
+/// One `X-Forwarded-For` entry as an address: `203.0.113.7`, `2001:db8::1`, with a port
+/// (`203.0.113.7:4711`, `[2001:db8::1]:4711`) or in its IPv4-mapped form.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    let bare = if let Some(rest) = entry.strip_prefix('[') {
+        rest.split(']').next()?
+    } else if entry.matches(':').count() == 1 {
+        entry.split(':').next()?
+    } else {
+        entry
+    };
+    bare.parse().ok().map(canonical)
 }
 
 /// `::ffff:10.0.0.1` is `10.0.0.1` (dual-stack listeners report IPv4 peers so).
@@ -294,6 +315,7 @@ mod tests {
             &SiteConfig {
                 public_urls: parse_public_urls(urls).unwrap(),
                 trusted_proxies: parse_proxies(proxies).unwrap(),
+                listens_locally: true,
             },
             false,
         )
@@ -382,11 +404,34 @@ mod tests {
         // Garbage from the proxy: the proxy itself.
         let garbage = headers(&[("x-forwarded-for", "not-an-ip")]);
         assert_eq!(edge.client_ip(from("10.0.0.9"), &garbage), from("10.0.0.9"));
+        // Garbage the client wrote before the proxy's entry does not hide the client.
+        let dirty = headers(&[("x-forwarded-for", "junk, 203.0.113.7")]);
+        assert_eq!(
+            edge.client_ip(from("10.0.0.9"), &dirty),
+            from("203.0.113.7")
+        );
+        // Ports and IPv4-mapped addresses as proxies write them.
+        let ported = headers(&[("x-forwarded-for", "[::ffff:203.0.113.8]:4711")]);
+        assert_eq!(
+            edge.client_ip(from("10.0.0.9"), &ported),
+            from("203.0.113.8")
+        );
+        let ported = headers(&[("x-forwarded-for", "203.0.113.9:4711")]);
+        assert_eq!(
+            edge.client_ip(from("10.0.0.9"), &ported),
+            from("203.0.113.9")
+        );
+        let mapped = headers(&[("x-forwarded-for", "::ffff:203.0.113.10")]);
+        assert_eq!(
+            edge.client_ip(from("10.0.0.9"), &mapped),
+            from("203.0.113.10")
+        );
         // No proxies configured: the peer, whatever it says.
         let none = super::Edge::new(
             &SiteConfig {
                 public_urls: parse_public_urls("http://localhost:3000").unwrap(),
                 trusted_proxies: Vec::new(),
+                listens_locally: true,
             },
             false,
         );

@@ -36,7 +36,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("could not apply database migrations")?;
 
-    let keys = EnvironmentKeys::from_env().context("could not load the secrets key")?;
+    // A key file is made only where nobody else reaches the site (the embedded default): a
+    // deployment without SECRETS_KEY would lose its provider keys with its disk.
+    let keys = EnvironmentKeys::from_env(config.site.is_local())
+        .context("could not load the secrets key")?;
     let sealed = studio_core::models::seal_stored_keys(&pool, &keys.secrets)
         .await
         .context("could not seal the stored provider keys")?;
@@ -111,7 +114,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 tracing::error!(error = %err, "the metrics listener failed");
             }
         });
-    } else if config.metrics_token.is_none() && !config.site.is_loopback() {
+    } else if config.metrics_token.is_none() && !config.site.is_local() {
         tracing::warn!(
             "/metrics is not served: set METRICS_TOKEN or METRICS_ADDR to reach it from another machine"
         );

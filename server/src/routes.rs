@@ -34,10 +34,10 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// Whether the site's router serves `/metrics`: with a token, or open only when every
-    /// public address is on this machine.
+    /// Whether the site's router serves `/metrics`: with a token, or open only when nobody
+    /// else can reach the site (loopback listener and addresses).
     fn serves_metrics(&self) -> bool {
-        !self.metrics_elsewhere && (self.token.is_some() || self.site.is_loopback())
+        !self.metrics_elsewhere && (self.token.is_some() || self.site.is_local())
     }
 }
 
@@ -106,9 +106,8 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
         )
         .route(
             "/api/chat/images",
-            post(app::chat::images::upload).layer(axum::extract::DefaultBodyLimit::max(
-                studio_core::chat::MAX_IMAGE_BYTES + 1,
-            )),
+            // The route reads at most 20 MB itself, once it knows who is asking.
+            post(app::chat::images::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/api/chat/images/{id}", get(app::chat::images::serve))
         .route(

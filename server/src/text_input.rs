@@ -1,6 +1,7 @@
-//! Text sent to server functions, checked before any function runs: the body is bounded (small
-//! for visitors who are not signed in), and text containing the NUL character is refused with
-//! a message, since Postgres cannot store it in `text` and nobody types it on purpose.
+//! Bodies sent to server functions, checked before any function runs: every body is bounded
+//! (small for visitors who are not signed in; the framework itself would read any size), and
+//! form or JSON text containing the NUL character is refused with a message, since Postgres
+//! cannot store it in `text` and nobody types it on purpose.
 //!
 //! One check here covers every server function, present and future, whatever field the NUL
 //! is in (a title, a search, a name, a message).
@@ -59,7 +60,7 @@ pub async fn check(
     let encoding = match kind.as_deref() {
         Some("application/x-www-form-urlencoded") => Encoding::Form,
         Some("application/json") => Encoding::Json,
-        // Uploads (their own limits) and body-less calls.
+        // Still bounded: the framework reads any body whole, without a limit of its own.
         _ => Encoding::None,
     };
     if request
@@ -69,9 +70,6 @@ pub async fn check(
     {
         return refuse();
     }
-    if encoding == Encoding::None {
-        return next.run(request).await;
-    }
     let limit = if request.extensions().get::<Authenticated>().is_some() {
         MAX_BODY_BYTES
     } else {
@@ -79,11 +77,15 @@ pub async fn check(
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, limit).await else {
+        let size = if limit >= 1024 * 1024 {
+            format!("{} MB", limit / (1024 * 1024))
+        } else {
+            format!("{} KB", limit / 1024)
+        };
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
             axum::Json(AppError::Invalid(format!(
-                "That is more than {} MB of text.",
-                limit / (1024 * 1024)
+                "That is more than {size} of text."
             ))),
         )
             .into_response();

@@ -149,10 +149,18 @@ pub async fn with_password(
     let Ok(email) = users::normalize_email(raw_email) else {
         return Err(SignInError::InvalidCredentials);
     };
+    // Throttled per client, and an IPv6 client per /64 (one machine often has a whole /64 to
+    // rotate through); the audit log keeps the address itself.
+    let client = ip.map(|ip| {
+        ip.parse::<std::net::IpAddr>().map_or_else(
+            |_| ip.to_owned(),
+            |addr| crate::limits::client_key(Some(addr)).to_string(),
+        )
+    });
     if password_attempt.chars().count() > password::MAX_LEN {
         return Err(SignInError::InvalidCredentials);
     }
-    if let Some(wait) = throttle(pool, &email, ip, limits).await? {
+    if let Some(wait) = throttle(pool, &email, client.as_deref(), limits).await? {
         record_outcome(pool, None, &email, ip, "auth.sign_in_failed", "throttled").await?;
         return Err(SignInError::Throttled(wait));
     }
@@ -171,7 +179,7 @@ pub async fn with_password(
     let user = match user {
         Some(user) if matches => user,
         other => {
-            record_attempt(pool, &email, ip, false).await?;
+            record_attempt(pool, &email, client.as_deref(), false).await?;
             record_outcome(
                 pool,
                 other.as_ref(),
@@ -185,7 +193,7 @@ pub async fn with_password(
         }
     };
     if user.is_disabled {
-        record_attempt(pool, &email, ip, false).await?;
+        record_attempt(pool, &email, client.as_deref(), false).await?;
         record_outcome(
             pool,
             Some(&user),
@@ -197,7 +205,7 @@ pub async fn with_password(
         .await?;
         return Err(SignInError::Disabled);
     }
-    record_attempt(pool, &email, ip, true).await?;
+    record_attempt(pool, &email, client.as_deref(), true).await?;
     record_outcome(pool, Some(&user), &email, ip, "auth.sign_in", "password").await?;
     sqlx::query!(
         "update users set last_sign_in_at = now() where id = $1",

@@ -77,7 +77,9 @@ pub fn may_use_server_credentials(kind: ProviderKind, base_url: Option<&str>) ->
 }
 
 impl EnvironmentKeys {
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// Reads the keys; a secrets key file may be made when `may_create_secrets_key` (see
+    /// [`SecretBox::from_env`]).
+    pub fn from_env(may_create_secrets_key: bool) -> anyhow::Result<Self> {
         let key = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -90,7 +92,7 @@ impl EnvironmentKeys {
             local_model: std::env::var_os("LOCAL_MODEL_PATH")
                 .filter(|path| !path.is_empty())
                 .map_or_else(|| PathBuf::from("models").join(SMOLLM2_FILE), PathBuf::from),
-            secrets: SecretBox::from_env()?,
+            secrets: SecretBox::from_env(may_create_secrets_key)?,
         })
     }
 }

@@ -716,14 +716,27 @@ mod registry {
                 .unwrap(),
             0
         );
-        let stored: String = sqlx::query_scalar("select api_key from ai_providers")
-            .fetch_one(&pool)
+        let (id, stored): (uuid::Uuid, String) =
+            sqlx::query_as("select id, api_key from ai_providers")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(!stored.contains("sk-old"));
+        let connection = models::provider_connection(&pool, registry.secrets(), id)
             .await
+            .unwrap()
             .unwrap();
         use secrecy::ExposeSecret;
-        assert_eq!(
-            registry.secrets().open(&stored).unwrap().expose_secret(),
-            "sk-old"
+        assert_eq!(connection.api_key.unwrap().expose_secret(), "sk-old");
+        // Pointed elsewhere behind the admin page's back, the key no longer opens.
+        sqlx::query("update ai_providers set base_url = 'http://attacker.example/v1'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(
+            models::provider_connection(&pool, registry.secrets(), id)
+                .await
+                .is_err()
         );
     }
 

@@ -101,8 +101,9 @@ pub enum DeliveryError {
     Database(#[from] sqlx::Error),
 }
 
-/// Delivers message `id` with `mailer`, or holds it when there is none. A sent message keeps
-/// its envelope but loses its body, so the links it carried are not kept around.
+/// Delivers message `id` with `mailer`, or holds it when there is none. A sent or refused
+/// message keeps its envelope but loses its body, so the links it carried are not kept
+/// around; only held and waiting messages keep theirs.
 pub async fn deliver(
     pool: &PgPool,
     mailer: Option<&Mailer>,
@@ -152,9 +153,9 @@ pub async fn deliver(
             attempts = attempts + 1,
             last_error = $3,
             sent_at = case when $2 = 'sent' then now() end,
-            text_body = case when $2 = 'sent' then '' else text_body end,
-            html_body = case when $2 = 'sent' then '' else html_body end,
-            link = case when $2 = 'sent' then null else link end
+            text_body = case when $2 in ('sent', 'failed') then '' else text_body end,
+            html_body = case when $2 in ('sent', 'failed') then '' else html_body end,
+            link = case when $2 in ('sent', 'failed') then null else link end
         where id = $1
         "#,
         id,
@@ -173,7 +174,11 @@ pub async fn deliver(
 /// Marks a message that ran out of attempts as failed.
 pub async fn give_up(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
     sqlx::query!(
-        "update mail_outbox set status = 'failed' where id = $1 and status = 'queued'",
+        r#"
+        update mail_outbox
+        set status = 'failed', text_body = '', html_body = '', link = null
+        where id = $1 and status = 'queued'
+        "#,
         id
     )
     .execute(executor)

@@ -107,6 +107,7 @@ fn router_with_all(
         site: server::edge::SiteConfig {
             public_urls: vec![url::Url::parse(SITE).unwrap()],
             trusted_proxies,
+            listens_locally: false,
         },
         metrics: server::metrics::install().unwrap(),
         token: metrics_token.map(Into::into),

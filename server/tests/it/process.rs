@@ -36,6 +36,10 @@ async fn the_server_migrates_serves_and_stops_cleanly_on_sigterm(pool: PgPool) {
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "aistudio")
         .env("LOG_FORMAT", "json")
+        .env(
+            "SECRETS_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -805,6 +805,19 @@ async fn nul_characters_are_a_400_with_a_message_never_a_500(pool: PgPool) {
     .send(&router)
     .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(huge.body.contains("more than 64 KB"), "{}", huge.body);
+    // Whatever the body claims to be: the framework would read it all.
+    let mut request = Request::post("/api/auth/sign-in")
+        .header(header::HOST, "studio.test")
+        .header(header::ORIGIN, "http://studio.test")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("a".repeat(100_000)))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo::<SocketAddr>("203.0.113.10:1".parse().unwrap()));
+    let plain = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]

@@ -160,8 +160,9 @@ async fn refused_mail_fails_for_good_and_a_busy_server_is_tried_again(pool: PgPo
         ),
         "{outcome:?}"
     );
-    let (status, _, error) = row(&pool, refused).await;
+    let (status, body, error) = row(&pool, refused).await;
     assert_eq!(status, "failed");
+    assert!(body.is_empty(), "a refused message keeps no link");
     assert!(error.unwrap().contains("No such mailbox"));
 
     let later = queue(&pool, "someone@later.example").await;
