@@ -147,7 +147,7 @@ async fn provision_inner(
         select id, email, display_name, is_disabled, created_at, is_email_verified,
             password_hash is not null and (password_set_at is null
                 or email_verified_at is null
-                or password_set_at <= email_verified_at) as "password_unvouched!"
+                or password_set_at < email_verified_at) as "password_unvouched!"
         from users
         where email = $1
         for update

@@ -1480,6 +1480,35 @@ async fn a_provider_links_only_to_an_address_we_verified_and_takes_the_unvouched
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_password_chosen_through_a_mailed_reset_survives_linking(pool: PgPool) {
+    use crate::accounts::recovery;
+    // Unverified until the reset: the reset verifies the address and sets the password in
+    // one go, and both are the mailbox owner's.
+    sign_up(&pool, "ada@school.org").await.unwrap();
+    recovery::request_reset(&pool, &with_mail(), "ada@school.org")
+        .await
+        .unwrap();
+    let token = mailed_token(&pool, "ada@school.org", "reset_password").await;
+    recovery::reset_password(
+        &pool,
+        &hashing(),
+        &with_mail(),
+        &token,
+        "the owner's passphrase".into(),
+    )
+    .await
+    .unwrap();
+    provision(&pool, &identity("sub-8", Some("ada@school.org"), true))
+        .await
+        .unwrap();
+    let (_, password_hash) = users::find_with_password(&pool, "ada@school.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(password_hash.is_some_and(|h| password::verify("the owner's passphrase", &h)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn a_password_chosen_after_verification_survives_linking(pool: PgPool) {
     let ada = member(&pool, "ada@school.org").await;
     // Verified first, then the password set anew (a reset): that one is the owner's.
