@@ -57,6 +57,8 @@ step "wasm purity" wasm_is_pure
 # the two flag sets do not rebuild each other's artifacts, finds that here.
 step "view types as release builds see them" cargo build -p frontend --target wasm32-unknown-unknown --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}/unerased"
 step "unit and database tests" dev_cargo nextest run -p server -p workers -p studio-core -p app --features app/ssr --no-fail-fast
+# nextest runs no doc tests: the compile_fail examples (a job payload that is no job kind) run here.
+step "doc tests" dev_cargo test --doc -p studio-core
 step "site build" cargo leptos build
 step "browser tests" bash -c "cd end2end && npx playwright test"
 printf '\n\033[1mall checks passed in %ss\033[0m\n' $((SECONDS - started))

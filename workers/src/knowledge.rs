@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use studio_core::knowledge::{
     pipeline::{self, IngestError, Ingested, Pipeline},
-    reembed::{self, EMBED_JOB, Embedded},
-    repos::INGEST_JOB,
+    reembed::{self, EmbedItem, Embedded},
+    repos::IngestItem,
 };
-use uuid::Uuid;
 
 use crate::{Handlers, JobContext, JobError};
 
@@ -22,19 +21,12 @@ use crate::{Handlers, JobContext, JobError};
 pub fn add(handlers: &mut Handlers, pipeline: Pipeline) {
     let pipeline = Arc::new(pipeline);
     let ingest = pipeline.clone();
-    handlers.add(INGEST_JOB, move |ctx| run(ctx, ingest.clone()));
-    handlers.add(EMBED_JOB, move |ctx| embed(ctx, pipeline.clone()));
+    handlers.job(move |ctx, job: IngestItem| run(ctx, job, ingest.clone()));
+    handlers.job(move |ctx, job: EmbedItem| embed(ctx, job, pipeline.clone()));
 }
 
-#[derive(serde::Deserialize)]
-struct EmbedPayload {
-    item_id: Uuid,
-    model: String,
-}
-
-async fn embed(ctx: JobContext, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
-    let EmbedPayload { item_id, model } = serde_json::from_value(ctx.job.payload.clone())
-        .map_err(|err| JobError::Permanent(format!("bad payload: {err}")))?;
+async fn embed(ctx: JobContext, job: EmbedItem, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
+    let EmbedItem { item_id, model } = job;
     match reembed::embed_missing(&pipeline, item_id, &model, &ctx.shutdown).await {
         Ok(Embedded::Done(chunks)) => {
             tracing::info!(item.id = %item_id, model, chunks, "knowledge item embedded again");
@@ -57,14 +49,8 @@ async fn embed(ctx: JobContext, pipeline: Arc<Pipeline>) -> Result<(), JobError>
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Payload {
-    item_id: Uuid,
-}
-
-async fn run(ctx: JobContext, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
-    let Payload { item_id } = serde_json::from_value(ctx.job.payload.clone())
-        .map_err(|err| JobError::Permanent(format!("bad payload: {err}")))?;
+async fn run(ctx: JobContext, job: IngestItem, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
+    let IngestItem { item_id } = job;
     match pipeline.ingest(item_id, &ctx.shutdown).await {
         Ok(Ingested::Ready { chunks }) => {
             tracing::info!(item.id = %item_id, chunks, "knowledge item ready");

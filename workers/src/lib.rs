@@ -22,7 +22,7 @@ pub fn handlers(
     mailer: Option<studio_core::mail::Mailer>,
 ) -> Handlers {
     let mut handlers = Handlers::default();
-    handlers.add(ping::KIND, ping::run);
+    handlers.job(ping::run);
     knowledge::add(&mut handlers, pipeline);
     mail::add(&mut handlers, mailer);
     handlers

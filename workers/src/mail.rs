@@ -5,27 +5,23 @@
 use std::sync::Arc;
 
 use studio_core::mail::{
-    MAIL_JOB, Mailer,
+    Mailer, SendMail,
     outbox::{self, Delivered, DeliveryError},
 };
-use uuid::Uuid;
 
 use crate::{Handlers, JobContext, JobError};
 
 /// Registers the handler, which sends with `mailer` (`None`: hold in the outbox).
 pub fn add(handlers: &mut Handlers, mailer: Option<Mailer>) {
     let mailer = Arc::new(mailer);
-    handlers.add(MAIL_JOB, move |ctx| run(ctx, mailer.clone()));
+    handlers.job(move |ctx, job: SendMail| run(ctx, job, mailer.clone()));
 }
 
-#[derive(serde::Deserialize)]
-struct Payload {
-    mail_id: Uuid,
-}
-
-async fn run(ctx: JobContext, mailer: Arc<Option<Mailer>>) -> Result<(), JobError> {
-    let Payload { mail_id } = serde_json::from_value(ctx.job.payload.clone())
-        .map_err(|err| JobError::Permanent(format!("bad payload: {err}")))?;
+async fn run(
+    ctx: JobContext,
+    SendMail { mail_id }: SendMail,
+    mailer: Arc<Option<Mailer>>,
+) -> Result<(), JobError> {
     match outbox::deliver(&ctx.pool, mailer.as_ref().as_ref(), mail_id).await {
         Ok(Delivered::Sent) => {
             tracing::info!(mail.id = %mail_id, "mail sent");

@@ -15,7 +15,7 @@ use std::{
 
 use futures::{FutureExt, future::BoxFuture};
 use sqlx::PgPool;
-use studio_core::db::jobs::{self, ClaimedJob, FailOutcome, Failure};
+use studio_core::db::jobs::{self, ClaimedJob, FailOutcome, Failure, Job};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -61,7 +61,29 @@ impl Handlers {
             .insert(kind.to_owned(), Arc::new(move |ctx| handler(ctx).boxed()));
     }
 
-    fn kinds(&self) -> Vec<String> {
+    /// Registers `handler` for the job kind `J`: it receives the payload as `J`. A payload that
+    /// does not read as `J` fails the job for good (it would fail every time).
+    pub fn job<J, F, Fut>(&mut self, handler: F)
+    where
+        J: Job,
+        F: Fn(JobContext, J) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.add(J::KIND, move |ctx| {
+            let handler = handler.clone();
+            async move {
+                let payload = ctx
+                    .job
+                    .payload_as::<J>()
+                    .map_err(|err| JobError::Permanent(format!("bad payload: {err}")))?;
+                handler(ctx, payload).await
+            }
+        });
+    }
+
+    /// The kinds with a handler, sorted.
+    pub fn kinds(&self) -> Vec<String> {
         let mut kinds: Vec<String> = self.by_kind.keys().cloned().collect();
         kinds.sort();
         kinds

@@ -110,17 +110,12 @@ async fn audit(
     Ok(())
 }
 
-/// The knowledge item job `id` processes, if it is a knowledge job.
+/// The knowledge item job `id` processes, if it is an ingestion job.
 #[cfg(feature = "ssr")]
 async fn ingest_item(pool: &sqlx::PgPool, id: uuid::Uuid) -> Result<Option<uuid::Uuid>, AppError> {
-    let job: Option<(String, serde_json::Value)> =
-        sqlx::query_as("select kind, payload from jobs where id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(job
-        .filter(|(kind, _)| kind == studio_core::knowledge::repos::INGEST_JOB)
-        .and_then(|(_, payload)| payload["item_id"].as_str().and_then(|s| s.parse().ok())))
+    use studio_core::knowledge::repos::IngestItem;
+    let job = studio_core::db::jobs::find_as::<IngestItem>(pool, id).await?;
+    Ok(job.map(|job| job.item_id))
 }
 
 /// Runs a dead job again with fresh attempts.
@@ -158,15 +153,7 @@ pub async fn discard_job(id: String) -> Result<(), AppError> {
     }
     // A knowledge item left waiting would wait for ever: it fails with the reason.
     if let Some(item) = item {
-        sqlx::query(
-            "update knowledge_items set status = 'failed',
-                 error = 'processing was cancelled by an administrator',
-                 progress_done = 0, progress_total = 0
-             where id = $1 and status not in ('ready', 'failed')",
-        )
-        .bind(item)
-        .execute(&state.pool)
-        .await?;
+        studio_core::knowledge::pipeline::mark_cancelled(&state.pool, item).await?;
     }
     audit("admin.job.discarded", id, &admin).await
 }

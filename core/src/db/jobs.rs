@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
@@ -69,6 +69,48 @@ impl NewJob {
         self.run_at = Some(at);
         self
     }
+}
+
+/// A kind of background work, declared once: its name in the queue, its payload (the type
+/// itself, stored as JSON), how often it is tried, and which waiting job it merges with. What
+/// is enqueued ([`enqueue_job`]) and what a handler receives (`workers::Handlers::job`) are
+/// the same type, so the compiler checks both ends.
+///
+/// A payload that is no job kind does not enqueue:
+///
+/// ```compile_fail
+/// async fn queue(pool: &sqlx::PgPool) {
+///     let _ = studio_core::db::jobs::enqueue_job(pool, &serde_json::json!({ "item_id": 1 })).await;
+/// }
+/// ```
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The kind's name in the `jobs` table (and on the admin jobs page).
+    const KIND: &'static str;
+    /// Attempts before the job is dead.
+    const MAX_ATTEMPTS: i32 = 5;
+
+    /// A waiting job with the same key absorbs this one (`None`: every job runs).
+    fn dedupe_key(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Adds a typed job (see [`Job`]), or merges it into a waiting one with its dedupe key.
+pub async fn enqueue_job<J: Job>(executor: impl PgExecutor<'_>, job: &J) -> sqlx::Result<Enqueued> {
+    let payload = serde_json::to_value(job).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    let mut new = NewJob::new(J::KIND, payload).max_attempts(J::MAX_ATTEMPTS);
+    new.dedupe_key = job.dedupe_key();
+    enqueue(executor, &new).await
+}
+
+/// Job `id` as kind `J`, when it is one (for pages that act on a job's subject).
+pub async fn find_as<J: Job>(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<J>> {
+    let row = sqlx::query!("select kind, payload from jobs where id = $1", id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row
+        .filter(|row| row.kind == J::KIND)
+        .and_then(|row| serde_json::from_value(row.payload).ok()))
 }
 
 /// What [`enqueue`] did.
@@ -131,6 +173,13 @@ pub struct ClaimedJob {
     /// Fencing token of this claim: every later call must present it.
     pub lease_token: Uuid,
     pub lease_expires_at: DateTime<Utc>,
+}
+
+impl ClaimedJob {
+    /// The payload as the job kind `J` it was enqueued as.
+    pub fn payload_as<J: Job>(&self) -> Result<J, serde_json::Error> {
+        serde_json::from_value(self.payload.clone())
+    }
 }
 
 /// Claims the next ready job of one of `kinds` for `worker`, leased for `lease`.

@@ -111,7 +111,7 @@ async fn an_item_is_processed_once_however_often_it_runs(pool: PgPool) {
     let queued: i64 = sqlx::query_scalar(
         "select count(*) from jobs where kind = $1 and payload->>'item_id' = $2",
     )
-    .bind(repos::INGEST_JOB)
+    .bind(<repos::IngestItem as crate::db::jobs::Job>::KIND)
     .bind(item.to_string())
     .fetch_one(&pool)
     .await

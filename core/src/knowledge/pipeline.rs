@@ -765,3 +765,18 @@ pub async fn mark_retrying(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
     .await?;
     Ok(())
 }
+
+/// Fails an item whose processing an administrator discarded (left waiting, it would wait for
+/// ever); ready and failed items stay as they are.
+pub async fn mark_cancelled(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update knowledge_items set status = 'failed',
+             error = 'processing was cancelled by an administrator',
+             progress_done = 0, progress_total = 0
+         where id = $1 and status not in ('ready', 'failed')",
+        item
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -9,10 +9,22 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::pipeline::{IngestError, Pipeline, vector_literal};
-use crate::db::jobs::{self, NewJob};
+use crate::db::jobs::{self, Job};
 
-/// The job that embeds an item's chunks for a model: `{"item_id": ..., "model": ...}`.
-pub const EMBED_JOB: &str = "knowledge-embed";
+/// Gives a ready item's chunks the vectors of `model` (handled by `workers::knowledge`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmbedItem {
+    pub item_id: Uuid,
+    pub model: String,
+}
+
+impl Job for EmbedItem {
+    const KIND: &'static str = "knowledge-embed";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.item_id, self.model))
+    }
+}
 
 /// Queues a job for every ready item with chunks lacking `model`'s vectors. Returns how many
 /// were queued (an item already waiting is not queued twice).
@@ -30,12 +42,11 @@ pub async fn queue_missing(pool: &PgPool, model: &str) -> sqlx::Result<usize> {
     .fetch_all(pool)
     .await?;
     for item in &items {
-        let job = NewJob::new(
-            EMBED_JOB,
-            serde_json::json!({ "item_id": item, "model": model }),
-        )
-        .dedupe_key(format!("{EMBED_JOB}:{item}:{model}"));
-        jobs::enqueue(pool, &job).await?;
+        let job = EmbedItem {
+            item_id: *item,
+            model: model.to_owned(),
+        };
+        jobs::enqueue_job(pool, &job).await?;
     }
     Ok(items.len())
 }

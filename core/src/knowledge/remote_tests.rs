@@ -274,13 +274,13 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
 
     // The configured model is now the remote one: the item embedded locally is queued and
     // embedded again (once), and found by the new model; its local vectors stay.
-    use super::reembed::{self, EMBED_JOB, Embedded};
+    use super::reembed::{self, Embedded};
     let model = remote.embedder.id();
     assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
     assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
     let waiting: Vec<serde_json::Value> =
         sqlx::query_scalar("select payload from jobs where kind = $1")
-            .bind(EMBED_JOB)
+            .bind(<reembed::EmbedItem as crate::db::jobs::Job>::KIND)
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -335,7 +335,7 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
         "the same model again: no scan"
     );
     sqlx::query("delete from jobs where kind = $1")
-        .bind(EMBED_JOB)
+        .bind(<reembed::EmbedItem as crate::db::jobs::Job>::KIND)
         .execute(&pool)
         .await
         .unwrap();

@@ -9,10 +9,21 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::db::jobs::{self, NewJob};
+use crate::db::jobs::{self, Job};
 
-/// The job that runs an item through the pipeline (payload `{"item_id": ...}`).
-pub const INGEST_JOB: &str = "knowledge-ingest";
+/// Runs one knowledge item through the pipeline (handled by `workers::knowledge`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestItem {
+    pub item_id: Uuid,
+}
+
+impl Job for IngestItem {
+    const KIND: &'static str = "knowledge-ingest";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.item_id))
+    }
+}
 /// Longest pasted text, in characters.
 pub const MAX_TEXT_CHARS: usize = 1_000_000;
 
@@ -506,9 +517,7 @@ pub async fn finish_upload(
 }
 
 async fn enqueue_ingest(executor: impl PgExecutor<'_>, item: Uuid) -> sqlx::Result<()> {
-    let job = NewJob::new(INGEST_JOB, serde_json::json!({ "item_id": item }))
-        .dedupe_key(format!("{INGEST_JOB}:{item}"));
-    jobs::enqueue(executor, &job).await?;
+    jobs::enqueue_job(executor, &IngestItem { item_id: item }).await?;
     Ok(())
 }
 

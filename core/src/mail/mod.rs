@@ -8,7 +8,7 @@ pub mod outbox;
 pub mod smtp;
 pub mod templates;
 
-pub use outbox::{MAIL_JOB, OutboxEntry};
+pub use outbox::{OutboxEntry, SendMail};
 pub use smtp::{MailConfig, Mailer, SmtpConfig, SmtpSecurity};
 
 /// A message about to be queued.

@@ -7,13 +7,23 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{Mail, Mailer, smtp::SendError};
-use crate::db::jobs::{self, NewJob};
+use crate::db::jobs;
 
-/// The job kind that delivers one message (payload `{"mail_id": ...}`).
-pub const MAIL_JOB: &str = "mail-send";
+/// Delivers one message of the outbox (handled by `workers::mail`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SendMail {
+    pub mail_id: Uuid,
+}
 
-/// Attempts before a message that keeps failing is given up (about a day of backoff).
-const MAX_ATTEMPTS: i32 = 12;
+impl jobs::Job for SendMail {
+    const KIND: &'static str = "mail-send";
+    /// A message that keeps failing is given up after about a day of backoff.
+    const MAX_ATTEMPTS: i32 = 12;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("mail:{}", self.mail_id))
+    }
+}
 
 /// A message waiting to go out.
 #[derive(Debug, Clone)]
@@ -46,10 +56,7 @@ pub async fn queue(conn: &mut PgConnection, mail: &Mail) -> sqlx::Result<Uuid> {
     )
     .fetch_one(&mut *conn)
     .await?;
-    let job = NewJob::new(MAIL_JOB, serde_json::json!({ "mail_id": id }))
-        .dedupe_key(format!("mail:{id}"))
-        .max_attempts(MAX_ATTEMPTS);
-    jobs::enqueue(&mut *conn, &job).await?;
+    jobs::enqueue_job(&mut *conn, &SendMail { mail_id: id }).await?;
     Ok(id)
 }
 

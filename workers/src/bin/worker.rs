@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sqlx::PgPool;
-use studio_core::db::jobs::{self, NewJob};
+use studio_core::db::jobs;
 use tokio_util::sync::CancellationToken;
 use workers::{Runner, RunnerConfig};
 
@@ -59,13 +59,10 @@ async fn main() -> anyhow::Result<()> {
 /// Enqueues a `ping` job and waits up to 30 s for a worker to finish it.
 async fn ping(pool: &PgPool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let id = jobs::enqueue(
-        pool,
-        &NewJob::new(workers::ping::KIND, serde_json::json!({})).max_attempts(1),
-    )
-    .await
-    .context("could not enqueue the ping job")?
-    .id();
+    let id = jobs::enqueue_job(pool, &workers::ping::Ping {})
+        .await
+        .context("could not enqueue the ping job")?
+        .id();
     tracing::info!(job.id = %id, "ping enqueued; waiting for a worker");
     while started.elapsed() < Duration::from_secs(30) {
         let job = jobs::find(pool, id)

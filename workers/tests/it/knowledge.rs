@@ -120,7 +120,7 @@ async fn an_item_whose_worker_died_is_taken_over_and_stored_once(pool: PgPool) {
     let dead = jobs::claim(
         &pool,
         "dead-worker",
-        &[repos::INGEST_JOB.to_owned()],
+        &[<repos::IngestItem as studio_core::db::jobs::Job>::KIND.to_owned()],
         Duration::from_secs(5),
     )
     .await

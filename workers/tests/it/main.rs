@@ -63,6 +63,86 @@ async fn a_ping_job_runs_to_success(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_for_good(
+    pool: PgPool,
+) {
+    use studio_core::{
+        knowledge::{reembed::EmbedItem, repos::IngestItem},
+        mail::SendMail,
+    };
+    use workers::ping::Ping;
+
+    let handlers = handlers(&pool);
+    assert_eq!(
+        handlers.kinds(),
+        ["knowledge-embed", "knowledge-ingest", "mail-send", "ping"]
+    );
+    let runner = Runner::new(pool.clone(), handlers, config());
+    let never = CancellationToken::new();
+    let gone = uuid::Uuid::new_v4();
+    let ids = [
+        jobs::enqueue_job(&pool, &Ping {}).await.unwrap().id(),
+        jobs::enqueue_job(&pool, &SendMail { mail_id: gone })
+            .await
+            .unwrap()
+            .id(),
+        jobs::enqueue_job(&pool, &IngestItem { item_id: gone })
+            .await
+            .unwrap()
+            .id(),
+        jobs::enqueue_job(
+            &pool,
+            &EmbedItem {
+                item_id: gone,
+                model: "a-model-no-longer-configured".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id(),
+    ];
+    // Each handler gets its payload as its own type (their subjects are gone: nothing to do).
+    for _ in ids {
+        let outcome = runner.run_once(&never).await.unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Processed {
+                    result: ProcessResult::Succeeded,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+    }
+    for id in ids {
+        assert_eq!(status(&pool, id).await.status, "succeeded");
+    }
+    // The same kind queued with a payload of another shape fails at once, with the reason.
+    let wrong = jobs::enqueue(&pool, &NewJob::new("mail-send", json!({ "mail": "x" })))
+        .await
+        .unwrap()
+        .id();
+    runner.run_once(&never).await.unwrap();
+    let record = status(&pool, wrong).await;
+    assert_eq!(record.status, "dead");
+    assert!(record.last_error.unwrap().contains("bad payload"));
+    // The job's own settings came with it.
+    let mail = jobs::enqueue_job(&pool, &SendMail { mail_id: gone })
+        .await
+        .unwrap();
+    let again = jobs::enqueue_job(&pool, &SendMail { mail_id: gone })
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        jobs::Enqueued::Merged(mail.id()),
+        "one waiting job per message"
+    );
+    assert_eq!(status(&pool, mail.id()).await.max_attempts, 12);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn unknown_kinds_are_left_for_a_worker_that_knows_them(pool: PgPool) {
     let runner = Runner::new(pool.clone(), handlers(&pool), config());
     let id = jobs::enqueue(&pool, &NewJob::new("not-mine", json!({})))
