@@ -47,6 +47,20 @@ pub struct Knowledge {
     pub upload_origin: Option<String>,
 }
 
+impl AppState {
+    /// The turn engine over this server's provider clients, limits and live replies.
+    pub fn turns(&self) -> studio_core::chat::turn::Engine {
+        studio_core::chat::turn::Engine {
+            pool: self.pool.clone(),
+            llm: self.llm.clone(),
+            generations: self.generations.clone(),
+            guards: self.guards.clone(),
+            embedder: self.knowledge.pipeline.embedder.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
 impl Knowledge {
     pub fn new(pipeline: Pipeline) -> Self {
         Self {

@@ -28,6 +28,32 @@ pub fn handlers(
     handlers
 }
 
+/// The turn engine in this process (see `studio_core::chat::turn`): replies are written here,
+/// as in the server, with the same checks and limits, their usage and cost recorded. Runs and
+/// schedules start turns through it.
+pub fn turn_engine(
+    pipeline: &studio_core::knowledge::pipeline::Pipeline,
+    keys: studio_core::llm::registry::EnvironmentKeys,
+    limits: studio_core::limits::LimitsConfig,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> studio_core::chat::turn::Engine {
+    use std::sync::Arc;
+
+    use studio_core::{
+        chat::live::Generations,
+        limits::Guards,
+        llm::{RetryPolicy, registry::Registry},
+    };
+    studio_core::chat::turn::Engine {
+        pool: pipeline.pool.clone(),
+        llm: Arc::new(Registry::new(keys, RetryPolicy::default())),
+        generations: Arc::new(Generations::default()),
+        guards: Arc::new(Guards::new(limits)),
+        embedder: pipeline.embedder.clone(),
+        shutdown,
+    }
+}
+
 /// The consumer of upload notifications when they come through SQS (`KNOWLEDGE_QUEUE=sqs`);
 /// `None` with the Postgres queue, whose jobs the [`Runner`] takes. The queue's redrive policy
 /// allows `KNOWLEDGE_SQS_MAX_RECEIVES` deliveries (default 5).

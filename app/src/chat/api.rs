@@ -9,14 +9,11 @@ use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 mod support {
-    use std::sync::Arc;
-
     use leptos::prelude::expect_context;
     use rust_decimal::Decimal;
-    use studio_core::{
-        chat::{self, ChatError, MessageUsage, Turn, live::Job},
-        llm::{ChatRequest, Message, Part, Role},
-        models::{self, ProviderKind},
+    use studio_core::chat::{
+        ChatError, MessageUsage, Turn,
+        turn::{Ask, TurnError},
     };
     use uuid::Uuid;
 
@@ -62,8 +59,19 @@ mod support {
         }
     }
 
-    /// Saves the turn and starts the reply on `model_id`, which the user must be allowed.
-    /// `repositories`, when given, become the knowledge the conversation answers from.
+    impl From<TurnError> for AppError {
+        fn from(err: TurnError) -> Self {
+            match err {
+                TurnError::Invalid(message) => AppError::Invalid(message),
+                TurnError::NotFound => AppError::NotFound,
+                TurnError::TooMany { what, retry_after } => AppError::too_many(&what, retry_after),
+                TurnError::Database(err) => err.into(),
+            }
+        }
+    }
+
+    /// Starts a chat turn on `model_id` (see `studio_core::chat::turn`). `repositories`, when
+    /// given, become the knowledge the conversation answers from.
     pub async fn begin(
         user_id: Uuid,
         model_id: &str,
@@ -71,189 +79,23 @@ mod support {
         repositories: Option<Vec<Uuid>>,
     ) -> Result<Sent, AppError> {
         let state = expect_context::<AppState>();
-        let refused = || AppError::Invalid("You cannot use that model. Pick another one.".into());
-        let model_id = model_id.parse().map_err(|_| refused())?;
-        let model = models::model_for_user(&state.pool, user_id, model_id)
-            .await?
-            .ok_or_else(refused)?;
-        if let Turn::Message { images, .. } = &turn
-            && !images.is_empty()
-            && !model.supports_vision
-        {
-            return Err(AppError::Invalid(format!(
-                "{} cannot read images. Pick a model that can, or send text only.",
-                model.display_name
-            )));
-        }
-        let provider = state
-            .llm
-            .provider(&state.pool, model.provider_id)
-            .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, model.id = %model.id, "no client for the model's provider");
-                let why = match &err {
-                    studio_core::llm::registry::RegistryError::Client(err) => err.category(),
-                    _ => "its provider is not set up correctly".to_owned(),
-                };
-                AppError::Invalid(format!("{} cannot be used now: {why}.", model.display_name))
-            })?;
-        let knowledge = check_knowledge(&state, user_id, repositories.as_deref()).await?;
-        let guards = &state.guards;
-        guards.ai_calls.check(&user_id).map_err(|refused| {
-            AppError::too_many(
-                "You are sending messages faster than this server allows",
-                refused.retry_after,
-            )
+        let model_id = model_id.parse().map_err(|_| {
+            AppError::Invalid("You cannot use that model. Pick another one.".into())
         })?;
-        let slot = guards.generations.try_hold(user_id).ok_or_else(|| {
-            AppError::too_many(
-                &format!(
-                    "You have {} replies being written already. Wait for one to finish, or stop one",
-                    guards.generations.max()
-                ),
-                std::time::Duration::from_secs(5),
-            )
-        })?;
-        let budget = chat::ImageBudget {
-            turns: guards.config.chat_image_turns,
-            max_bytes: guards.config.chat_image_bytes,
-        };
-        let mut started = chat::start_turn(&state.pool, user_id, model.id, turn, budget).await?;
-        if knowledge {
-            with_knowledge(&state, user_id, &mut started, repositories).await?;
-        }
-        if !model.supports_vision {
-            // Images from earlier in the conversation: a model that cannot read them would
-            // refuse the whole request. It is told one was there.
-            for message in &mut started.history {
-                for part in &mut message.parts {
-                    if matches!(part, Part::Image { .. }) {
-                        *part = Part::Text("(An image was attached here.)".into());
-                    }
-                }
-            }
-        }
-        let max_output_tokens = model
-            .max_output_tokens
-            .and_then(|n| u32::try_from(n).ok())
-            .or((model.provider_kind == ProviderKind::Local).then_some(512));
-        state.generations.start(
-            Job {
-                pool: state.pool.clone(),
-                provider: Arc::new(provider),
-                request: ChatRequest {
-                    model: model.model_key.clone(),
-                    messages: started.history,
-                    max_output_tokens,
-                    temperature: None,
-                },
-                model,
+        let begun = state
+            .turns()
+            .begin(Ask {
                 user_id,
-                conversation_id: started.conversation_id,
-                reply_id: started.reply_id,
+                model_id,
+                turn,
+                repositories,
                 feature: "chat",
-                slot: Some(slot),
-            },
-            &state.shutdown,
-        );
-        Ok(Sent {
-            conversation_id: started.conversation_id.to_string(),
-            reply_id: started.reply_id.to_string(),
-        })
-    }
-
-    /// Whether the user may use knowledge in chat; refuses (before anything is saved)
-    /// repositories they cannot use.
-    async fn check_knowledge(
-        state: &AppState,
-        user_id: Uuid,
-        repositories: Option<&[Uuid]>,
-    ) -> Result<bool, AppError> {
-        let tools = studio_core::accounts::access::tool_slugs(&state.pool, user_id).await?;
-        let allowed = tools.iter().any(|t| t == crate::knowledge::api::TOOL);
-        let chosen = repositories.unwrap_or_default();
-        if chosen.is_empty() {
-            return Ok(allowed);
-        }
-        if !allowed {
-            return Err(AppError::Invalid(
-                "You cannot use knowledge repositories; send the message without them.".into(),
-            ));
-        }
-        if !studio_core::knowledge::repos::all_readable(&state.pool, user_id, chosen).await? {
-            return Err(AppError::Invalid(
-                "A repository chosen for this chat is not available to you any more.".into(),
-            ));
-        }
-        Ok(true)
-    }
-
-    /// When the conversation answers from knowledge repositories (and the user may still use
-    /// them): the question's best chunks go first in the history as numbered sources, and
-    /// the reply keeps them as its citations. A search that fails leaves the reply without
-    /// sources rather than without an answer.
-    async fn with_knowledge(
-        state: &AppState,
-        user_id: Uuid,
-        started: &mut chat::Started,
-        repositories: Option<Vec<Uuid>>,
-    ) -> Result<(), AppError> {
-        use studio_core::knowledge::retrieval;
-        if let Some(repositories) = repositories {
-            retrieval::set_conversation_repositories(
-                &state.pool,
-                user_id,
-                started.conversation_id,
-                &repositories,
-            )
-            .await?;
-        }
-        let attached =
-            retrieval::conversation_repositories(&state.pool, user_id, started.conversation_id)
-                .await?;
-        if attached.is_empty() {
-            return Ok(());
-        }
-        let question: String = started
-            .history
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map(|m| {
-                m.parts
-                    .iter()
-                    .filter_map(|p| match p {
-                        Part::Text(text) => Some(text.as_str()),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
             })
-            .unwrap_or_default();
-        let hits = match retrieval::retrieve(
-            &state.pool,
-            &state.knowledge.pipeline.embedder,
-            user_id,
-            &attached,
-            &question,
-        )
-        .await
-        {
-            Ok(hits) => hits,
-            Err(err) => {
-                tracing::warn!(error = %err, "knowledge search for a chat reply failed");
-                return Ok(());
-            }
-        };
-        if hits.is_empty() {
-            return Ok(());
-        }
-        retrieval::save_citations(&state.pool, started.reply_id, &hits).await?;
-        started.history.insert(
-            0,
-            Message::text(Role::System, retrieval::instructions(&hits)),
-        );
-        Ok(())
+            .await?;
+        Ok(Sent {
+            conversation_id: begun.conversation_id.to_string(),
+            reply_id: begun.reply_id.to_string(),
+        })
     }
 }
 

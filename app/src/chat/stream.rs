@@ -1,7 +1,7 @@
 //! `GET /api/chat/replies/{id}/events`: a reply as server-sent events. A reply being written
-//! sends what it has, then each piece as it comes; a finished one sends its saved text and
-//! `done`. Leaving the page only closes this stream: the reply goes on (see
-//! `studio_core::chat::live`).
+//! sends what it has, then each piece as it comes (a page that falls behind gets a fresh
+//! snapshot), then `done`; a finished one sends its saved text and `done`. Leaving the page
+//! only closes this stream: the reply goes on (see `studio_core::chat::live`).
 
 use std::convert::Infallible;
 
@@ -14,12 +14,8 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use futures::{Stream, StreamExt, stream};
-use studio_core::chat::{
-    self,
-    live::{Delta, Snapshot},
-};
-use tokio::sync::broadcast::error::RecvError;
+use futures::StreamExt;
+use studio_core::chat::live::Update;
 use uuid::Uuid;
 
 use super::types::events;
@@ -35,16 +31,6 @@ fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> 
         .unwrap_or_else(|_| Event::default().event(name)))
 }
 
-fn snapshot(s: Snapshot) -> Result<Event, Infallible> {
-    event(
-        events::SNAPSHOT,
-        &events::Snapshot {
-            content: s.content,
-            reasoning: s.reasoning,
-        },
-    )
-}
-
 pub async fn reply_events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -57,16 +43,13 @@ pub async fn reply_events(
     let Ok(reply) = id.parse::<Uuid>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let events = match state.generations.attach(user_id, reply) {
-        Some((now, deltas)) => live(now, deltas).boxed(),
-        None => match chat::owns_reply(&state.pool, user_id, reply).await {
-            Ok(true) => finished(&state, reply).await.boxed(),
-            Ok(false) => return StatusCode::NOT_FOUND.into_response(),
-            Err(err) => {
-                tracing::error!(error = %err, "could not read a reply");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        },
+    let events = match state.turns().follow(user_id, reply).await {
+        Ok(Some(updates)) => updates.map(sse),
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a reply");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
     let events = match crate::ssr::limit_streams(&state, user_id, events) {
         Ok(events) => events,
@@ -80,61 +63,18 @@ pub async fn reply_events(
         .into_response()
 }
 
-/// The saved reply, then `done` (or the error that prevented reading it).
-async fn finished(
-    state: &AppState,
-    reply: Uuid,
-) -> impl Stream<Item = Result<Event, Infallible>> + use<> {
-    let saved = chat::saved_reply(&state.pool, reply).await;
-    let items = match saved {
-        Ok(Some(saved)) => vec![
-            snapshot(Snapshot {
-                content: saved.content,
-                reasoning: saved.reasoning,
-            }),
-            event(
-                events::DONE,
-                &events::Done {
-                    status: saved.status,
-                    error: saved.error,
-                },
-            ),
-        ],
-        Ok(None) | Err(_) => vec![event(
-            events::DONE,
-            &events::Done {
-                status: "failed".into(),
-                error: Some("The reply could not be read.".into()),
+/// One update as its event.
+fn sse(update: Update) -> Result<Event, Infallible> {
+    match update {
+        Update::Snapshot(now) => event(
+            events::SNAPSHOT,
+            &events::Snapshot {
+                content: now.content,
+                reasoning: now.reasoning,
             },
-        )],
-    };
-    stream::iter(items)
-}
-
-/// What the reply has, then each delta until it is done. A page that falls more than the
-/// channel's capacity behind is cut off: its `EventSource` reconnects and starts again from a
-/// fresh snapshot.
-fn live(
-    now: Snapshot,
-    deltas: tokio::sync::broadcast::Receiver<Delta>,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    let first = stream::once(async move { snapshot(now) });
-    let rest = stream::unfold((deltas, false), |(mut deltas, ended)| async move {
-        if ended {
-            return None;
-        }
-        match deltas.recv().await {
-            Ok(Delta::Text(text)) => Some((event(events::TEXT, &text), (deltas, false))),
-            Ok(Delta::Reasoning(text)) => Some((event(events::REASONING, &text), (deltas, false))),
-            Ok(Delta::Done(outcome)) => {
-                let done = events::Done {
-                    status: outcome.status.to_owned(),
-                    error: outcome.error,
-                };
-                Some((event(events::DONE, &done), (deltas, true)))
-            }
-            Err(RecvError::Lagged(_) | RecvError::Closed) => None,
-        }
-    });
-    first.chain(rest)
+        ),
+        Update::Text(text) => event(events::TEXT, &text),
+        Update::Reasoning(text) => event(events::REASONING, &text),
+        Update::Done { status, error } => event(events::DONE, &events::Done { status, error }),
+    }
 }

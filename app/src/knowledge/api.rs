@@ -9,7 +9,7 @@ use super::types::{
 };
 use crate::error::AppError;
 
-/// The tool that grants these pages.
+/// The tool that grants these pages (`studio_core::knowledge::TOOL`).
 pub const TOOL: &str = "knowledge-repositories";
 
 #[cfg(feature = "ssr")]
@@ -574,4 +574,12 @@ pub async fn search_knowledge(
 pub async fn list_items(repository: String) -> Result<Vec<ItemView>, AppError> {
     let (user, state) = support::user().await?;
     support::items(&state, user, support::id(&repository)?).await
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_pages_and_chat_name_the_same_tool() {
+        assert_eq!(super::TOOL, studio_core::knowledge::TOOL);
+    }
 }

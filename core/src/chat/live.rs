@@ -10,10 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
+use futures::{
+    StreamExt,
+    stream::{self, BoxStream},
+};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -48,6 +51,123 @@ pub enum Delta {
     Text(String),
     Reasoning(String),
     Done(Outcome),
+}
+
+/// What a follower of a reply receives ([`follow`]): the reply so far, each piece after, and
+/// how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The whole reply so far: it replaces what the follower had.
+    Snapshot(Snapshot),
+    Text(String),
+    Reasoning(String),
+    /// The last update: `complete`, `stopped` or `failed`, with the reason of a failure.
+    Done {
+        status: String,
+        error: Option<String>,
+    },
+}
+
+/// Reply `id` of `user_id` as a stream of [`Update`]s that always ends with
+/// [`Update::Done`]: live while it is being written here, else as it was saved. A follower
+/// that falls more than the channel behind is not cut off: it gets a fresh snapshot and goes
+/// on. `None` when the reply is not the user's.
+pub async fn follow(
+    generations: &Arc<Generations>,
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<BoxStream<'static, Update>>> {
+    if let Some((now, deltas)) = generations.attach(user_id, id) {
+        return Ok(Some(following(
+            generations.clone(),
+            pool.clone(),
+            user_id,
+            id,
+            now,
+            deltas,
+        )));
+    }
+    if !super::owns_reply(pool, user_id, id).await? {
+        return Ok(None);
+    }
+    Ok(Some(stream::iter(saved(pool, id).await).boxed()))
+}
+
+/// The saved reply as a snapshot and its end (or the error that prevented reading it).
+async fn saved(pool: &PgPool, id: Uuid) -> Vec<Update> {
+    match super::saved_reply(pool, id).await {
+        Ok(Some(saved)) => vec![
+            Update::Snapshot(Snapshot {
+                content: saved.content,
+                reasoning: saved.reasoning,
+            }),
+            Update::Done {
+                status: saved.status,
+                error: saved.error,
+            },
+        ],
+        Ok(None) | Err(_) => vec![Update::Done {
+            status: "failed".into(),
+            error: Some("The reply could not be read.".into()),
+        }],
+    }
+}
+
+fn following(
+    generations: Arc<Generations>,
+    pool: PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    now: Snapshot,
+    deltas: broadcast::Receiver<Delta>,
+) -> BoxStream<'static, Update> {
+    enum State {
+        Live(broadcast::Receiver<Delta>),
+        /// Updates left to send, then the end.
+        Last(std::vec::IntoIter<Update>),
+    }
+    let rest = stream::unfold(State::Live(deltas), move |state| {
+        let (generations, pool) = (generations.clone(), pool.clone());
+        async move {
+            let mut deltas = match state {
+                State::Live(deltas) => deltas,
+                State::Last(mut left) => {
+                    return left.next().map(|update| (update, State::Last(left)));
+                }
+            };
+            let update = match deltas.recv().await {
+                Ok(Delta::Text(text)) => Update::Text(text),
+                Ok(Delta::Reasoning(text)) => Update::Reasoning(text),
+                Ok(Delta::Done(outcome)) => {
+                    let done = Update::Done {
+                        status: outcome.status.to_owned(),
+                        error: outcome.error,
+                    };
+                    return Some((done, State::Last(Vec::new().into_iter())));
+                }
+                Err(RecvError::Lagged(_)) => match generations.attach(user_id, id) {
+                    Some((now, deltas)) => {
+                        return Some((Update::Snapshot(now), State::Live(deltas)));
+                    }
+                    None => {
+                        let mut left = saved(&pool, id).await.into_iter();
+                        let first = left.next()?;
+                        return Some((first, State::Last(left)));
+                    }
+                },
+                Err(RecvError::Closed) => {
+                    let mut left = saved(&pool, id).await.into_iter();
+                    let first = left.next()?;
+                    return Some((first, State::Last(left)));
+                }
+            };
+            Some((update, State::Live(deltas)))
+        }
+    });
+    stream::once(std::future::ready(Update::Snapshot(now)))
+        .chain(rest)
+        .boxed()
 }
 
 struct Live {

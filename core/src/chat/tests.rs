@@ -2,13 +2,14 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::StreamExt;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    live::{Delta, Generations, Job},
+    live::{self, Delta, Generations, Job, Update},
     *,
 };
 use crate::{
@@ -278,6 +279,63 @@ async fn attaching_sees_everything_and_stop_keeps_what_came(pool: PgPool) {
     .unwrap();
     // The provider never reported usage: 12 characters are about 3 tokens.
     assert_eq!((status.as_str(), output, estimated), ("stopped", 3, true));
+}
+
+/// The text a follower shows after `updates` (a snapshot replaces it), and how it ended.
+fn shown(updates: &[Update]) -> (String, Option<&Update>) {
+    let mut text = String::new();
+    for update in updates {
+        match update {
+            Update::Snapshot(now) => text.clone_from(&now.content),
+            Update::Text(piece) => text.push_str(piece),
+            Update::Reasoning(_) | Update::Done { .. } => {}
+        }
+    }
+    (text, updates.last())
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_follower_that_falls_behind_gets_a_snapshot_and_the_end_never_a_cut(pool: PgPool) {
+    // More pieces at once than a follower's channel holds, a pause, then a few more.
+    let piece = |i: usize| format!("{i} ");
+    let mut frames: Vec<Frame> = (0..400).map(|i| text_chunk(&piece(i))).collect();
+    frames.push(Frame::Pause(Duration::from_millis(600)));
+    frames.extend((400..410).map(|i| text_chunk(&piece(i))));
+    frames.extend([finish_chunk("stop"), done()]);
+    let h = Harness::new(pool, vec![Reply::Stream(frames)]).await;
+    let user = person(&h.pool, "a@example.org").await;
+    let other = person(&h.pool, "b@example.org").await;
+    let started = h.turn(user, message(None, "Count to 409")).await;
+    let whole: String = (0..410).map(piece).collect();
+    let complete = Update::Done {
+        status: "complete".into(),
+        error: None,
+    };
+    let follow = || live::follow(&h.generations, &h.pool, user, started.reply_id);
+    assert!(
+        live::follow(&h.generations, &h.pool, other, started.reply_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // One reader starts reading while the reply is still written, far behind; another only
+    // after it ended, every piece long gone from its channel.
+    let slow = follow().await.unwrap().unwrap();
+    let late = follow().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let slow: Vec<Update> = tokio::time::timeout(Duration::from_secs(10), slow.collect())
+        .await
+        .unwrap();
+    assert_eq!(shown(&slow), (whole.clone(), Some(&complete)));
+    h.settled(started.reply_id).await;
+    let late: Vec<Update> = tokio::time::timeout(Duration::from_secs(10), late.collect())
+        .await
+        .unwrap();
+    assert_eq!(shown(&late), (whole.clone(), Some(&complete)));
+    assert!(late.len() < 10, "caught up from a snapshot: {}", late.len());
+    // Followed once saved: the saved reply and its end.
+    let saved: Vec<Update> = follow().await.unwrap().unwrap().collect().await;
+    assert_eq!(shown(&saved), (whole, Some(&complete)));
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]

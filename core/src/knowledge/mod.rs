@@ -23,6 +23,10 @@ pub mod search;
 pub mod storage;
 pub mod web;
 
+/// The tool (see `accounts::access`) that grants knowledge repositories, in their pages and in
+/// chat.
+pub const TOOL: &str = "knowledge-repositories";
+
 #[cfg(test)]
 mod db_tests;
 #[cfg(test)]

@@ -23,6 +23,7 @@ use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::Process
 mod knowledge;
 mod mail;
 mod sqs;
+mod turns;
 
 /// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
 fn handlers(pool: &PgPool) -> Handlers {
