@@ -124,11 +124,15 @@ impl Engine {
             repositories,
             feature,
         } = ask;
-        let model = models::model_for_user(&self.pool, user_id, model_id)
-            .await?
-            .ok_or_else(|| {
-                TurnError::Invalid("You cannot use that model. Pick another one.".into())
-            })?;
+        // Independent reads at once; the model's answer decides first.
+        let (model, knowledge) = tokio::join!(
+            models::model_for_user(&self.pool, user_id, model_id),
+            self.check_knowledge(user_id, repositories.as_deref()),
+        );
+        let model = model?.ok_or_else(|| {
+            TurnError::Invalid("You cannot use that model. Pick another one.".into())
+        })?;
+        let knowledge = knowledge?;
         if let Turn::Message { images, .. } = &turn
             && !images.is_empty()
             && !model.supports_vision
@@ -150,9 +154,6 @@ impl Engine {
                 };
                 TurnError::Invalid(format!("{} cannot be used now: {why}.", model.display_name))
             })?;
-        let knowledge = self
-            .check_knowledge(user_id, repositories.as_deref())
-            .await?;
         let guards = &self.guards;
         guards
             .ai_calls
@@ -175,9 +176,16 @@ impl Engine {
             turns: guards.config.chat_image_turns,
             max_bytes: guards.config.chat_image_bytes,
         };
+        let new_conversation = matches!(
+            turn,
+            Turn::Message {
+                conversation_id: None,
+                ..
+            }
+        );
         let mut started = super::start_turn(&self.pool, user_id, model.id, turn, budget).await?;
         if knowledge {
-            self.with_knowledge(user_id, &mut started, repositories)
+            self.with_knowledge(user_id, &mut started, new_conversation, repositories)
                 .await?;
         }
         if !model.supports_vision {
@@ -265,20 +273,33 @@ impl Engine {
         &self,
         user_id: Uuid,
         started: &mut Started,
+        new_conversation: bool,
         repositories: Option<Vec<Uuid>>,
     ) -> Result<(), TurnError> {
-        if let Some(repositories) = repositories {
-            retrieval::set_conversation_repositories(
-                &self.pool,
-                user_id,
-                started.conversation_id,
-                &repositories,
-            )
-            .await?;
-        }
-        let attached =
-            retrieval::conversation_repositories(&self.pool, user_id, started.conversation_id)
-                .await?;
+        let conversation = started.conversation_id;
+        let attached = match repositories {
+            // A new conversation starts with none.
+            Some(chosen) if chosen.is_empty() && new_conversation => chosen,
+            Some(chosen) => {
+                let now = if new_conversation {
+                    Vec::new()
+                } else {
+                    retrieval::conversation_repositories(&self.pool, user_id, conversation).await?
+                };
+                let same = now.len() == chosen.len() && chosen.iter().all(|id| now.contains(id));
+                if !same {
+                    retrieval::set_conversation_repositories(
+                        &self.pool,
+                        user_id,
+                        conversation,
+                        &chosen,
+                    )
+                    .await?;
+                }
+                chosen
+            }
+            None => retrieval::conversation_repositories(&self.pool, user_id, conversation).await?,
+        };
         if attached.is_empty() {
             return Ok(());
         }

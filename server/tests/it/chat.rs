@@ -365,9 +365,13 @@ async fn a_conversation_with_knowledge_sends_sources_and_keeps_citations(pool: P
         repos::{self, ItemKind, NewItem, RepositoryFields},
         storage,
     };
-    let server = FakeServer::start(vec![Reply::text(&["Pumice floats [1]."], 40, 5)])
-        .await
-        .unwrap();
+    let server = FakeServer::start(vec![
+        Reply::text(&["Pumice floats [1]."], 40, 5),
+        Reply::text(&["Still pumice [1]."], 40, 5),
+        Reply::text(&["From what I know."], 4, 5),
+    ])
+    .await
+    .unwrap();
     let router = router(pool.clone(), None);
     persona(&pool, "administrator").await;
     let model = fake_model(&pool, &server).await;
@@ -470,6 +474,52 @@ async fn a_conversation_with_knowledge_sends_sources_and_keeps_citations(pool: P
             .contains("floats on water")
     );
     assert_eq!(citation["repository_id"], repository.to_string());
+
+    // The next turns: with the same repository it still answers from it; with none chosen,
+    // the conversation no longer does.
+    let next = |repositories: serde_json::Value| {
+        serde_json::json!({
+            "conversation_id": conversation, "replacing": null, "model_id": model,
+            "text": "And which sinks?", "images": [], "repositories": repositories,
+        })
+        .to_string()
+    };
+    for (round, repositories) in [
+        (1, serde_json::json!([repository])),
+        (2, serde_json::json!([])),
+    ] {
+        let (status, sent, _) = post(
+            &router,
+            "/api/chat/send",
+            &next(repositories),
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(status, 200, "{sent}");
+        let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+        let reply = sent["reply_id"].as_str().unwrap();
+        get(
+            &router,
+            &format!("/api/chat/replies/{reply}/events"),
+            &[("cookie", &cookie)],
+        )
+        .await;
+        let messages = server.requests()[round].body["messages"].clone();
+        assert_eq!(
+            messages[0]["role"] == "system",
+            round == 1,
+            "round {round}: {messages}"
+        );
+    }
+    let (_, detail, _) = post(
+        &router,
+        "/api/chat/conversation",
+        &serde_json::json!({ "id": conversation, "before": null }).to_string(),
+        Some(&cookie),
+    )
+    .await;
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["repository_ids"], serde_json::json!([]));
 
     // Someone else's repository cannot be attached.
     let stranger = persona(&pool, "staff").await;
