@@ -328,9 +328,8 @@ impl PerUser {
 /// once, at most `queue` waiting, each waiting at most `wait`; the rest are refused at once.
 ///
 /// The work runs on the pool's own `concurrency` threads, not on the runtime's blocking
-/// threads: the allocator keeps what a thread freed for that thread's next use, so a 19 MiB
-/// password hash on a new thread each time would leave 19 MiB resident per thread (a flood of
-/// sign-ups grew the server by hundreds of MB). On the pool's threads it is reused.
+/// threads (up to 512): the working memory a password hash keeps on its thread
+/// (`accounts::password`) exists on these few threads only.
 pub struct BlockingPool {
     permits: Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
