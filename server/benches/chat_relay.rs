@@ -245,6 +245,7 @@ impl Client {
             "model_id": model,
             "text": "Tell me about the weather on the moon.",
             "images": [],
+            "repositories": [],
         });
         Ok(serde_json::from_str(&self.call("chat/send", body).await?)?)
     }
