@@ -59,11 +59,22 @@ test("a reply streams, shows its cost, and regenerates as a branch", async ({ pa
   await expect(replies(page).last().getByText("2 / 2")).toBeVisible();
   const second = replies(page).last().locator(".markdown");
   await expect(second).toHaveText(new RegExp(`^Echo \\d+: ${question}\\s*$`));
-  expect(await second.innerText()).not.toBe(firstText);
+  const secondText = await second.innerText();
+  expect(secondText).not.toBe(firstText);
 
-  await replies(page).last().getByRole("button", { name: "Previous version" }).click();
+  const versions = replies(page).last().getByRole("group", { name: "Versions" });
+  // At the last version: "next" is disabled and the group shows only its arrows and count.
+  await expect(versions.getByRole("button", { name: "Next version" })).toBeDisabled();
+  await expect(versions).not.toContainText("=");
+  await versions.getByRole("button", { name: "Previous version" }).click();
   await expect(replies(page).last().getByText("1 / 2")).toBeVisible();
   await expect(replies(page).last().locator(".markdown")).toHaveText(firstText);
+  // And back again.
+  const back = replies(page).last().getByRole("group", { name: "Versions" });
+  await expect(back.getByRole("button", { name: "Previous version" })).toBeDisabled();
+  await back.getByRole("button", { name: "Next version" }).click();
+  await expect(replies(page).last().getByText("2 / 2")).toBeVisible();
+  await expect(replies(page).last().locator(".markdown")).toHaveText(secondText);
   await expectAccessible(page);
 });
 

@@ -745,6 +745,8 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
     let usage = message.usage.clone();
     let finished = message.status != "streaming";
     let reasoning = Some(message.reasoning_html.clone()).filter(|r| !r.is_empty());
+    // Kept out of the attribute: a comparison there is split by formatting into text.
+    let at_last = position + 1 >= count;
     view! {
         <article
             class="message"
@@ -769,10 +771,12 @@ fn Message(message: MessageView, conversation_id: String) -> impl IntoView {
                                     <span class="visually-hidden">"Previous version"</span>
                                 </button>
                                 <span>{format!("{} / {count}", position + 1)}</span>
-                                <button type="button" class="icon-button" disabled=position + 1>
-                                    = count
+                                <button
+                                    type="button"
+                                    class="icon-button"
+                                    disabled=at_last
                                     on:click=move |_| switch(position + 1)
-                                    >
+                                >
                                     <span aria-hidden="true">"›"</span>
                                     <span class="visually-hidden">"Next version"</span>
                                 </button>
