@@ -78,6 +78,57 @@ test("a reply streams, shows its cost, and regenerates as a branch", async ({ pa
   await expectAccessible(page);
 });
 
+test("a turn in an open conversation is one request and the reply's stream", async ({
+  page,
+  isMobile,
+}) => {
+  await signUp(page, uniqueEmail("pupil"), "Quick Pupil");
+  const older = `walrus${unique()}`;
+  await newChat(page, FAKE_MODEL);
+  await send(page, `first about ${older}`);
+  await expect(replies(page).last()).toContainText("tokens in");
+  await newChat(page, FAKE_MODEL);
+  await send(page, "a newer topic");
+  await expect(replies(page).last()).toContainText("tokens in");
+
+  // Back in the older conversation, now second in the list.
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  if (isMobile) await page.getByRole("button", { name: "Conversations" }).click();
+  await expect(list.locator("li").nth(1)).toContainText(older);
+  await list.getByRole("link", { name: new RegExp(older) }).click();
+  await expect(page.locator("article.message.user")).toContainText(older);
+  await expect(replies(page).last()).toContainText("tokens in");
+
+  const usage = page.getByLabel("Conversation usage");
+  const before = await usage.innerText();
+  const asked: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/api/")) asked.push(`${request.method()} ${path}`);
+  });
+  const question = `then ${unique()}`;
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill(question);
+  await box.press("Enter");
+  // The message and the finished reply are shown, with the conversation's new totals.
+  await expect(page.locator("article.message.user").last()).toContainText(question);
+  const reply = replies(page).last();
+  await expect(reply.locator(".markdown")).toHaveText(new RegExp(`^Echo \\d+: ${question}\\s*$`));
+  await expect(reply).toContainText("tokens in");
+  await expect(reply.getByRole("button", { name: "Regenerate" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(usage).not.toHaveText(before);
+  await expect(usage).toContainText("tokens in");
+  // Nothing was reloaded: the send, then the reply's events.
+  expect(asked).toEqual([
+    "POST /api/chat/send",
+    expect.stringMatching(/^GET \/api\/chat\/replies\/[0-9a-f-]{36}\/events$/),
+  ]);
+  // The list moved the conversation to the top without asking the server.
+  if (isMobile) await page.getByRole("button", { name: "Conversations" }).click();
+  await expect(list.locator("li").first()).toContainText(older);
+});
+
 test("conversations are renamed, pinned, found and archived", async ({ page, isMobile }) => {
   await signUp(page, uniqueEmail("pupil"), "Tidy Pupil");
   const word = `zebra${unique()}`;

@@ -8,7 +8,7 @@ use super::types::{ConversationDetail, ConversationPage, FolderView, ModelOption
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-mod support {
+pub(super) mod support {
     use leptos::prelude::expect_context;
     use rust_decimal::Decimal;
     use studio_core::chat::{
@@ -17,7 +17,7 @@ mod support {
     };
     use uuid::Uuid;
 
-    use super::super::types::{Sent, UsageView};
+    use super::super::types::{ConversationDetail, Sent, UsageView};
     use crate::{auth::ssr::require_tool, error::AppError, ssr::AppState};
 
     pub fn id(raw: &str) -> Result<Uuid, AppError> {
@@ -94,7 +94,108 @@ mod support {
             .await?;
         Ok(Sent {
             conversation_id: begun.conversation_id.to_string(),
+            message_id: begun.message_id.to_string(),
             reply_id: begun.reply_id.to_string(),
+        })
+    }
+
+    /// A conversation with the latest messages of the branch shown (or those before `before`),
+    /// finished replies rendered.
+    pub async fn conversation_detail(
+        state: &AppState,
+        user_id: Uuid,
+        id: Uuid,
+        before: Option<Uuid>,
+    ) -> Result<ConversationDetail, AppError> {
+        use super::super::types::{CitationView, MessageView};
+        let c = studio_core::chat::conversation(&state.pool, user_id, id, before).await?;
+        let replies: Vec<uuid::Uuid> = c
+            .messages
+            .iter()
+            .filter(|m| m.role == "assistant")
+            .map(|m| m.id)
+            .collect();
+        let mut citations =
+            studio_core::knowledge::retrieval::citations(&state.pool, &replies).await?;
+        let repository_ids = studio_core::knowledge::retrieval::conversation_repositories(
+            &state.pool,
+            user_id,
+            c.summary.id,
+        )
+        .await?;
+        // Which cited repositories the user can still open (none asked when nothing is cited).
+        let cited: Vec<uuid::Uuid> = citations
+            .values()
+            .flatten()
+            .filter_map(|c| c.repository_id)
+            .collect();
+        let readable = if cited.is_empty() {
+            Vec::new()
+        } else {
+            studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &cited).await?
+        };
+        // Highlighting and typesetting take CPU: off the async workers.
+        let messages = tokio::task::spawn_blocking(move || {
+            c.messages
+                .into_iter()
+                .map(|m| {
+                    let finished = m.role == "assistant" && m.status != "streaming";
+                    let citations = citations
+                        .remove(&m.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| CitationView {
+                            number: c.number,
+                            item_name: c.item_name,
+                            location: c.location,
+                            content: c.content,
+                            repository_id: c
+                                .repository_id
+                                .filter(|r| readable.contains(r))
+                                .map(|r| r.to_string()),
+                        })
+                        .collect();
+                    MessageView {
+                        citations,
+                        id: m.id.to_string(),
+                        html: if finished {
+                            super::super::markdown::to_rich_html(&m.content)
+                        } else {
+                            String::new()
+                        },
+                        reasoning_html: if finished {
+                            super::super::markdown::to_rich_html(&m.reasoning)
+                        } else {
+                            String::new()
+                        },
+                        role: m.role,
+                        content: m.content,
+                        model_name: m.model_name,
+                        status: m.status,
+                        error: m.error,
+                        siblings: m.siblings.iter().map(ToString::to_string).collect(),
+                        usage: m.usage.map(usage),
+                        image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
+                        document_names: m.document_names.clone(),
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "rendering a conversation failed");
+            AppError::Internal
+        })?;
+        Ok(ConversationDetail {
+            id: c.summary.id.to_string(),
+            title: c.summary.title,
+            model_id: c.summary.model_id.map(|id| id.to_string()),
+            is_pinned: c.summary.is_pinned,
+            is_archived: c.summary.is_archived,
+            has_earlier: c.has_earlier,
+            totals: usage(c.totals),
+            messages,
+            repository_ids: repository_ids.iter().map(ToString::to_string).collect(),
         })
     }
 }
@@ -167,99 +268,10 @@ pub async fn get_conversation(
     id: String,
     before: Option<String>,
 ) -> Result<ConversationDetail, AppError> {
-    use super::types::{CitationView, MessageView};
     let user_id = support::user().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let before = before.as_deref().map(support::id).transpose()?;
-    let c =
-        studio_core::chat::conversation(&state.pool, user_id, support::id(&id)?, before).await?;
-    let replies: Vec<uuid::Uuid> = c
-        .messages
-        .iter()
-        .filter(|m| m.role == "assistant")
-        .map(|m| m.id)
-        .collect();
-    let mut citations = studio_core::knowledge::retrieval::citations(&state.pool, &replies).await?;
-    let repository_ids = studio_core::knowledge::retrieval::conversation_repositories(
-        &state.pool,
-        user_id,
-        c.summary.id,
-    )
-    .await?;
-    // Which cited repositories the user can still open (none asked when nothing is cited).
-    let cited: Vec<uuid::Uuid> = citations
-        .values()
-        .flatten()
-        .filter_map(|c| c.repository_id)
-        .collect();
-    let readable = if cited.is_empty() {
-        Vec::new()
-    } else {
-        studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &cited).await?
-    };
-    // Highlighting and typesetting take CPU: off the async workers.
-    let messages = tokio::task::spawn_blocking(move || {
-        c.messages
-            .into_iter()
-            .map(|m| {
-                let finished = m.role == "assistant" && m.status != "streaming";
-                let citations = citations
-                    .remove(&m.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|c| CitationView {
-                        number: c.number,
-                        item_name: c.item_name,
-                        location: c.location,
-                        content: c.content,
-                        repository_id: c
-                            .repository_id
-                            .filter(|r| readable.contains(r))
-                            .map(|r| r.to_string()),
-                    })
-                    .collect();
-                MessageView {
-                    citations,
-                    id: m.id.to_string(),
-                    html: if finished {
-                        super::markdown::to_rich_html(&m.content)
-                    } else {
-                        String::new()
-                    },
-                    reasoning_html: if finished {
-                        super::markdown::to_rich_html(&m.reasoning)
-                    } else {
-                        String::new()
-                    },
-                    role: m.role,
-                    content: m.content,
-                    model_name: m.model_name,
-                    status: m.status,
-                    error: m.error,
-                    siblings: m.siblings.iter().map(ToString::to_string).collect(),
-                    usage: m.usage.map(support::usage),
-                    image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
-                    document_names: m.document_names.clone(),
-                }
-            })
-            .collect()
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "rendering a conversation failed");
-        AppError::Internal
-    })?;
-    Ok(ConversationDetail {
-        id: c.summary.id.to_string(),
-        title: c.summary.title,
-        model_id: c.summary.model_id.map(|id| id.to_string()),
-        is_pinned: c.summary.is_pinned,
-        is_archived: c.summary.is_archived,
-        has_earlier: c.has_earlier,
-        totals: support::usage(c.totals),
-        messages,
-        repository_ids: repository_ids.iter().map(ToString::to_string).collect(),
-    })
+    support::conversation_detail(&state, user_id, support::id(&id)?, before).await
 }
 
 /// Sends a message: in a new conversation (`conversation_id` empty), after the shown branch,

@@ -39,6 +39,57 @@ pub(super) struct Chat {
     problem: RwSignal<Option<String>>,
     /// The knowledge repositories the conversation answers from (ids).
     pub(super) repositories: RwSignal<Vec<String>>,
+    /// The conversation that just had a turn: the list moves its entry to the top instead of
+    /// reloading.
+    touched: RwSignal<Option<String>>,
+}
+
+/// The open conversation's messages as they change turn by turn: a send appends the user's
+/// message and the reply being written, the reply's `done` event replaces it with the finished
+/// one. Nothing is reloaded for a turn.
+#[derive(Clone, Copy)]
+struct Turns {
+    messages: RwSignal<Vec<MessageView>>,
+    totals: RwSignal<UsageView>,
+    /// The reply being written, if any: the composer offers Stop instead of Send.
+    streaming: RwSignal<Option<String>>,
+}
+
+#[cfg(feature = "hydrate")]
+impl Turns {
+    /// A reply ended: shows it finished, or reloads the conversation when it is not on the
+    /// branch shown any more.
+    fn finish(self, chat: Chat, reply: &str, done: super::types::events::Done) {
+        match (done.message, done.totals) {
+            (Some(message), Some(totals)) => {
+                self.messages.update(|messages| {
+                    if let Some(shown) = messages.iter_mut().find(|m| m.id == reply) {
+                        *shown = message;
+                    }
+                });
+                self.totals.set(totals);
+            }
+            _ => chat.version.update(|v| *v += 1),
+        }
+        if self.streaming.get_untracked().as_deref() == Some(reply) {
+            self.streaming.set(None);
+        }
+    }
+}
+
+/// Moves the conversation `id` to the top of its group (pinned ones stay first), as the list
+/// orders by last activity.
+fn move_to_top(items: &mut Vec<ConversationItem>, id: &str) {
+    let Some(at) = items.iter().position(|item| item.id == id) else {
+        return;
+    };
+    let item = items.remove(at);
+    let to = if item.is_pinned {
+        0
+    } else {
+        items.iter().take_while(|other| other.is_pinned).count()
+    };
+    items.insert(to, item);
 }
 
 fn show_problem(chat: Chat, err: AppError) {
@@ -58,6 +109,7 @@ pub fn ChatPage() -> impl IntoView {
         model: RwSignal::new(String::new()),
         problem: RwSignal::new(None),
         repositories: RwSignal::new(Vec::new()),
+        touched: RwSignal::new(None),
     };
     provide_context(chat);
     let models = Resource::new(|| (), |()| chat_models());
@@ -180,6 +232,12 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                         let (items, has_more) = list.await?;
                         let folders = folders.await.unwrap_or_default();
                         let empty = items.is_empty();
+                        let items = RwSignal::new(items);
+                        Effect::new(move |_| {
+                            if let Some(id) = chat.touched.get() {
+                                items.update(|items| move_to_top(items, &id));
+                            }
+                        });
                         Ok::<
                             _,
                             AppError,
@@ -197,14 +255,15 @@ fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                                     </p>
                                 </Show>
                                 <ul class="conversation-items">
-                                    {items
-                                        .into_iter()
-                                        .map(|item| {
+                                    <For
+                                        each=move || items.get()
+                                        key=|item| item.id.clone()
+                                        children=move |item| {
                                             view! {
                                                 <ConversationEntry item current folders=folders.clone() />
                                             }
-                                        })
-                                        .collect_view()}
+                                        }
+                                    />
                                 </ul>
                                 <Show when=move || has_more>
                                     <button
@@ -545,11 +604,16 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
                 <h1>"New chat"</h1>
                 <p class="muted">"Pick a model, write a message and press Enter."</p>
             </div>
-            <Composer conversation_id=None streaming=None models />
+            <Composer conversation_id=None turns=None models />
         }
         .into_any();
     };
-    let totals = detail.totals.clone();
+    let turns = Turns {
+        messages: RwSignal::new(detail.messages.clone()),
+        totals: RwSignal::new(detail.totals.clone()),
+        streaming: RwSignal::new(streaming),
+    };
+    provide_context(turns);
     let earlier = RwSignal::new(Vec::<MessageView>::new());
     let has_earlier = RwSignal::new(detail.has_earlier);
     let first_id = StoredValue::new(detail.messages.first().map(|m| m.id.clone()));
@@ -575,7 +639,6 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
             });
         }
     };
-    let messages = detail.messages.clone();
     // Opened (or reloaded after a reply), the conversation shows its end.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -587,7 +650,7 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
         <header class="chat-head">
             <h1>{detail.title.clone()}</h1>
             <p class="muted small" aria-label="Conversation usage">
-                <UsageLine usage=totals />
+                {move || view! { <UsageLine usage=turns.totals.get() /> }}
             </p>
         </header>
         <div class="messages" on:click=copy_code>
@@ -603,14 +666,15 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
                     view! { <Message message conversation_id=conversation_key.get_value() /> }
                 }
             />
-            {messages
-                .into_iter()
-                .map(|message| {
+            <For
+                each=move || turns.messages.get()
+                key=|m| (m.id.clone(), m.status.clone())
+                children=move |message| {
                     view! { <Message message conversation_id=conversation_key.get_value() /> }
-                })
-                .collect_view()}
+                }
+            />
         </div>
-        <Composer conversation_id streaming models />
+        <Composer conversation_id turns=Some(turns) models />
     }
     .into_any()
 }
@@ -962,6 +1026,7 @@ async fn resend(conversation_id: String, message_id: String, text: String, chat:
 #[component]
 fn LiveReply(id: String, initial: String) -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let use_turns = use_context::<Turns>();
     let content = RwSignal::new(initial);
     // What a reasoning model thinks before it answers, shown as it comes.
     let reasoning = RwSignal::new(String::new());
@@ -997,6 +1062,7 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
             });
         };
         let url = format!("/api/chat/replies/{id}/events");
+        let reply = id.clone();
         Effect::new(move |_| {
             let Ok(es) = web_sys::EventSource::new(&url) else {
                 return;
@@ -1024,14 +1090,18 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
                     content.update(|c| c.push_str(&text));
                 }
             });
-            let on_done = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+            let reply = reply.clone();
+            let on_done = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
                 source.with_value(|s| {
                     if let Some((es, _)) = s {
                         es.close();
                     }
                 });
-                chat.version.update(|v| *v += 1);
-                chat.list_version.update(|v| *v += 1);
+                let done = serde_json::from_str::<events::Done>(&data(&ev)).ok();
+                match (use_turns, done) {
+                    (Some(turns), Some(done)) => turns.finish(chat, &reply, done),
+                    _ => chat.version.update(|v| *v += 1),
+                }
             });
             for (name, handler) in [
                 (events::SNAPSHOT, &on_snapshot),
@@ -1048,7 +1118,7 @@ fn LiveReply(id: String, initial: String) -> impl IntoView {
         });
         on_cleanup(close);
     }
-    let _ = (&id, chat);
+    let _ = (&id, chat, use_turns);
     view! {
         <Show when=move || !reasoning.with(String::is_empty)>
             <details class="reasoning" open>
@@ -1195,7 +1265,7 @@ fn Attachments(label: &'static str, files: RwSignal<Vec<(String, String)>>) -> i
 #[component]
 fn Composer(
     conversation_id: Option<String>,
-    streaming: Option<String>,
+    turns: Option<Turns>,
     models: Vec<ModelOption>,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
@@ -1215,7 +1285,13 @@ fn Composer(
         .collect::<Vec<_>>();
     let can_see = move || vision.contains(&chat.model.get());
     let conversation_id = StoredValue::new(conversation_id);
-    let streaming = StoredValue::new(streaming);
+    let streaming = move || turns.and_then(|t| t.streaming.get());
+    let model_names = StoredValue::new(
+        models
+            .iter()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect::<Vec<_>>(),
+    );
     let no_models = models.is_empty();
     let builtin = models
         .iter()
@@ -1232,21 +1308,29 @@ fn Composer(
             || sending.get_untracked()
             || uploading.get_untracked() > 0
             || reading.get_untracked() > 0
-            || streaming.get_value().is_some()
+            || turns.is_some_and(|t| t.streaming.get_untracked().is_some())
         {
             return;
         }
         sending.set(true);
         chat.problem.set(None);
         let navigate = navigate.clone();
+        let model_id = chat.model.get_untracked();
+        let model_name = model_names.with_value(|names| {
+            names
+                .iter()
+                .find(|(id, _)| *id == model_id)
+                .map(|(_, name)| name.clone())
+        });
         spawn_local(async move {
             let conversation = conversation_id.get_value();
+            let with_documents = !document_ids.is_empty();
             let result = send_message(
                 conversation.clone(),
                 None,
-                chat.model.get_untracked(),
-                message,
-                images,
+                model_id,
+                message.clone(),
+                images.clone(),
                 document_ids,
                 chat.repositories.get_untracked(),
             )
@@ -1257,14 +1341,31 @@ fn Composer(
                     text.set(String::new());
                     attached.set(Vec::new());
                     documents.set(Vec::new());
-                    chat.list_version.update(|v| *v += 1);
-                    if conversation.is_none() {
-                        navigate(
-                            &format!("/chat/{}", sent.conversation_id),
-                            NavigateOptions::default(),
-                        );
-                    } else {
-                        chat.version.update(|v| *v += 1);
+                    match (conversation, turns) {
+                        // The list shows the new conversation, the page opens it.
+                        (None, _) | (_, None) => {
+                            chat.list_version.update(|v| *v += 1);
+                            navigate(
+                                &format!("/chat/{}", sent.conversation_id),
+                                NavigateOptions::default(),
+                            );
+                        }
+                        // Document names are as the server kept them: read them back.
+                        (Some(_), Some(_)) if with_documents => {
+                            chat.touched.set(Some(sent.conversation_id));
+                            chat.version.update(|v| *v += 1);
+                        }
+                        (Some(_), Some(turns)) => {
+                            chat.touched.set(Some(sent.conversation_id));
+                            turns.messages.update(|messages| {
+                                messages.push(MessageView::sent(sent.message_id, message, images));
+                                messages
+                                    .push(MessageView::writing(sent.reply_id.clone(), model_name));
+                            });
+                            turns.streaming.set(Some(sent.reply_id));
+                            #[cfg(feature = "hydrate")]
+                            request_animation_frame(scroll_to_bottom);
+                        }
                     }
                 }
                 Err(err) => show_problem(chat, err),
@@ -1272,7 +1373,7 @@ fn Composer(
         });
     };
     let stop = move |_| {
-        if let Some(reply) = streaming.get_value() {
+        if let Some(reply) = turns.and_then(|t| t.streaming.get_untracked()) {
             spawn_local(async move {
                 if let Err(err) = stop_reply(reply).await {
                     show_problem(chat, err);
@@ -1390,24 +1491,26 @@ fn Composer(
                     on:input=move |ev| text.set(event_target_value(&ev))
                     on:keydown=on_keydown
                 ></textarea>
-                {if streaming.get_value().is_some() {
-                    view! {
-                        <button type="button" class="button danger-button" on:click=stop>
-                            "Stop"
-                        </button>
+                {move || {
+                    if streaming().is_some() {
+                        view! {
+                            <button type="button" class="button danger-button" on:click=stop>
+                                "Stop"
+                            </button>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <button
+                                type="submit"
+                                class="button"
+                                disabled=move || sending.get() || no_models
+                            >
+                                "Send"
+                            </button>
+                        }
+                            .into_any()
                     }
-                        .into_any()
-                } else {
-                    view! {
-                        <button
-                            type="submit"
-                            class="button"
-                            disabled=move || sending.get() || no_models
-                        >
-                            "Send"
-                        </button>
-                    }
-                        .into_any()
                 }}
             </div>
         </form>

@@ -18,7 +18,10 @@ use futures::StreamExt;
 use studio_core::chat::live::Update;
 use uuid::Uuid;
 
-use super::types::events;
+use super::{
+    api::support,
+    types::{MessageView, UsageView, events},
+};
 use crate::{
     auth::ssr::{Authenticated, route_user},
     ssr::AppState,
@@ -43,8 +46,28 @@ pub async fn reply_events(
     let Ok(reply) = id.parse::<Uuid>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let finished = state.clone();
     let events = match state.turns().follow(user_id, reply).await {
-        Ok(Some(updates)) => updates.map(sse),
+        Ok(Some(updates)) => updates.then(move |update| {
+            let state = finished.clone();
+            async move {
+                match update {
+                    Update::Done { status, error } => {
+                        let (message, totals) = finished_reply(&state, user_id, reply).await;
+                        event(
+                            events::DONE,
+                            &events::Done {
+                                status,
+                                error,
+                                message,
+                                totals,
+                            },
+                        )
+                    }
+                    update => sse(update),
+                }
+            }
+        }),
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(err) => {
             tracing::error!(error = %err, "could not read a reply");
@@ -63,7 +86,38 @@ pub async fn reply_events(
         .into_response()
 }
 
-/// One update as its event.
+/// The finished reply as the conversation shows it, and the conversation's totals, so the page
+/// needs no reload when a reply ends. `None` when the reply is no longer on the branch shown
+/// (the page then reloads the conversation) or could not be read.
+async fn finished_reply(
+    state: &AppState,
+    user_id: Uuid,
+    reply: Uuid,
+) -> (Option<MessageView>, Option<UsageView>) {
+    let conversation =
+        match studio_core::chat::reply_conversation(&state.pool, user_id, reply).await {
+            Ok(Some(conversation)) => conversation,
+            Ok(None) => return (None, None),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not find a finished reply's conversation");
+                return (None, None);
+            }
+        };
+    match support::conversation_detail(state, user_id, conversation, None).await {
+        Ok(detail) => {
+            let id = reply.to_string();
+            let message = detail.messages.into_iter().find(|m| m.id == id);
+            let totals = message.is_some().then_some(detail.totals);
+            (message, totals)
+        }
+        Err(err) => {
+            tracing::warn!(error = ?err, "could not render a finished reply");
+            (None, None)
+        }
+    }
+}
+
+/// One update as its event (`done` without the finished reply).
 fn sse(update: Update) -> Result<Event, Infallible> {
     match update {
         Update::Snapshot(now) => event(
@@ -75,6 +129,14 @@ fn sse(update: Update) -> Result<Event, Infallible> {
         ),
         Update::Text(text) => event(events::TEXT, &text),
         Update::Reasoning(text) => event(events::REASONING, &text),
-        Update::Done { status, error } => event(events::DONE, &events::Done { status, error }),
+        Update::Done { status, error } => event(
+            events::DONE,
+            &events::Done {
+                status,
+                error,
+                message: None,
+                totals: None,
+            },
+        ),
     }
 }

@@ -48,7 +48,7 @@ pub struct UsageView {
     pub cost: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: String,
     pub role: String,
@@ -109,10 +109,39 @@ pub struct ConversationDetail {
     pub totals: UsageView,
 }
 
+impl MessageView {
+    /// The user's message as just sent (shown before any reload).
+    pub fn sent(id: String, content: String, image_ids: Vec<String>) -> Self {
+        Self {
+            siblings: vec![id.clone()],
+            id,
+            role: "user".into(),
+            content,
+            status: "complete".into(),
+            image_ids,
+            ..Self::default()
+        }
+    }
+
+    /// The reply being written for a message just sent.
+    pub fn writing(id: String, model_name: Option<String>) -> Self {
+        Self {
+            siblings: vec![id.clone()],
+            id,
+            role: "assistant".into(),
+            model_name,
+            status: "streaming".into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A turn that was saved, with the reply now being written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub conversation_id: String,
+    /// The user's message just saved.
+    pub message_id: String,
     pub reply_id: String,
 }
 
@@ -127,11 +156,16 @@ pub mod events {
         pub reasoning: String,
     }
 
-    /// `done`: how the reply ended.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    /// `done`: how the reply ended, with the finished reply as the conversation shows it and
+    /// the conversation's new totals (absent when the reply is no longer on the branch shown).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Done {
         pub status: String,
         pub error: Option<String>,
+        #[serde(default)]
+        pub message: Option<super::MessageView>,
+        #[serde(default)]
+        pub totals: Option<super::UsageView>,
     }
 
     pub const SNAPSHOT: &str = "snapshot";

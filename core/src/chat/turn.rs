@@ -72,6 +72,8 @@ pub struct Ask {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Begun {
     pub conversation_id: Uuid,
+    /// The user's message just saved.
+    pub message_id: Uuid,
     pub reply_id: Uuid,
 }
 
@@ -205,6 +207,7 @@ impl Engine {
             .or((model.provider_kind == ProviderKind::Local).then_some(LOCAL_MAX_OUTPUT_TOKENS));
         let begun = Begun {
             conversation_id: started.conversation_id,
+            message_id: started.user_message_id,
             reply_id: started.reply_id,
         };
         self.generations.start(
