@@ -5,12 +5,14 @@ use std::sync::Arc;
 use app::{App, shell, ssr::AppState};
 use axum::{
     Router,
+    handler::Handler,
     routing::{get, post},
 };
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
+use tower_http::services::ServeDir;
 
 use crate::{
     assets::{self, SiteAssets},
@@ -136,10 +138,20 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        // Files under the site root (bundles precompressed at build time, `public/`) are
+        // served as they are, and anything else gets the not-found page. Leptos's own file
+        // handler is not used for files: it copies the response options of whichever page
+        // render last ran on the thread onto the file (a redirect, a status), so a bundle
+        // could arrive as another visitor's 302.
+        .fallback_service(
+            ServeDir::new(&*options.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell)
+                        .with_state(state.clone()),
+                ),
+        )
         // Inside the session layer, so it knows who is signed in.
         .layer(axum::middleware::from_fn_with_state(
             text_input::ServerFunctions::registered(),

@@ -75,11 +75,13 @@ fn router_with_knowledge(
         knowledge,
         std::sync::Arc::default(),
         Vec::new(),
+        None,
     )
 }
 
-/// The router with everything chosen: the limiters (shared, so a test can occupy them), and
-/// trusted proxies (the site is http://studio.test).
+/// The router with everything chosen: the limiters (shared, so a test can occupy them),
+/// trusted proxies (the site is http://studio.test) and the folder of the site's files.
+#[expect(clippy::too_many_arguments, reason = "each test chooses a few of these")]
 fn router_with_all(
     pool: PgPool,
     metrics_token: Option<&str>,
@@ -88,9 +90,14 @@ fn router_with_all(
     knowledge: app::ssr::Knowledge,
     guards: std::sync::Arc<studio_core::limits::Guards>,
     trusted_proxies: Vec<ipnet::IpNet>,
+    site_root: Option<&std::path::Path>,
 ) -> Router {
+    let mut leptos_options = LeptosOptions::builder().output_name("aistudio").build();
+    if let Some(root) = site_root {
+        leptos_options.site_root = root.to_string_lossy().into_owned().into();
+    }
     let state = AppState {
-        leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
+        leptos_options,
         pool: pool.clone(),
         accounts,
         oidc: std::sync::Arc::new(Oidc::new(oidc).unwrap()),
@@ -149,6 +156,64 @@ async fn get(
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Bundles are served as built (brotli when the browser takes it), cached for good, and never
+/// carry a status or a redirect from a page rendered before them; a missing file is the
+/// not-found page.
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn site_files_are_served_as_built_whatever_was_rendered_before(pool: PgPool) {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/chunk_1.abc.wasm"), b"\0asm plain").unwrap();
+    std::fs::write(site.path().join("pkg/chunk_1.abc.wasm.br"), b"compressed").unwrap();
+    let oidc = OidcConfig {
+        providers: Vec::new(),
+        public_url: url::Url::parse(SITE).unwrap(),
+    };
+    let knowledge = app::ssr::Knowledge::new(studio_core::knowledge::pipeline::Pipeline::local(
+        pool.clone(),
+        std::env::temp_dir().join("aistudio-test-files"),
+    ));
+    let router = router_with_all(
+        pool,
+        None,
+        accounts(),
+        oidc,
+        knowledge,
+        std::sync::Arc::default(),
+        Vec::new(),
+        Some(site.path()),
+    );
+    for _ in 0..3 {
+        // A page that answers with a redirect (signed out, the admin pages send to sign-in).
+        let (status, headers, _) = get(&router, "/admin/users", &[]).await;
+        assert!(
+            status.is_redirection()
+                || headers.contains_key(header::LOCATION)
+                || status.is_client_error(),
+            "{status}"
+        );
+        let (status, headers, body) = get(
+            &router,
+            "/pkg/chunk_1.abc.wasm",
+            &[("accept-encoding", "br, gzip")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!headers.contains_key(header::LOCATION), "{headers:?}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        assert_eq!(body, "compressed");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    let (status, _, body) = get(&router, "/pkg/chunk_1.abc.wasm", &[]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "\0asm plain"));
+    let (status, _, _) = get(&router, "/pkg/missing.wasm", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]

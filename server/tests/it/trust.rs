@@ -151,6 +151,7 @@ fn site_behind(
         knowledge,
         guards.clone(),
         proxies,
+        None,
     );
     (router, guards)
 }
