@@ -11,6 +11,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 scripts/setup.sh run
 source scripts/env.sh
+# The flags of `cargo leptos build --release` (view types erased), so the benchmarks reuse the
+# release build's artifacts.
+export RUSTFLAGS="--cfg erase_components"
 DATABASE_URL=$(scripts/postgres.sh fresh aistudio_bench)
 export DATABASE_URL
 export RUST_LOG=${RUST_LOG:-warn}

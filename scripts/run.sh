@@ -17,4 +17,5 @@ echo "AI Studio: on a new database the server prints a one-time setup link below
 if [ "${1:-}" = watch ]; then
   exec cargo leptos watch
 fi
-exec cargo leptos serve --release
+# `--precompress`: the bundles are served as brotli/gzip files written once at build time.
+exec cargo leptos serve --release --precompress
