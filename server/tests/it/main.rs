@@ -81,7 +81,10 @@ fn router_with_knowledge(
 
 /// The router with everything chosen: the limiters (shared, so a test can occupy them),
 /// trusted proxies (the site is http://studio.test) and the folder of the site's files.
-#[expect(clippy::too_many_arguments, reason = "each test chooses a few of these")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each test chooses a few of these"
+)]
 fn router_with_all(
     pool: PgPool,
     metrics_token: Option<&str>,
