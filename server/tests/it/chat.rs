@@ -114,10 +114,22 @@ async fn a_reply_streams_as_events_to_its_owner_only(pool: PgPool) {
         format!("{}{streamed}", snapshot["content"].as_str().unwrap()),
         "Hello there."
     );
-    assert!(
-        body.contains("event: done\ndata: {\"status\":\"complete\",\"error\":null}"),
-        "{body}"
-    );
+    // `done` says how it ended and brings the finished reply and the conversation's totals,
+    // so the page reloads nothing.
+    let done = body
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|pair| pair[0] == "event: done")
+        .map(|pair| pair[1]["data: ".len()..].to_owned())
+        .unwrap_or_else(|| panic!("no done event: {body}"));
+    let done: serde_json::Value = serde_json::from_str(&done).unwrap();
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["error"], serde_json::Value::Null, "{done}");
+    assert_eq!(done["message"]["content"], "Hello there.", "{done}");
+    assert_eq!(done["message"]["status"], "complete", "{done}");
+    assert_eq!(done["message"]["html"], "<p>Hello there.</p>\n", "{done}");
+    assert_eq!(done["totals"]["output_tokens"], 3, "{done}");
 
     // Afterwards: the saved reply and `done` at once.
     let (status, _, body) = get(&router, &events, &[("cookie", &cookie)]).await;
