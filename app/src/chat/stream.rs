@@ -46,28 +46,11 @@ pub async fn reply_events(
     let Ok(reply) = id.parse::<Uuid>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let finished = state.clone();
     let events = match state.turns().follow(user_id, reply).await {
-        Ok(Some(updates)) => updates.then(move |update| {
-            let state = finished.clone();
-            async move {
-                match update {
-                    Update::Done { status, error } => {
-                        let (message, totals) = finished_reply(&state, user_id, reply).await;
-                        event(
-                            events::DONE,
-                            &events::Done {
-                                status,
-                                error,
-                                message,
-                                totals,
-                            },
-                        )
-                    }
-                    update => sse(update),
-                }
-            }
-        }),
+        Ok(Some(updates)) => {
+            let state = state.clone();
+            updates.then(move |update| sse(state.clone(), user_id, reply, update))
+        }
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(err) => {
             tracing::error!(error = %err, "could not read a reply");
@@ -117,8 +100,13 @@ async fn finished_reply(
     }
 }
 
-/// One update as its event (`done` without the finished reply).
-fn sse(update: Update) -> Result<Event, Infallible> {
+/// One update as its event; `done` brings the finished reply (see [`finished_reply`]).
+async fn sse(
+    state: AppState,
+    user_id: Uuid,
+    reply: Uuid,
+    update: Update,
+) -> Result<Event, Infallible> {
     match update {
         Update::Snapshot(now) => event(
             events::SNAPSHOT,
@@ -129,14 +117,17 @@ fn sse(update: Update) -> Result<Event, Infallible> {
         ),
         Update::Text(text) => event(events::TEXT, &text),
         Update::Reasoning(text) => event(events::REASONING, &text),
-        Update::Done { status, error } => event(
-            events::DONE,
-            &events::Done {
-                status,
-                error,
-                message: None,
-                totals: None,
-            },
-        ),
+        Update::Done { status, error } => {
+            let (message, totals) = finished_reply(&state, user_id, reply).await;
+            event(
+                events::DONE,
+                &events::Done {
+                    status,
+                    error,
+                    message,
+                    totals,
+                },
+            )
+        }
     }
 }
