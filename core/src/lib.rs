@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod chat;
 pub mod db;
+pub mod job_admin;
 pub mod knowledge;
 pub mod limits;
 pub mod llm;

@@ -60,29 +60,21 @@ pub async fn list_jobs(status: String) -> Result<JobsOverview, AppError> {
             count: c.count,
         })
         .collect();
-    let jobs = jobs::needing_attention(&state.pool, filter, LIMIT)
+    let jobs = studio_core::job_admin::list(&state.pool, filter, LIMIT)
         .await?
         .into_iter()
-        .map(|j| JobRow {
-            id: j.id.to_string(),
-            subject: j
-                .payload
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| {
-                            format!("{k}: {}", v.as_str().map_or(v.to_string(), str::to_owned))
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
-            kind: j.kind,
-            status: j.status,
-            attempts: format!("{} of {}", j.attempts, j.max_attempts),
-            error: j.last_error,
-            worker: j.locked_by,
-            updated: super::api::support::when(j.updated_at),
+        .map(|listed| {
+            let j = listed.job;
+            JobRow {
+                id: j.id.to_string(),
+                subject: listed.subject,
+                kind: j.kind,
+                status: j.status,
+                attempts: format!("{} of {}", j.attempts, j.max_attempts),
+                error: j.last_error,
+                worker: j.locked_by,
+                updated: super::api::support::when(j.updated_at),
+            }
         })
         .collect();
     Ok(JobsOverview { counts, jobs })
@@ -110,31 +102,15 @@ async fn audit(
     Ok(())
 }
 
-/// The knowledge item job `id` processes, if it is an ingestion job.
-#[cfg(feature = "ssr")]
-async fn ingest_item(pool: &sqlx::PgPool, id: uuid::Uuid) -> Result<Option<uuid::Uuid>, AppError> {
-    use studio_core::knowledge::repos::IngestItem;
-    let job = studio_core::db::jobs::find_as::<IngestItem>(pool, id).await?;
-    Ok(job.map(|job| job.item_id))
-}
-
 /// Runs a dead job again with fresh attempts.
 #[server(endpoint = "admin/jobs/retry", input = Json)]
 pub async fn retry_job(id: String) -> Result<(), AppError> {
-    use studio_core::db::jobs::{self, Retried};
+    use studio_core::db::jobs::Retried;
     let admin = super::api::support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let id = super::api::support::id(&id)?;
-    let item = ingest_item(&state.pool, id).await?;
-    match jobs::retry(&state.pool, id).await? {
-        Retried::NotDead => {
-            return Err(AppError::Invalid("Only dead jobs can be retried.".into()));
-        }
-        Retried::Queued | Retried::Merged => {}
-    }
-    // A knowledge item shows it is waiting again rather than failed.
-    if let Some(item) = item {
-        studio_core::knowledge::pipeline::mark_retrying(&state.pool, item).await?;
+    if studio_core::job_admin::retry(&state.pool, id).await? == Retried::NotDead {
+        return Err(AppError::Invalid("Only dead jobs can be retried.".into()));
     }
     audit("admin.job.retried", id, &admin).await
 }
@@ -145,17 +121,33 @@ pub async fn discard_job(id: String) -> Result<(), AppError> {
     let admin = super::api::support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
     let id = super::api::support::id(&id)?;
-    let item = ingest_item(&state.pool, id).await?;
-    if !studio_core::db::jobs::discard(&state.pool, id).await? {
+    if !studio_core::job_admin::discard(&state.pool, id).await? {
         return Err(AppError::Invalid(
             "Only dead or waiting jobs can be discarded.".into(),
         ));
     }
-    // A knowledge item left waiting would wait for ever: it fails with the reason.
-    if let Some(item) = item {
-        studio_core::knowledge::pipeline::mark_cancelled(&state.pool, item).await?;
-    }
     audit("admin.job.discarded", id, &admin).await
+}
+
+/// What identifies a row as shown: the job, and everything shown that can change.
+fn row_key(
+    job: &JobRow,
+) -> (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+) {
+    (
+        job.id.clone(),
+        job.status.clone(),
+        job.attempts.clone(),
+        job.error.clone(),
+        job.worker.clone(),
+        job.updated.clone(),
+    )
 }
 
 #[component]
@@ -218,6 +210,7 @@ pub fn AdminJobsPage() -> impl IntoView {
                 }>
                     {move || Suspend::new(async move {
                         let overview = overview.await?;
+                        let jobs = overview.jobs;
                         let counts = if overview.counts.is_empty() {
                             "Nothing is waiting, running or dead.".to_owned()
                         } else {
@@ -245,10 +238,13 @@ pub fn AdminJobsPage() -> impl IntoView {
                             view! {
                                 <p class="muted">{counts}</p>
                                 <DataTable label="Jobs" columns>
-                                    {overview
-                                        .jobs
-                                        .into_iter()
-                                        .map(|job| {
+                                    // Keyed by job and what is shown of it: a row stays its
+                                    // job's row while the list changes around it, so its
+                                    // buttons act on what it shows; a changed job is redrawn.
+                                    <For
+                                        each=move || jobs.clone()
+                                        key=row_key
+                                        children=move |job| {
                                             let (retry_id, discard_id) = (
                                                 job.id.clone(),
                                                 job.id.clone(),
@@ -301,8 +297,8 @@ pub fn AdminJobsPage() -> impl IntoView {
                                                     </td>
                                                 </tr>
                                             }
-                                        })
-                                        .collect_view()}
+                                        }
+                                    />
                                 </DataTable>
                             },
                         )

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{Acquire, PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// The channel `LISTEN`ed to for new work.
@@ -490,20 +490,33 @@ pub enum Retried {
 }
 
 /// Gives a dead job a fresh set of attempts, to run now. Its last error stays until it runs.
-pub async fn retry(pool: &PgPool, id: Uuid) -> sqlx::Result<Retried> {
+///
+/// Takes a connection (or a transaction) so that the caller can change the job's work in the
+/// same transaction: workers see the job only once that commits.
+pub async fn retry(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Retried> {
+    // A savepoint: a waiting twin's unique key fails the update without failing the caller's
+    // transaction.
+    let mut attempt = conn.begin().await?;
     let updated = sqlx::query!(
         "update jobs set status = 'queued', attempts = 0, run_at = now(), finished_at = null
          where id = $1 and status = 'dead'",
         id
     )
-    .execute(pool)
+    .execute(&mut *attempt)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() > 0 => Ok(Retried::Queued),
-        Ok(_) => Ok(Retried::NotDead),
+        Ok(done) => {
+            attempt.commit().await?;
+            Ok(if done.rows_affected() > 0 {
+                Retried::Queued
+            } else {
+                Retried::NotDead
+            })
+        }
         Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            attempt.rollback().await?;
             sqlx::query!("delete from jobs where id = $1 and status = 'dead'", id)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
             Ok(Retried::Merged)
         }
@@ -851,10 +864,20 @@ mod tests {
                 .is_empty()
         );
 
-        assert_eq!(retry(&pool, first).await.unwrap(), Retried::Queued);
+        assert_eq!(
+            retry(&mut pool.acquire().await.unwrap(), first)
+                .await
+                .unwrap(),
+            Retried::Queued
+        );
         let again = find(&pool, first).await.unwrap().unwrap();
         assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
-        assert_eq!(retry(&pool, first).await.unwrap(), Retried::NotDead);
+        assert_eq!(
+            retry(&mut pool.acquire().await.unwrap(), first)
+                .await
+                .unwrap(),
+            Retried::NotDead
+        );
 
         // Dead again while a twin waits: retrying folds it into the twin.
         let claimed = claim(&pool, "w", &kinds(), LEASE).await.unwrap().unwrap();
@@ -874,7 +897,12 @@ mod tests {
         .await
         .unwrap()
         .id();
-        assert_eq!(retry(&pool, first).await.unwrap(), Retried::Merged);
+        assert_eq!(
+            retry(&mut pool.acquire().await.unwrap(), first)
+                .await
+                .unwrap(),
+            Retried::Merged
+        );
         assert!(find(&pool, first).await.unwrap().is_none());
 
         assert!(discard(&pool, twin).await.unwrap());

@@ -799,3 +799,140 @@ async fn textract_reads_scans_from_the_bucket_within_the_monthly_budget(pool: Pg
     }
     assert_eq!(charged(second).await, 0);
 }
+
+/// Runs the waiting ingest job of `item` once, as the worker does, and returns the job's id.
+async fn run_ingest_job(setup: &Setup, item: Uuid) -> Uuid {
+    use crate::db::jobs::{self, Failure, Job};
+    let pool = &setup.pipeline.pool;
+    let kinds = [super::repos::IngestItem::KIND.to_owned()];
+    let job = jobs::claim(pool, "test", &kinds, std::time::Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("a waiting ingest job");
+    assert_eq!(
+        job.payload_as::<super::repos::IngestItem>()
+            .unwrap()
+            .item_id,
+        item
+    );
+    let err = setup
+        .pipeline
+        .ingest(item, &CancellationToken::new())
+        .await
+        .expect_err("this item cannot be read");
+    super::pipeline::record_failure(pool, item, &err, false)
+        .await
+        .unwrap();
+    jobs::fail(
+        pool,
+        job.id,
+        job.lease_token,
+        &err.to_string(),
+        Failure::Permanent,
+    )
+    .await
+    .unwrap();
+    job.id
+}
+
+async fn item_state(pool: &PgPool, item: Uuid) -> (String, Option<String>) {
+    sqlx::query_as("select status, error from knowledge_items where id = $1")
+        .bind(item)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_retried_job_runs_only_once_its_item_waits_again_and_a_discarded_one_fails_it(
+    pool: PgPool,
+) {
+    use crate::{
+        db::jobs::{self, Job, Retried},
+        job_admin,
+    };
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Scans", false))
+        .await
+        .unwrap();
+    let blank = add(&setup.pipeline, owner, repo, "blank.txt", b"  \n\n\t\n").await;
+    let job = run_ingest_job(&setup, blank).await;
+    let (status, error) = item_state(&pool, blank).await;
+    assert_eq!(status, "failed");
+    assert!(error.unwrap().contains("no text"));
+
+    // The admin's list names the item and its repository.
+    let listed = job_admin::list(&pool, Some("dead"), 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].job.id, job);
+    assert_eq!(listed[0].subject, "“blank.txt” in Scans");
+
+    // Hold the item while the retry runs: until the item says it waits, no worker may take the
+    // job (it would fail again before the item is marked waiting, and the item would wait for
+    // ever).
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("select 1 from knowledge_items where id = $1 for update")
+        .bind(blank)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let retry = tokio::spawn({
+        let pool = pool.clone();
+        async move { job_admin::retry(&pool, job).await.unwrap() }
+    });
+    loop {
+        let blocked: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if blocked > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let kinds = [super::repos::IngestItem::KIND.to_owned()];
+    let early = jobs::claim(&pool, "early", &kinds, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(early.is_none(), "the job ran before its item waited again");
+    holder.commit().await.unwrap();
+    assert_eq!(retry.await.unwrap(), Retried::Queued);
+    assert_eq!(item_state(&pool, blank).await, ("queued".to_owned(), None));
+
+    // It fails again, for the same reason; the item says so.
+    assert_eq!(run_ingest_job(&setup, blank).await, job);
+    let (status, error) = item_state(&pool, blank).await;
+    assert_eq!(status, "failed");
+    assert!(error.unwrap().contains("no text"));
+    assert_eq!(
+        job_admin::retry(&pool, Uuid::new_v4()).await.unwrap(),
+        Retried::NotDead
+    );
+
+    // Discarding a waiting job fails its item: nothing would ever process it.
+    let notes = add(&setup.pipeline, owner, repo, "notes.md", NOTES.as_bytes()).await;
+    let waiting =
+        sqlx::query_scalar::<_, Uuid>("select id from jobs where payload->>'item_id' = $1")
+            .bind(notes.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(job_admin::discard(&pool, waiting).await.unwrap());
+    assert!(!job_admin::discard(&pool, waiting).await.unwrap());
+    let (status, error) = item_state(&pool, notes).await;
+    assert_eq!(status, "failed");
+    assert_eq!(
+        error.as_deref(),
+        Some("processing was cancelled by an administrator")
+    );
+    assert!(
+        jobs::find_as::<super::repos::IngestItem>(&pool, waiting)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

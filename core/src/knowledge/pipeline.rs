@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -754,21 +754,21 @@ pub async fn mark_failed(pool: &PgPool, item: Uuid, reason: &str) -> sqlx::Resul
 }
 
 /// Puts the item back to `queued` after a failed try that will be retried.
-pub async fn mark_retrying(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
+pub async fn mark_retrying(executor: impl PgExecutor<'_>, item: Uuid) -> sqlx::Result<()> {
     sqlx::query!(
         "update knowledge_items
          set status = 'queued', error = null, progress_done = 0, progress_total = 0
          where id = $1 and status <> 'ready'",
         item
     )
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(())
 }
 
 /// Fails an item whose processing an administrator discarded (left waiting, it would wait for
 /// ever); ready and failed items stay as they are.
-pub async fn mark_cancelled(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
+pub async fn mark_cancelled(executor: impl PgExecutor<'_>, item: Uuid) -> sqlx::Result<()> {
     sqlx::query!(
         "update knowledge_items set status = 'failed',
              error = 'processing was cancelled by an administrator',
@@ -776,7 +776,7 @@ pub async fn mark_cancelled(pool: &PgPool, item: Uuid) -> sqlx::Result<()> {
          where id = $1 and status not in ('ready', 'failed')",
         item
     )
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(())
 }
