@@ -23,7 +23,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use studio_core::knowledge::{
     embed::Embedder,
-    pipeline::{Pipeline, vector_literal},
+    embedding::vector_literal,
+    pipeline::Pipeline,
     remote::{RemoteEmbedder, RemoteSettings},
     repos::{self, ItemKind, NewItem, RepositoryFields},
     search::{self, Mode, Query},

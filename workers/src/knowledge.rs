@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use studio_core::knowledge::{
-    pipeline::{self, IngestError, Ingested, Pipeline},
-    reembed::{self, EmbedItem, Embedded},
+    pipeline::{self, Embedded, IngestError, Ingested, Pipeline},
+    reembed::EmbedItem,
     repos::IngestItem,
 };
 
@@ -27,7 +27,7 @@ pub fn add(handlers: &mut Handlers, pipeline: Pipeline) {
 
 async fn embed(ctx: JobContext, job: EmbedItem, pipeline: Arc<Pipeline>) -> Result<(), JobError> {
     let EmbedItem { item_id, model } = job;
-    match reembed::embed_missing(&pipeline, item_id, &model, &ctx.shutdown).await {
+    match pipeline.embed_missing(item_id, &model, &ctx.shutdown).await {
         Ok(Embedded::Done(chunks)) => {
             tracing::info!(item.id = %item_id, model, chunks, "knowledge item embedded again");
             Ok(())

@@ -239,7 +239,7 @@ pub async fn list_outbox(before: Option<String>) -> Result<Vec<super::types::Mai
 /// Roles with their tools, every tool, and whether local sign-up is open.
 #[server(endpoint = "admin/roles", input = Json)]
 pub async fn get_roles_overview() -> Result<RolesOverview, AppError> {
-    use studio_core::accounts::{admin, users};
+    use studio_core::accounts::admin;
 
     use super::types::{RoleRow, ToolRow};
     support::admin().await?;
@@ -265,7 +265,7 @@ pub async fn get_roles_overview() -> Result<RolesOverview, AppError> {
                 name: t.name,
             })
             .collect(),
-        local_sign_up: users::is_local_sign_up_open(&state.pool).await?,
+        local_sign_up: studio_core::accounts::sign_up::is_local_sign_up_open(&state.pool).await?,
     })
 }
 

@@ -29,7 +29,7 @@ pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
             .providers()
             .map(|(id, label)| (id.to_owned(), label.to_owned()))
             .collect(),
-        local_sign_up_open: studio_core::accounts::users::is_local_sign_up_open(&state.pool)
+        local_sign_up_open: studio_core::accounts::sign_up::is_local_sign_up_open(&state.pool)
             .await?,
         verification_by_email: state.accounts.mail_enabled,
         allowed_domains: state.accounts.allowed_domains.domains().to_vec(),
@@ -46,7 +46,7 @@ pub async fn sign_up(
     display_name: String,
     password: String,
 ) -> Result<String, AppError> {
-    use studio_core::accounts::{Verification, password as passwords, users};
+    use studio_core::accounts::{Verification, password as passwords, sign_up, users};
 
     let state = expect_context::<crate::ssr::AppState>();
     let email = users::normalize_email(&email).map_err(AppError::Invalid)?;
@@ -59,7 +59,7 @@ pub async fn sign_up(
     }
     let display_name = display_name_checked(&display_name)?;
     passwords::check_new(&password).map_err(AppError::Invalid)?;
-    if !users::is_local_sign_up_open(&state.pool).await? {
+    if !sign_up::is_local_sign_up_open(&state.pool).await? {
         return Err(sign_up_closed());
     }
     state
@@ -70,20 +70,20 @@ pub async fn sign_up(
             AppError::too_many("Too many sign-ups from your network", busy.retry_after)
         })?;
     let password_hash = hash_password(&state, password).await?;
-    let new_user = users::NewLocalUser {
+    let new_user = sign_up::NewLocalUser {
         email: email.clone(),
         display_name,
         password_hash,
     };
-    match users::sign_up_local(&state.pool, &state.accounts, &new_user).await {
-        Ok(users::SignUpOutcome::Created(user)) => {
+    match sign_up::sign_up_local(&state.pool, &state.accounts, &new_user).await {
+        Ok(sign_up::SignUpOutcome::Created(user)) => {
             tracing::info!(user.id = %user.id, "local account created, waiting for verification");
         }
-        Ok(users::SignUpOutcome::AlreadyRegistered) => {
+        Ok(sign_up::SignUpOutcome::AlreadyRegistered) => {
             tracing::info!("sign-up with an address that has an account; its owner was told");
         }
-        Err(users::SignUpError::SignUpClosed) => return Err(sign_up_closed()),
-        Err(users::SignUpError::Database(err)) => return Err(err.into()),
+        Err(sign_up::SignUpError::SignUpClosed) => return Err(sign_up_closed()),
+        Err(sign_up::SignUpError::Database(err)) => return Err(err.into()),
     }
     Ok(match state.accounts.verification() {
         Verification::EmailLink => format!(

@@ -653,7 +653,7 @@ pub async fn set_local_sign_up(
     open: bool,
 ) -> Result<(), AdminError> {
     let mut tx = pool.begin().await?;
-    let before = super::users::is_local_sign_up_open(&mut *tx).await?;
+    let before = super::sign_up::is_local_sign_up_open(&mut *tx).await?;
     let id = sqlx::query_scalar!(
         r#"
         insert into settings (key, value) values ('accounts.local_sign_up', $1)

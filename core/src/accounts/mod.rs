@@ -16,6 +16,7 @@ pub mod recovery;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in;
+pub mod sign_up;
 pub mod tokens;
 pub mod users;
 pub mod verification;

@@ -13,8 +13,9 @@ use super::{
     sessions::{self, Origin, SessionPolicy},
     setup,
     sign_in::{self, RateLimits, SignInError},
+    sign_up::{NewLocalUser, SignUpError, SignUpOutcome},
     tokens::{self, Purpose},
-    users::{self, NewLocalUser, RoleRule, SignUpError, SignUpOutcome},
+    users::{self, RoleRule},
     verification::{self, VerifyError},
 };
 use crate::limits::BlockingPool;
@@ -43,7 +44,7 @@ async fn sign_up_with(
         display_name: email.split('@').next().unwrap().to_owned(),
         password_hash: password::hash(PASSWORD).unwrap(),
     };
-    users::sign_up_local(pool, config, &user).await
+    super::sign_up::sign_up_local(pool, config, &user).await
 }
 
 /// A new, unverified local account.

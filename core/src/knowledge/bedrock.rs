@@ -8,7 +8,7 @@
 
 use aws_sdk_bedrockruntime::{Client, error::DisplayErrorContext, primitives::Blob};
 
-use super::embed::EmbedError;
+use super::embedding::EmbedError;
 
 /// Calls in flight for one batch.
 pub const PARALLEL_CALLS: usize = 8;

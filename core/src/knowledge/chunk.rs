@@ -6,7 +6,7 @@
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter, TryChunkSizer};
 
 use super::{
-    embed::{EmbedError, LocalEmbedder},
+    embedding::{EmbedError, TokenCount},
     extract::{Extracted, Kind},
 };
 
@@ -39,17 +39,6 @@ pub struct Chunk {
     pub text: String,
     /// The section's page, slide, sheet or heading.
     pub location: Option<String>,
-}
-
-/// Counts a text in the model's tokens.
-pub trait TokenCount {
-    fn count(&self, text: &str) -> Result<usize, EmbedError>;
-}
-
-impl TokenCount for LocalEmbedder {
-    fn count(&self, text: &str) -> Result<usize, EmbedError> {
-        self.count_tokens(text)
-    }
 }
 
 struct Sizer<'a>(&'a dyn TokenCount);

@@ -20,19 +20,14 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, DTYPE};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+pub use super::embedding::EmbedError;
+use super::embedding::{CharEstimate, TokenCount};
+
 /// The id vectors are stored under (a search never mixes models).
 pub const MINILM_ID: &str = "all-MiniLM-L6-v2";
 pub const MINILM_DIMENSIONS: usize = 384;
 /// The model was trained on inputs up to this many tokens; longer ones are cut.
 pub const MINILM_MAX_TOKENS: usize = 256;
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum EmbedError {
-    #[error("the embedding model could not be loaded from {path}: {reason}")]
-    Unavailable { path: String, reason: String },
-    #[error("embedding failed: {0}")]
-    Failed(String),
-}
 
 /// What runs the model.
 enum Engine {
@@ -396,10 +391,10 @@ impl Embedder {
     }
 
     /// Counts text in the model's tokens (an estimate for remote models), for sizing chunks.
-    pub fn tokens(&self) -> &dyn super::chunk::TokenCount {
+    pub fn tokens(&self) -> &dyn TokenCount {
         match self {
             Self::Local(local) => local,
-            Self::Remote(_) | Self::Bedrock(_) => &super::remote::CharEstimate,
+            Self::Remote(_) | Self::Bedrock(_) => &CharEstimate,
         }
     }
 
@@ -465,5 +460,11 @@ impl Embedder {
             .await
             .map(|_| ())
             .map_err(|err| format!("could not index the {id} vectors: {err}"))
+    }
+}
+
+impl TokenCount for LocalEmbedder {
+    fn count(&self, text: &str) -> Result<usize, EmbedError> {
+        self.count_tokens(text)
     }
 }

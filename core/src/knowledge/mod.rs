@@ -9,8 +9,10 @@
 pub mod bedrock;
 pub mod chunk;
 pub mod embed;
+pub mod embedding;
 pub mod extract;
 pub mod live;
+pub mod objects;
 pub mod ocr;
 pub mod pipeline;
 pub mod queue;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{
     chunk::{self, ChunkOptions},
     embed::{EmbedError, Embedder},
+    embedding::vector_literal,
     extract::{self, ExtractError, Kind, Section},
     ocr::{Ocr, OcrError},
     storage::{self, Storage, StorageError},
@@ -115,20 +116,6 @@ pub enum Ingested {
     },
     /// The item was removed before or while it was processed.
     Gone,
-}
-
-/// A vector as pgvector's text form, `[0.1,0.2,...]` (each float in its shortest exact form).
-pub fn vector_literal(vector: &[f32]) -> String {
-    let mut out = String::with_capacity(vector.len() * 11 + 2);
-    out.push('[');
-    for (i, value) in vector.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&value.to_string());
-    }
-    out.push(']');
-    out
 }
 
 /// The item a read reports its progress on, and the key its original is kept under.
@@ -700,6 +687,90 @@ impl Pipeline {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Embeds `item`'s chunks that lack the pipeline's model's vectors, batch by batch with
+    /// progress. A chunk replaced meanwhile (the item processed again) is skipped.
+    pub async fn embed_missing(
+        &self,
+        item: Uuid,
+        model: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Embedded, IngestError> {
+        let pool = &self.pool;
+        if self.embedder.id() != model {
+            return Ok(Embedded::OtherModel);
+        }
+        let chunks = sqlx::query!(
+            "select c.id, c.repository_id, c.content from knowledge_chunks c
+             where c.item_id = $1
+               and not exists (
+                 select 1 from knowledge_embeddings e where e.chunk_id = c.id and e.model = $2)
+             order by c.position",
+            item,
+            model
+        )
+        .fetch_all(pool)
+        .await?;
+        let total = chunks.len();
+        if total == 0 {
+            return Ok(Embedded::Done(0));
+        }
+        let progress = |done: usize| {
+            sqlx::query!(
+                "update knowledge_items set status = 'embedding', progress_done = $2, progress_total = $3
+                 where id = $1 and status in ('ready', 'embedding')",
+                item,
+                i32::try_from(done).unwrap_or(i32::MAX),
+                i32::try_from(total).unwrap_or(i32::MAX)
+            )
+            .execute(pool)
+        };
+        progress(0).await?;
+        let progress = &progress;
+        let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        self.embed_in_batches(texts, cancel, |done, vectors| {
+            let batch = &chunks[done.clone()];
+            let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
+            let repositories: Vec<Uuid> = batch.iter().map(|c| c.repository_id).collect();
+            let literals: Vec<String> = vectors.iter().map(|v| vector_literal(v)).collect();
+            async move {
+                sqlx::query!(
+                    "insert into knowledge_embeddings (chunk_id, model, repository_id, embedding)
+                         select e.id, $2, e.repository, e.v::vector
+                         from unnest($1::uuid[], $3::uuid[], $4::text[]) as e(id, repository, v)
+                         where exists (select 1 from knowledge_chunks c where c.id = e.id)
+                         on conflict (chunk_id, model) do nothing",
+                    &ids,
+                    model,
+                    &repositories,
+                    &literals
+                )
+                .execute(pool)
+                .await?;
+                progress(done.end).await?;
+                Ok(true)
+            }
+        })
+        .await?;
+        sqlx::query!(
+            "update knowledge_items set status = 'ready', progress_done = chunk_count,
+                    progress_total = chunk_count
+             where id = $1 and status = 'embedding'",
+            item
+        )
+        .execute(pool)
+        .await?;
+        Ok(Embedded::Done(total))
+    }
+}
+
+/// What [`Pipeline::embed_missing`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Embedded {
+    /// This many chunks got vectors (none when nothing was missing).
+    Done(usize),
+    /// The configured model is another one now: nothing done.
+    OtherModel,
 }
 
 /// The page number of a section located as "page N".

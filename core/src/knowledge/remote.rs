@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::embed::EmbedError;
+use super::embedding::EmbedError;
 
 /// Texts per request (OpenAI takes up to 2048; smaller batches keep requests well under
 /// their token limit with 512-token chunks).
@@ -180,16 +180,5 @@ impl RemoteEmbedder {
                 })
             })
             .collect()
-    }
-}
-
-/// Token counts for chunk sizing when the model's own tokenizer is not at hand: about four
-/// characters a token (the usual figure for English with OpenAI's tokenizers).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CharEstimate;
-
-impl super::chunk::TokenCount for CharEstimate {
-    fn count(&self, text: &str) -> Result<usize, EmbedError> {
-        Ok(text.chars().count().div_ceil(4))
     }
 }

@@ -274,7 +274,7 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
 
     // The configured model is now the remote one: the item embedded locally is queued and
     // embedded again (once), and found by the new model; its local vectors stay.
-    use super::reembed::{self, Embedded};
+    use super::{pipeline::Embedded, reembed};
     let model = remote.embedder.id();
     assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
     assert_eq!(reembed::queue_missing(&pool, model).await.unwrap(), 1);
@@ -288,13 +288,12 @@ async fn a_remote_model_gets_its_own_index_and_searches_only_its_own_vectors(poo
     assert_eq!(waiting[0]["item_id"], items[0].to_string());
     let cancel = CancellationToken::new();
     assert_eq!(
-        reembed::embed_missing(&local, items[0], model, &cancel)
-            .await
-            .unwrap(),
+        local.embed_missing(items[0], model, &cancel).await.unwrap(),
         Embedded::OtherModel
     );
     assert_eq!(
-        reembed::embed_missing(&remote, items[0], model, &cancel)
+        remote
+            .embed_missing(items[0], model, &cancel)
             .await
             .unwrap(),
         Embedded::Done(1)

@@ -20,7 +20,7 @@ use aws_sdk_s3::{
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 
-use super::storage::{Intake, ObjectStream, StorageError, Stored};
+use super::objects::{Intake, ObjectStream, StorageError, Stored};
 
 /// Parts of a multipart upload (S3 wants at least 5 MiB for all but the last).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     embed::{EmbedError, Embedder},
-    pipeline::vector_literal,
+    embedding::vector_literal,
     repos,
 };
 

@@ -11,33 +11,15 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
-use futures::{Stream, StreamExt, stream::BoxStream};
+use futures::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use super::s3::{Encryption, PresignedUpload, S3Storage};
-
-/// An object's bytes, as read for a download.
-pub type ObjectStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// The upload is larger than allowed; nothing was kept.
-    #[error("the file is larger than {limit} bytes")]
-    TooLarge { limit: u64 },
-    #[error("no object at {0}")]
-    NotFound(String),
-    #[error("invalid storage key {0:?}")]
-    BadKey(String),
-    /// The upload's body failed (the client went away).
-    #[error("the upload was interrupted: {0}")]
-    Interrupted(String),
-    #[error("storage failed: {0}")]
-    Io(#[from] std::io::Error),
-    /// The object store answered with an error, or could not be reached.
-    #[error("storage failed: {0}")]
-    Backend(String),
-}
+pub use super::objects::{ObjectStream, StorageError, Stored};
+use super::{
+    objects::Intake,
+    s3::{Encryption, PresignedUpload, S3Storage},
+};
 
 /// The largest upload unless configured.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1000 * 1000;
@@ -228,50 +210,6 @@ impl Storage {
     }
 }
 
-/// Counts an upload's bytes against its limit and keeps its first bytes, piece by piece: what
-/// every store does with a body it writes.
-pub(super) struct Intake {
-    limit: u64,
-    head_len: usize,
-    size: u64,
-    head: Vec<u8>,
-}
-
-impl Intake {
-    pub(super) fn new(limit: u64, head_len: usize) -> Self {
-        Self {
-            limit,
-            head_len,
-            size: 0,
-            head: Vec::with_capacity(head_len),
-        }
-    }
-
-    /// The body's next piece, refused once the body breaks off or runs over the limit.
-    pub(super) fn take<E: std::fmt::Display>(
-        &mut self,
-        piece: Result<bytes::Bytes, E>,
-    ) -> Result<bytes::Bytes, StorageError> {
-        let piece = piece.map_err(|err| StorageError::Interrupted(err.to_string()))?;
-        self.size += piece.len() as u64;
-        if self.size > self.limit {
-            return Err(StorageError::TooLarge { limit: self.limit });
-        }
-        if self.head.len() < self.head_len {
-            let take = (self.head_len - self.head.len()).min(piece.len());
-            self.head.extend_from_slice(&piece[..take]);
-        }
-        Ok(piece)
-    }
-
-    pub(super) fn stored(self) -> Stored {
-        Stored {
-            size: self.size,
-            head: self.head,
-        }
-    }
-}
-
 /// Writes an upload's body to a temporary file, never holding it whole in memory, within
 /// `limit` bytes and keeping its first `head_len` bytes: for uploads that are read once and
 /// not kept (chat attachments). The file is deleted when the returned path is dropped.
@@ -292,13 +230,6 @@ where
     }
     file.flush().await?;
     Ok((path, intake.stored()))
-}
-
-/// What [`Storage::put_stream`] wrote.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub size: u64,
-    pub head: Vec<u8>,
 }
 
 /// Objects as files under a folder; a key's `/` separated parts are folders.

@@ -592,8 +592,8 @@ mod fuzz {
 
 mod chunking {
     use super::super::{
-        chunk::{ChunkOptions, TokenCount, chunk},
-        embed::EmbedError,
+        chunk::{ChunkOptions, chunk},
+        embedding::{EmbedError, TokenCount},
         extract::{Extracted, Kind, Section},
     };
 

@@ -147,7 +147,14 @@ pub async fn deliver(
         );
         return Ok(Delivered::Held);
     };
-    let outcome = mailer.send(&mail).await;
+    let outcome = mailer
+        .send(
+            &mail.to_address,
+            &mail.subject,
+            &mail.text_body,
+            &mail.html_body,
+        )
+        .await;
     let (status, error) = match &outcome {
         Ok(()) => ("sent", None),
         Err(SendError::Permanent(reason)) => ("failed", Some(reason.clone())),

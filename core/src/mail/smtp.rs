@@ -13,8 +13,6 @@ use lettre::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::outbox::Queued;
-
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpSecurity {
@@ -187,19 +185,24 @@ impl Mailer {
         }))
     }
 
-    /// Sends one queued message.
-    pub async fn send(&self, mail: &Queued) -> Result<(), SendError> {
-        let to: Mailbox = mail
-            .to_address
+    /// Sends one message, as plain text with an HTML alternative.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: &str,
+    ) -> Result<(), SendError> {
+        let to: Mailbox = to
             .parse()
             .map_err(|err| SendError::Permanent(format!("bad recipient address: {err}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
+            .subject(subject)
             .multipart(MultiPart::alternative_plain_html(
-                mail.text_body.clone(),
-                mail.html_body.clone(),
+                text.to_owned(),
+                html.to_owned(),
             ))
             .map_err(|err| SendError::Permanent(format!("could not build the message: {err}")))?;
         match self.transport.send(message).await {
