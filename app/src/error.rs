@@ -34,6 +34,17 @@ pub enum AppError {
     Request(String),
 }
 
+impl AppError {
+    /// What to tell the person whose action failed: the text itself when they can correct
+    /// it, otherwise that it did not work and why.
+    pub fn for_person(&self) -> String {
+        match self {
+            Self::Invalid(message) => message.clone(),
+            other => format!("That did not work: {other}."),
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

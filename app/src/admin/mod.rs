@@ -11,6 +11,7 @@ mod models_api;
 mod models_page;
 mod roles_page;
 mod types;
+mod user_controls;
 mod users_onboarding;
 mod users_page;
 

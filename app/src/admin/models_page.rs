@@ -9,7 +9,7 @@ use super::{
         delete_model, delete_provider, discover_models, get_catalogue, save_model, save_provider,
     },
     types::{Catalogue, ModelForm, ProviderForm},
-    users_page::{RoleChecks, apply_change},
+    user_controls::{RoleChecks, apply_change},
 };
 use crate::{
     error::AppError,

@@ -9,7 +9,7 @@ use super::{
         set_role_tools,
     },
     types::{RoleRow, ToolRow},
-    users_page::apply_change,
+    user_controls::apply_change,
 };
 use crate::{
     error::AppError,

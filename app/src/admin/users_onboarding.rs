@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::{
     api::{approve_user, invite_user, list_users, refuse_user},
     types::{RoleRow, UserRow},
-    users_page::{RoleChecks, apply_change},
+    user_controls::{RoleChecks, apply_change},
 };
 use crate::ui::{StatusLine, confirm};
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{page::Chat, types::CitationView};
+use super::{state::Chat, types::CitationView};
 use crate::{
     auth::UserResource,
     knowledge::api::{TOOL, list_repositories},

@@ -2,13 +2,17 @@
 //! written, branches from edits and regenerations, and what each reply cost.
 
 pub mod api;
+mod composer;
 #[cfg(feature = "ssr")]
 pub mod documents;
 #[cfg(feature = "ssr")]
 pub mod images;
 mod knowledge;
+mod list;
 mod markdown;
+mod message;
 mod page;
+mod state;
 #[cfg(feature = "ssr")]
 pub mod stream;
 pub mod types;

@@ -1,0 +1,374 @@
+//! The composer: the message box, the model picker, attachments and documents, knowledge, and
+//! Send or Stop.
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::{NavigateOptions, hooks::use_navigate};
+
+use super::{
+    api::{send_message, stop_reply},
+    state::{Chat, Turns, show_problem},
+    types::{MessageView, ModelOption},
+};
+#[cfg(feature = "hydrate")]
+use crate::error::AppError;
+#[cfg(feature = "hydrate")]
+use crate::ui::browser;
+
+/// Uploads the files chosen in a file input to `endpoint`, one request each, and lists them
+/// as attached (with the server's note, if any).
+pub(super) fn upload_files(
+    ev: &leptos::ev::Event,
+    endpoint: &'static str,
+    attached: RwSignal<Vec<(String, String)>>,
+    uploading: RwSignal<usize>,
+    chat: Chat,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+
+        use super::types::Uploaded;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let files = input.files();
+        let count = files.as_ref().map_or(0, web_sys::FileList::length);
+        for index in 0..count {
+            let Some(file) = files.as_ref().and_then(|f| f.get(index)) else {
+                continue;
+            };
+            let name = file.name();
+            uploading.update(|n| *n += 1);
+            spawn_local(async move {
+                let request = gloo_net::http::Request::post(endpoint)
+                    .header("x-file-name", &crate::ui::browser::percent_encode(&name))
+                    .body(file);
+                let result = match request {
+                    Ok(request) => request.send().await,
+                    Err(err) => Err(err),
+                };
+                uploading.update(|n| *n -= 1);
+                match result {
+                    Ok(response) if response.ok() => match response.json::<Uploaded>().await {
+                        Ok(uploaded) => {
+                            let shown = match uploaded.note {
+                                Some(note) => format!("{name} ({note})"),
+                                None => name,
+                            };
+                            attached.update(|a| a.push((uploaded.id, shown)));
+                        }
+                        Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                    },
+                    Ok(response) => {
+                        let status = response.status();
+                        let message = response.text().await.unwrap_or_default();
+                        let message = if !message.trim().is_empty() {
+                            message
+                        } else if status == 413 {
+                            format!("{name} is too large.")
+                        } else {
+                            format!("{name} was refused ({status}).")
+                        };
+                        show_problem(chat, AppError::Invalid(message));
+                    }
+                    Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                }
+            });
+        }
+        // The same file may be chosen again later.
+        input.set_value("");
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, endpoint, attached, uploading, chat);
+}
+
+/// Files uploaded for the next message, each with a button that takes it off again.
+#[component]
+pub(super) fn Attachments(
+    label: &'static str,
+    files: RwSignal<Vec<(String, String)>>,
+) -> impl IntoView {
+    view! {
+        <ul class="attachments" aria-label=label>
+            <For
+                each=move || files.get()
+                key=|(id, _)| id.clone()
+                children=move |(id, name)| {
+                    view! {
+                        <li>
+                            {name.clone()}
+                            <button
+                                type="button"
+                                class="icon-button"
+                                on:click=move |_| {
+                                    files.update(|f| f.retain(|(other, _)| *other != id))
+                                }
+                            >
+                                <span aria-hidden="true">"✕"</span>
+                                <span class="visually-hidden">{format!("Remove {name}")}</span>
+                            </button>
+                        </li>
+                    }
+                }
+            />
+        </ul>
+    }
+}
+
+#[component]
+pub(super) fn Composer(
+    conversation_id: Option<String>,
+    turns: Option<Turns>,
+    models: Vec<ModelOption>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let navigate = use_navigate();
+    let text = RwSignal::new(String::new());
+    let sending = RwSignal::new(false);
+    // Images uploaded for the next message: (id, file name).
+    let attached = RwSignal::new(Vec::<(String, String)>::new());
+    let uploading = RwSignal::new(0_usize);
+    // Documents read for the next message: (id, file name and note).
+    let documents = RwSignal::new(Vec::<(String, String)>::new());
+    let reading = RwSignal::new(0_usize);
+    let vision = models
+        .iter()
+        .filter(|m| m.supports_vision)
+        .map(|m| m.id.clone())
+        .collect::<Vec<_>>();
+    let can_see = move || vision.contains(&chat.model.get());
+    let conversation_id = StoredValue::new(conversation_id);
+    let streaming = move || turns.and_then(|t| t.streaming.get());
+    let model_names = StoredValue::new(
+        models
+            .iter()
+            .map(|m| (m.id.clone(), m.name.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let no_models = models.is_empty();
+    let builtin = models
+        .iter()
+        .filter(|m| m.is_builtin)
+        .map(|m| m.id.clone())
+        .collect::<Vec<_>>();
+    let send = move || {
+        let message = text.get_untracked();
+        let images: Vec<String> =
+            attached.with_untracked(|a| a.iter().map(|(id, _)| id.clone()).collect());
+        let document_ids: Vec<String> =
+            documents.with_untracked(|d| d.iter().map(|(id, _)| id.clone()).collect());
+        if (message.trim().is_empty() && images.is_empty() && document_ids.is_empty())
+            || sending.get_untracked()
+            || uploading.get_untracked() > 0
+            || reading.get_untracked() > 0
+            || turns.is_some_and(|t| t.streaming.get_untracked().is_some())
+        {
+            return;
+        }
+        sending.set(true);
+        chat.problem.set(None);
+        let navigate = navigate.clone();
+        let model_id = chat.model.get_untracked();
+        let model_name = model_names.with_value(|names| {
+            names
+                .iter()
+                .find(|(id, _)| *id == model_id)
+                .map(|(_, name)| name.clone())
+        });
+        spawn_local(async move {
+            let conversation = conversation_id.get_value();
+            let with_documents = !document_ids.is_empty();
+            let result = send_message(
+                conversation.clone(),
+                None,
+                model_id,
+                message.clone(),
+                images.clone(),
+                document_ids,
+                chat.repositories.get_untracked(),
+            )
+            .await;
+            sending.set(false);
+            match result {
+                Ok(sent) => {
+                    text.set(String::new());
+                    attached.set(Vec::new());
+                    documents.set(Vec::new());
+                    match (conversation, turns) {
+                        // The list shows the new conversation, the page opens it.
+                        (None, _) | (_, None) => {
+                            chat.list_version.update(|v| *v += 1);
+                            navigate(
+                                &format!("/chat/{}", sent.conversation_id),
+                                NavigateOptions::default(),
+                            );
+                        }
+                        // Document names are as the server kept them: read them back.
+                        (Some(_), Some(_)) if with_documents => {
+                            chat.touched.set(Some(sent.conversation_id));
+                            chat.version.update(|v| *v += 1);
+                        }
+                        (Some(_), Some(turns)) => {
+                            chat.touched.set(Some(sent.conversation_id));
+                            turns.messages.update(|messages| {
+                                messages.push(MessageView::sent(sent.message_id, message, images));
+                                messages
+                                    .push(MessageView::writing(sent.reply_id.clone(), model_name));
+                            });
+                            turns.streaming.set(Some(sent.reply_id));
+                            #[cfg(feature = "hydrate")]
+                            request_animation_frame(browser::scroll_to_bottom);
+                        }
+                    }
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    let stop = move |_| {
+        if let Some(reply) = turns.and_then(|t| t.streaming.get_untracked()) {
+            spawn_local(async move {
+                if let Err(err) = stop_reply(reply).await {
+                    show_problem(chat, err);
+                }
+            });
+        }
+    };
+    let is_builtin = move || builtin.contains(&chat.model.get());
+    let on_keydown = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send();
+            }
+        }
+    };
+    view! {
+        <form
+            class="composer"
+            on:submit={
+                let send = send.clone();
+                move |ev| {
+                    ev.prevent_default();
+                    send();
+                }
+            }
+        >
+            <p class="form-error" role="alert">
+                {move || chat.problem.get()}
+            </p>
+            {no_models
+                .then(|| {
+                    view! {
+                        <p class="notice error">
+                            "No model is available to you. Ask an administrator to allow one for your role."
+                        </p>
+                    }
+                })}
+            <div class="composer-row">
+                <label class="visually-hidden" for="composer-model">
+                    "Model"
+                </label>
+                <select
+                    id="composer-model"
+                    prop:value=move || chat.model.get()
+                    on:change=move |ev| chat.model.set(event_target_value(&ev))
+                >
+                    {models
+                        .iter()
+                        .map(|m| {
+                            view! {
+                                <option
+                                    value=m.id.clone()
+                                    selected=m.id == chat.model.get_untracked()
+                                >
+                                    {m.name.clone()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <Show when=is_builtin.clone()>
+                    <span class="muted small">"A tiny demo model: expect odd answers."</span>
+                </Show>
+                <super::knowledge::KnowledgePicker />
+                <Show when=can_see.clone()>
+                    <label class="button secondary attach">
+                        "Attach images"
+                        <input
+                            type="file"
+                            class="visually-hidden"
+                            accept="image/png,image/jpeg,image/webp,image/gif"
+                            multiple
+                            on:change=move |ev| {
+                                upload_files(&ev, "/api/chat/images", attached, uploading, chat)
+                            }
+                        />
+                    </label>
+                </Show>
+                <label class="button secondary attach">
+                    "Attach documents"
+                    <input
+                        type="file"
+                        class="visually-hidden"
+                        accept=".pdf,.docx,.pptx,.xlsx,.csv,.html,.htm,.md,.markdown,.txt,.json,application/pdf,text/*"
+                        multiple
+                        on:change=move |ev| {
+                            upload_files(&ev, "/api/chat/documents", documents, reading, chat)
+                        }
+                    />
+                </label>
+            </div>
+            <Attachments label="Documents to send" files=documents />
+            <Show when=move || reading.get() != 0>
+                <p class="muted small" role="status">
+                    "Reading documents…"
+                </p>
+            </Show>
+            <Attachments label="Images to send" files=attached />
+            <Show when=move || uploading.get() != 0>
+                <p class="muted small" role="status">
+                    "Uploading images…"
+                </p>
+            </Show>
+            <div class="composer-row">
+                <label class="visually-hidden" for="composer-text">
+                    "Message"
+                </label>
+                <textarea
+                    id="composer-text"
+                    rows="2"
+                    placeholder="Message (Enter sends, Shift+Enter for a new line)"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:keydown=on_keydown
+                ></textarea>
+                {move || {
+                    if streaming().is_some() {
+                        view! {
+                            <button type="button" class="button danger-button" on:click=stop>
+                                "Stop"
+                            </button>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <button
+                                type="submit"
+                                class="button"
+                                disabled=move || sending.get() || no_models
+                            >
+                                "Send"
+                            </button>
+                        }
+                            .into_any()
+                    }
+                }}
+            </div>
+        </form>
+    }
+}

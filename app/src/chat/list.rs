@@ -1,0 +1,406 @@
+//! The conversation list: search, folders, pinned first, and each entry's menu (rename, pin,
+//! move, archive, delete).
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::{NavigateOptions, components::A, hooks::use_navigate};
+
+use super::{
+    api::{
+        archive_conversation, create_folder, delete_conversation, delete_folder,
+        list_conversations, list_folders, move_conversation, pin_conversation, rename_conversation,
+    },
+    state::{Chat, move_to_top, show_problem},
+    types::{ConversationItem, FolderView},
+};
+use crate::{
+    error::AppError,
+    ui::{ErrorView, confirm, prompt},
+};
+
+#[component]
+pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let (search, set_search) = signal(String::new());
+    let (archived, set_archived) = signal(false);
+    let (pages, set_pages) = signal(1_i64);
+    // The folder shown (None: every conversation).
+    let folder = RwSignal::new(None::<String>);
+    // Folders change only when one is made or deleted here: moving a conversation or a reply
+    // ending must not rebuild the folder picker under the reader's hand.
+    let folders_version = RwSignal::new(0_u32);
+    let folders = Resource::new(move || folders_version.get(), |_| list_folders());
+    let list = Resource::new(
+        move || {
+            (
+                search.get(),
+                archived.get(),
+                folder.get(),
+                pages.get(),
+                chat.list_version.get(),
+            )
+        },
+        |(search, archived, folder, pages, _)| async move {
+            let mut items = Vec::new();
+            let mut has_more = false;
+            for page in 0..pages {
+                let found = list_conversations(
+                    search.clone(),
+                    archived,
+                    folder.clone(),
+                    items.len() as i64,
+                )
+                .await?;
+                has_more = found.has_more;
+                items.extend(found.items);
+                if !has_more || page + 1 == pages {
+                    break;
+                }
+            }
+            Ok::<_, AppError>((items, has_more))
+        },
+    );
+    view! {
+        <nav id="chat-list" class="chat-list" aria-label="Conversations">
+            <A href="/chat" attr:class="button new-chat">
+                "New chat"
+            </A>
+            <input
+                type="search"
+                placeholder="Search conversations"
+                aria-label="Search conversations"
+                on:input=move |ev| {
+                    set_pages.set(1);
+                    set_search.set(event_target_value(&ev));
+                }
+            />
+            <label class="check">
+                <input
+                    type="checkbox"
+                    prop:checked=archived
+                    on:change=move |ev| {
+                        set_pages.set(1);
+                        set_archived.set(event_target_checked(&ev));
+                    }
+                />
+                "Show archived"
+            </label>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let folders = folders.await.unwrap_or_default();
+                    view! { <FolderPicker folders folder folders_version set_pages /> }
+                })}
+            </Transition>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorView errors /> }
+                }>
+                    {move || Suspend::new(async move {
+                        let (items, has_more) = list.await?;
+                        let folders = folders.await.unwrap_or_default();
+                        let empty = items.is_empty();
+                        let items = RwSignal::new(items);
+                        Effect::new(move |_| {
+                            if let Some(id) = chat.touched.get() {
+                                items.update(|items| move_to_top(items, &id));
+                            }
+                        });
+                        Ok::<
+                            _,
+                            AppError,
+                        >(
+                            view! {
+                                <Show when=move || empty>
+                                    <p class="muted">
+                                        {move || {
+                                            if search.get().trim().is_empty() {
+                                                "No conversations yet."
+                                            } else {
+                                                "No conversation matches."
+                                            }
+                                        }}
+                                    </p>
+                                </Show>
+                                <ul class="conversation-items">
+                                    <For
+                                        each=move || items.get()
+                                        key=|item| item.id.clone()
+                                        children=move |item| {
+                                            view! {
+                                                <ConversationEntry item current folders=folders.clone() />
+                                            }
+                                        }
+                                    />
+                                </ul>
+                                <Show when=move || has_more>
+                                    <button
+                                        type="button"
+                                        class="button secondary"
+                                        on:click=move |_| set_pages.update(|p| *p += 1)
+                                    >
+                                        "Show more"
+                                    </button>
+                                </Show>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </nav>
+    }
+}
+
+/// Which folder the list shows, with making and deleting folders.
+#[component]
+pub(super) fn FolderPicker(
+    folders: Vec<FolderView>,
+    folder: RwSignal<Option<String>>,
+    folders_version: RwSignal<u32>,
+    set_pages: WriteSignal<i64>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let new_folder = move |_| {
+        let Some(name) = prompt("Name of the new folder:") else {
+            return;
+        };
+        spawn_local(async move {
+            match create_folder(name).await {
+                Ok(created) => {
+                    folder.set(Some(created.id));
+                    folders_version.update(|v| *v += 1);
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    let names = StoredValue::new(folders.clone());
+    let remove = move |_| {
+        let Some(id) = folder.get_untracked() else {
+            return;
+        };
+        let name = names.with_value(|f| {
+            f.iter()
+                .find(|f| f.id == id)
+                .map(|f| f.name.clone())
+                .unwrap_or_default()
+        });
+        if !confirm(&format!(
+            "Delete the folder \"{name}\"? Its conversations stay, outside any folder."
+        )) {
+            return;
+        }
+        spawn_local(async move {
+            match delete_folder(id).await {
+                Ok(()) => {
+                    folder.set(None);
+                    folders_version.update(|v| *v += 1);
+                    chat.list_version.update(|v| *v += 1);
+                }
+                Err(err) => show_problem(chat, err),
+            }
+        });
+    };
+    view! {
+        <div class="folder-picker">
+            <select
+                aria-label="Folder"
+                prop:value=move || folder.get().unwrap_or_default()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    set_pages.set(1);
+                    folder.set((!value.is_empty()).then_some(value));
+                }
+            >
+                <option value="">"All conversations"</option>
+                {folders
+                    .into_iter()
+                    .map(|f| {
+                        let selected = folder.get_untracked().as_deref() == Some(f.id.as_str());
+                        view! {
+                            <option value=f.id selected=selected>
+                                {f.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="button" class="link-button" on:click=new_folder>
+                "New folder"
+            </button>
+            <Show when=move || folder.get().is_some()>
+                <button type="button" class="link-button danger" on:click=remove>
+                    "Delete folder"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+pub(super) fn ConversationEntry(
+    item: ConversationItem,
+    current: Memo<Option<String>>,
+    folders: Vec<FolderView>,
+) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let navigate = use_navigate();
+    let renaming = RwSignal::new(false);
+    let title = RwSignal::new(item.title.clone());
+    let id = StoredValue::new(item.id.clone());
+    let href = format!("/chat/{}", item.id);
+    let is_current = move || current.get().as_deref() == Some(id.get_value().as_str());
+    let done = move |result: Result<(), AppError>| match result {
+        Ok(()) => {
+            chat.list_version.update(|v| *v += 1);
+            chat.version.update(|v| *v += 1);
+        }
+        Err(err) => show_problem(chat, err),
+    };
+    let save_title = move || {
+        renaming.set(false);
+        spawn_local(async move {
+            done(rename_conversation(id.get_value(), title.get_untracked()).await);
+        });
+    };
+    let (pinned, archived) = (item.is_pinned, item.is_archived);
+    // Choosing an action closes the menu.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close_menu = move |_| {
+        if let Some(menu) = menu.get() {
+            menu.set_open(false);
+        }
+    };
+    let name = item.title.clone();
+    view! {
+        <li class="conversation-entry" class:current=is_current>
+            <Show
+                when=move || renaming.get()
+                fallback=move || {
+                    view! {
+                        <A href=href.clone() attr:class="conversation-link">
+                            {pinned
+                                .then(|| {
+                                    view! {
+                                        <span class="pin" title="Pinned">
+                                            "📌"
+                                            <span class="visually-hidden">"Pinned: "</span>
+                                        </span>
+                                    }
+                                })}
+                            {move || title.get()}
+                        </A>
+                    }
+                }
+            >
+                <form
+                    class="rename"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        save_title();
+                    }
+                >
+                    <input
+                        aria-label="New title"
+                        prop:value=move || title.get()
+                        on:input=move |ev| title.set(event_target_value(&ev))
+                        on:keydown=move |ev| {
+                            if ev.key() == "Escape" {
+                                renaming.set(false);
+                            }
+                        }
+                        autofocus
+                    />
+                    <button type="submit" class="button small-button">
+                        "Save"
+                    </button>
+                </form>
+            </Show>
+            <details class="entry-menu" node_ref=menu>
+                <summary aria-label=format!("Actions for {name}")>"⋯"</summary>
+                <div class="entry-menu-panel" on:click=close_menu>
+                    <button type="button" on:click=move |_| renaming.set(true)>
+                        "Rename"
+                    </button>
+                    <button
+                        type="button"
+                        on:click=move |_| {
+                            spawn_local(async move {
+                                done(pin_conversation(id.get_value(), !pinned).await);
+                            })
+                        }
+                    >
+                        {if pinned { "Unpin" } else { "Pin" }}
+                    </button>
+                    <button
+                        type="button"
+                        on:click=move |_| {
+                            spawn_local(async move {
+                                done(archive_conversation(id.get_value(), !archived).await);
+                            })
+                        }
+                    >
+                        {if archived { "Unarchive" } else { "Archive" }}
+                    </button>
+                    {(!folders.is_empty())
+                        .then(|| {
+                            let current_folder = item.folder_id.clone().unwrap_or_default();
+                            view! {
+                                <label class="move-to">
+                                    "Move to folder"
+                                    <select
+                                        prop:value=current_folder.clone()
+                                        on:click=|ev| ev.stop_propagation()
+                                        on:change=move |ev| {
+                                            let value = event_target_value(&ev);
+                                            let target = (!value.is_empty()).then_some(value);
+                                            if let Some(menu) = menu.get() {
+                                                menu.set_open(false);
+                                            }
+                                            spawn_local(async move {
+                                                done(move_conversation(id.get_value(), target).await);
+                                            });
+                                        }
+                                    >
+                                        <option value="">"No folder"</option>
+                                        {folders
+                                            .iter()
+                                            .map(|f| {
+                                                view! {
+                                                    <option value=f.id.clone() selected=f.id == current_folder>
+                                                        {f.name.clone()}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                            }
+                        })}
+                    <button
+                        type="button"
+                        class="danger"
+                        on:click={
+                            let name = name.clone();
+                            let navigate = navigate.clone();
+                            move |_| {
+                                if !confirm(&format!("Delete the conversation \"{name}\"?")) {
+                                    return;
+                                }
+                                let navigate = navigate.clone();
+                                let was_current = is_current();
+                                spawn_local(async move {
+                                    let result = delete_conversation(id.get_value()).await;
+                                    if result.is_ok() && was_current {
+                                        navigate("/chat", NavigateOptions::default());
+                                    }
+                                    done(result);
+                                });
+                            }
+                        }
+                    >
+                        "Delete"
+                    </button>
+                </div>
+            </details>
+        </li>
+    }
+}
