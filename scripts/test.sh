@@ -48,6 +48,8 @@ formatted() {
 }
 
 step "format" formatted
+# No import circles between files, no SQL outside studio-core.
+step "structure" python3 scripts/check-structure.py
 step "clippy (server side)" dev_cargo clippy -p server -p workers -p studio-core -p app --features app/ssr,workers/lambda --all-targets -- -D warnings
 step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 step "wasm purity" wasm_is_pure
