@@ -332,7 +332,13 @@ async fn a_follower_that_falls_behind_gets_a_snapshot_and_the_end_never_a_cut(po
         .await
         .unwrap();
     assert_eq!(shown(&late), (whole.clone(), Some(&complete)));
-    assert!(late.len() < 10, "caught up from a snapshot: {}", late.len());
+    // However late it attached (before the pieces, among them or in the pause), it never
+    // reads more than its channel holds: one behind by more catches up from a snapshot.
+    assert!(
+        late.len() <= 130,
+        "caught up from a snapshot: {}",
+        late.len()
+    );
     // Followed once saved: the saved reply and its end.
     let saved: Vec<Update> = follow().await.unwrap().unwrap().collect().await;
     assert_eq!(shown(&saved), (whole, Some(&complete)));
