@@ -107,7 +107,6 @@ pub(super) mod support {
         id: Uuid,
         before: Option<Uuid>,
     ) -> Result<ConversationDetail, AppError> {
-        use super::super::types::{CitationView, MessageView};
         let c = studio_core::chat::conversation(&state.pool, user_id, id, before).await?;
         let replies: Vec<uuid::Uuid> = c
             .messages
@@ -129,55 +128,14 @@ pub(super) mod support {
             .flatten()
             .filter_map(|c| c.repository_id)
             .collect();
-        let readable = if cited.is_empty() {
-            Vec::new()
-        } else {
-            studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &cited).await?
-        };
+        let readable = readable(state, user_id, cited).await?;
         // Highlighting and typesetting take CPU: off the async workers.
         let messages = tokio::task::spawn_blocking(move || {
             c.messages
                 .into_iter()
                 .map(|m| {
-                    let finished = m.role == "assistant" && m.status != "streaming";
-                    let citations = citations
-                        .remove(&m.id)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|c| CitationView {
-                            number: c.number,
-                            item_name: c.item_name,
-                            location: c.location,
-                            content: c.content,
-                            repository_id: c
-                                .repository_id
-                                .filter(|r| readable.contains(r))
-                                .map(|r| r.to_string()),
-                        })
-                        .collect();
-                    MessageView {
-                        citations,
-                        id: m.id.to_string(),
-                        html: if finished {
-                            super::super::markdown::to_rich_html(&m.content)
-                        } else {
-                            String::new()
-                        },
-                        reasoning_html: if finished {
-                            super::super::markdown::to_rich_html(&m.reasoning)
-                        } else {
-                            String::new()
-                        },
-                        role: m.role,
-                        content: m.content,
-                        model_name: m.model_name,
-                        status: m.status,
-                        error: m.error,
-                        siblings: m.siblings.iter().map(ToString::to_string).collect(),
-                        usage: m.usage.map(usage),
-                        image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
-                        document_names: m.document_names.clone(),
-                    }
+                    let cited = citations.remove(&m.id).unwrap_or_default();
+                    message_view(m, cited, &readable)
                 })
                 .collect()
         })
@@ -197,6 +155,95 @@ pub(super) mod support {
             messages,
             repository_ids: repository_ids.iter().map(ToString::to_string).collect(),
         })
+    }
+
+    /// The repositories among `cited` that the user can open (none asked when none is cited).
+    async fn readable(
+        state: &AppState,
+        user_id: Uuid,
+        cited: Vec<Uuid>,
+    ) -> Result<Vec<Uuid>, AppError> {
+        if cited.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(studio_core::knowledge::repos::readable_ids(&state.pool, user_id, &cited).await?)
+    }
+
+    /// A message as the page shows it: a finished reply rendered, its citations linking to the
+    /// repositories in `readable` only.
+    fn message_view(
+        m: studio_core::chat::MessageRow,
+        citations: Vec<studio_core::knowledge::retrieval::Citation>,
+        readable: &[Uuid],
+    ) -> super::super::types::MessageView {
+        use super::super::{
+            markdown::to_rich_html,
+            types::{CitationView, MessageView},
+        };
+        let finished = m.role == "assistant" && m.status != "streaming";
+        let rendered = |text: &str| {
+            if finished {
+                to_rich_html(text)
+            } else {
+                String::new()
+            }
+        };
+        MessageView {
+            citations: citations
+                .into_iter()
+                .map(|c| CitationView {
+                    number: c.number,
+                    item_name: c.item_name,
+                    location: c.location,
+                    content: c.content,
+                    repository_id: c
+                        .repository_id
+                        .filter(|r| readable.contains(r))
+                        .map(|r| r.to_string()),
+                })
+                .collect(),
+            id: m.id.to_string(),
+            html: rendered(&m.content),
+            reasoning_html: rendered(&m.reasoning),
+            role: m.role,
+            content: m.content,
+            model_name: m.model_name,
+            status: m.status,
+            error: m.error,
+            siblings: m.siblings.iter().map(ToString::to_string).collect(),
+            usage: m.usage.map(usage),
+            image_ids: m.image_ids.iter().map(ToString::to_string).collect(),
+            document_names: m.document_names,
+        }
+    }
+
+    /// `user_id`'s finished reply `id` as the page shows it, and its conversation's totals;
+    /// `None` if it is not theirs or still being written. Only this reply is rendered.
+    pub async fn finished_reply(
+        state: &AppState,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<(super::super::types::MessageView, UsageView)>, AppError> {
+        let Some((conversation, reply)) =
+            studio_core::chat::finished_reply(&state.pool, user_id, id).await?
+        else {
+            return Ok(None);
+        };
+        let ids = [id];
+        let (citations, totals) = tokio::join!(
+            studio_core::knowledge::retrieval::citations(&state.pool, &ids),
+            studio_core::chat::totals(&state.pool, conversation),
+        );
+        let citations = citations?.remove(&id).unwrap_or_default();
+        let cited = citations.iter().filter_map(|c| c.repository_id).collect();
+        let readable = readable(state, user_id, cited).await?;
+        let view = tokio::task::spawn_blocking(move || message_view(reply, citations, &readable))
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "rendering a reply failed");
+                AppError::Internal
+            })?;
+        Ok(Some((view, usage(totals?))))
     }
 }
 

@@ -53,16 +53,20 @@ impl Turns {
     /// A reply ended: shows it finished, or reloads the conversation when it is not on the
     /// branch shown any more.
     pub(super) fn finish(self, chat: Chat, reply: &str, done: super::types::events::Done) {
-        match (done.message, done.totals) {
-            (Some(message), Some(totals)) => {
-                self.messages.update(|messages| {
-                    if let Some(shown) = messages.iter_mut().find(|m| m.id == reply) {
-                        *shown = message;
-                    }
-                });
+        let mut shown = false;
+        if let (Some(message), Some(totals)) = (done.message, done.totals) {
+            self.messages.update(|messages| {
+                if let Some(at) = messages.iter_mut().find(|m| m.id == reply) {
+                    *at = message;
+                    shown = true;
+                }
+            });
+            if shown {
                 self.totals.set(totals);
             }
-            _ => chat.version.update(|v| *v += 1),
+        }
+        if !shown {
+            chat.version.update(|v| *v += 1);
         }
         if self.streaming.get_untracked().as_deref() == Some(reply) {
             self.streaming.set(None);

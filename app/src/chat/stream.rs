@@ -70,29 +70,16 @@ pub async fn reply_events(
 }
 
 /// The finished reply as the conversation shows it, and the conversation's totals, so the page
-/// needs no reload when a reply ends. `None` when the reply is no longer on the branch shown
-/// (the page then reloads the conversation) or could not be read.
+/// needs no reload when a reply ends (it reloads when the reply is not among the messages it
+/// shows, or when this is `None`: the reply could not be read).
 async fn finished_reply(
     state: &AppState,
     user_id: Uuid,
     reply: Uuid,
 ) -> (Option<MessageView>, Option<UsageView>) {
-    let conversation =
-        match studio_core::chat::reply_conversation(&state.pool, user_id, reply).await {
-            Ok(Some(conversation)) => conversation,
-            Ok(None) => return (None, None),
-            Err(err) => {
-                tracing::warn!(error = %err, "could not find a finished reply's conversation");
-                return (None, None);
-            }
-        };
-    match support::conversation_detail(state, user_id, conversation, None).await {
-        Ok(detail) => {
-            let id = reply.to_string();
-            let message = detail.messages.into_iter().find(|m| m.id == id);
-            let totals = message.is_some().then_some(detail.totals);
-            (message, totals)
-        }
+    match support::finished_reply(state, user_id, reply).await {
+        Ok(Some((message, totals))) => (Some(message), Some(totals)),
+        Ok(None) => (None, None),
         Err(err) => {
             tracing::warn!(error = ?err, "could not render a finished reply");
             (None, None)

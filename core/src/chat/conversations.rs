@@ -53,6 +53,54 @@ pub struct MessageRow {
     pub document_names: Vec<String>,
 }
 
+/// A row of the `message_details` view.
+struct DetailRow {
+    conversation_id: Uuid,
+    id: Uuid,
+    parent_id: Option<Uuid>,
+    role: String,
+    content: String,
+    reasoning: String,
+    model_id: Option<Uuid>,
+    model_name: Option<String>,
+    status: String,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    siblings: Vec<Uuid>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    cached_input_tokens: Option<i64>,
+    cost: Option<Decimal>,
+    image_ids: Vec<Uuid>,
+    document_names: Vec<String>,
+}
+
+impl From<DetailRow> for MessageRow {
+    fn from(r: DetailRow) -> Self {
+        MessageRow {
+            id: r.id,
+            parent_id: r.parent_id,
+            role: r.role,
+            content: r.content,
+            reasoning: r.reasoning,
+            model_id: r.model_id,
+            model_name: r.model_name,
+            status: r.status,
+            error: r.error,
+            created_at: r.created_at,
+            siblings: r.siblings,
+            usage: r.input_tokens.map(|input| MessageUsage {
+                input_tokens: input,
+                output_tokens: r.output_tokens.unwrap_or(0),
+                cached_input_tokens: r.cached_input_tokens.unwrap_or(0),
+                cost: r.cost.unwrap_or_default(),
+            }),
+            image_ids: r.image_ids,
+            document_names: r.document_names,
+        }
+    }
+}
+
 /// Tokens and cost of the calls that wrote a reply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MessageUsage {
@@ -188,7 +236,8 @@ pub async fn conversation(
     before: Option<Uuid>,
 ) -> Result<Conversation, ChatError> {
     let summary = summary(pool, user_id, id).await?;
-    let rows = sqlx::query!(
+    let mut messages = sqlx::query_as!(
+        DetailRow,
         r#"
         with recursive branch as (
             select m.id, m.parent_id, 0 as depth
@@ -198,65 +247,22 @@ pub async fn conversation(
             select m.id, m.parent_id, b.depth + 1
             from messages as m join branch as b on m.id = b.parent_id
         )
-        select m.id, m.parent_id, m.role, m.content, m.reasoning, m.model_id,
-               am.display_name as "model_name?", m.status, m.error, m.created_at,
-               array(
-                   select s.id from messages as s
-                   where s.conversation_id = m.conversation_id
-                     and s.parent_id is not distinct from m.parent_id
-                     and s.role = m.role
-                   order by s.created_at, s.id
-               ) as "siblings!",
-               u.input_tokens as "input_tokens?", u.output_tokens as "output_tokens?",
-               u.cached_input_tokens as "cached_input_tokens?", u.cost as "cost?",
-               array(
-                   select i.id from message_images as i where i.message_id = m.id order by i.position
-               ) as "image_ids!",
-               array(
-                   select d.file_name from message_documents as d where d.message_id = m.id
-                   order by d.position
-               ) as "document_names!"
-        from branch as b
-        join messages as m on m.id = b.id
-        left join ai_models as am on am.id = m.model_id
-        left join lateral (
-            select sum(r.input_tokens)::bigint as input_tokens,
-                   sum(r.output_tokens)::bigint as output_tokens,
-                   sum(r.cached_input_tokens)::bigint as cached_input_tokens,
-                   sum(r.cost) as cost
-            from usage_records as r where r.message_id = m.id
-            having count(*) > 0
-        ) as u on true
+        select d.conversation_id as "conversation_id!", d.id as "id!", d.parent_id,
+               d.role as "role!", d.content as "content!",
+               d.reasoning as "reasoning!", d.model_id, d.model_name, d.status as "status!",
+               d.error, d.created_at as "created_at!", d.siblings as "siblings!",
+               d.input_tokens, d.output_tokens, d.cached_input_tokens, d.cost,
+               d.image_ids as "image_ids!", d.document_names as "document_names!"
+        from branch as b join message_details as d on d.id = b.id
         order by b.depth desc
         "#,
         id,
     )
     .fetch_all(pool)
-    .await?;
-    let mut messages: Vec<MessageRow> = rows
-        .into_iter()
-        .map(|r| MessageRow {
-            id: r.id,
-            parent_id: r.parent_id,
-            role: r.role,
-            content: r.content,
-            reasoning: r.reasoning,
-            model_id: r.model_id,
-            model_name: r.model_name,
-            status: r.status,
-            error: r.error,
-            created_at: r.created_at,
-            siblings: r.siblings,
-            usage: r.input_tokens.map(|input| MessageUsage {
-                input_tokens: input,
-                output_tokens: r.output_tokens.unwrap_or(0),
-                cached_input_tokens: r.cached_input_tokens.unwrap_or(0),
-                cost: r.cost.unwrap_or_default(),
-            }),
-            image_ids: r.image_ids,
-            document_names: r.document_names,
-        })
-        .collect();
+    .await?
+    .into_iter()
+    .map(MessageRow::from)
+    .collect::<Vec<_>>();
     if let Some(before) = before {
         let at = messages
             .iter()
@@ -268,6 +274,17 @@ pub async fn conversation(
     if has_earlier {
         messages.drain(..messages.len() - MESSAGES_PAGE);
     }
+    let totals = totals(pool, id).await?;
+    Ok(Conversation {
+        summary,
+        messages,
+        has_earlier,
+        totals,
+    })
+}
+
+/// The usage of every call made in conversation `id`, every branch included.
+pub async fn totals(pool: &PgPool, id: Uuid) -> sqlx::Result<MessageUsage> {
     let totals = sqlx::query!(
         r#"
         select coalesce(sum(input_tokens), 0)::bigint as "input!",
@@ -280,17 +297,39 @@ pub async fn conversation(
     )
     .fetch_one(pool)
     .await?;
-    Ok(Conversation {
-        summary,
-        messages,
-        has_earlier,
-        totals: MessageUsage {
-            input_tokens: totals.input,
-            output_tokens: totals.output,
-            cached_input_tokens: totals.cached,
-            cost: totals.cost,
-        },
+    Ok(MessageUsage {
+        input_tokens: totals.input,
+        output_tokens: totals.output,
+        cached_input_tokens: totals.cached,
+        cost: totals.cost,
     })
+}
+
+/// `user_id`'s reply `id` as the conversation shows it, with its conversation's id, once it
+/// is no longer being written; `None` if it is not theirs or still streaming.
+pub async fn finished_reply(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<(Uuid, MessageRow)>> {
+    let row = sqlx::query_as!(
+        DetailRow,
+        r#"
+        select d.conversation_id as "conversation_id!", d.id as "id!", d.parent_id,
+               d.role as "role!", d.content as "content!", d.reasoning as "reasoning!",
+               d.model_id, d.model_name, d.status as "status!", d.error,
+               d.created_at as "created_at!", d.siblings as "siblings!", d.input_tokens,
+               d.output_tokens, d.cached_input_tokens, d.cost, d.image_ids as "image_ids!",
+               d.document_names as "document_names!"
+        from message_details as d join conversations as c on c.id = d.conversation_id
+        where d.id = $1 and c.user_id = $2 and d.role = 'assistant' and d.status <> 'streaming'
+        "#,
+        id,
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| (row.conversation_id, MessageRow::from(row))))
 }
 
 /// Renames a conversation (the automatic title no longer replaces it).

@@ -23,13 +23,11 @@ mod turns;
 
 pub use conversations::{
     Conversation, ListQuery, MessageRow, MessageUsage, Summary, auto_title, conversation, delete,
-    list, rename, select_branch, set_archived, set_pinned,
+    finished_reply, list, rename, select_branch, set_archived, set_pinned, totals,
 };
 pub use folders::{Folder, create_folder, delete_folder, folders, move_to_folder};
 pub use images::{MAX_IMAGE_BYTES, MAX_IMAGES, image, upload_image};
-pub use replies::{
-    SavedReply, last_used_model, owns_reply, recover_interrupted, reply_conversation, saved_reply,
-};
+pub use replies::{SavedReply, last_used_model, owns_reply, recover_interrupted, saved_reply};
 pub use turns::{IMAGE_LEFT_OUT, ImageBudget, Started, Turn, start_turn};
 #[cfg(test)]
 use {crate::llm, conversations::ts_query};

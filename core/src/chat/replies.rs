@@ -48,24 +48,6 @@ pub async fn owns_reply(pool: &PgPool, user_id: Uuid, message_id: Uuid) -> sqlx:
     .await
 }
 
-/// The conversation of `user_id`'s reply `message_id`, if it is one.
-pub async fn reply_conversation(
-    pool: &PgPool,
-    user_id: Uuid,
-    message_id: Uuid,
-) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar!(
-        r#"
-        select c.id from messages as m join conversations as c on c.id = m.conversation_id
-        where m.id = $1 and c.user_id = $2 and m.role = 'assistant'
-        "#,
-        message_id,
-        user_id,
-    )
-    .fetch_optional(pool)
-    .await
-}
-
 /// A reply as saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedReply {

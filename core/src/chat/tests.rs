@@ -200,6 +200,34 @@ async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
     assert_eq!(usage.cost, expected);
     assert_eq!(conversation.totals.cost, expected);
 
+    // The finished reply alone, as the branch shows it: to its owner only.
+    let (of, reply) = super::finished_reply(&h.pool, user, started.reply_id)
+        .await
+        .unwrap()
+        .expect("the owner's finished reply");
+    assert_eq!(of, started.conversation_id);
+    assert_eq!(reply, conversation.messages[1]);
+    let other = person(&h.pool, "b@example.org").await;
+    assert_eq!(
+        super::finished_reply(&h.pool, other, started.reply_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        super::finished_reply(&h.pool, user, conversation.messages[0].id)
+            .await
+            .unwrap(),
+        None,
+        "a question is no reply"
+    );
+    assert_eq!(
+        super::totals(&h.pool, started.conversation_id)
+            .await
+            .unwrap(),
+        conversation.totals
+    );
+
     let record = sqlx::query!(
         "select feature, status, model_key, first_token_ms, total_ms from usage_records where message_id = $1",
         started.reply_id
