@@ -17,7 +17,7 @@ pub struct JobCount {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JobRow {
     pub id: String,
     pub kind: String,
@@ -129,27 +129,6 @@ pub async fn discard_job(id: String) -> Result<(), AppError> {
     audit("admin.job.discarded", id, &admin).await
 }
 
-/// What identifies a row as shown: the job, and everything shown that can change.
-fn row_key(
-    job: &JobRow,
-) -> (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-) {
-    (
-        job.id.clone(),
-        job.status.clone(),
-        job.attempts.clone(),
-        job.error.clone(),
-        job.worker.clone(),
-        job.updated.clone(),
-    )
-}
-
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {
     let filter = RwSignal::new("all".to_owned());
@@ -238,12 +217,12 @@ pub fn AdminJobsPage() -> impl IntoView {
                             view! {
                                 <p class="muted">{counts}</p>
                                 <DataTable label="Jobs" columns>
-                                    // Keyed by job and what is shown of it: a row stays its
-                                    // job's row while the list changes around it, so its
-                                    // buttons act on what it shows; a changed job is redrawn.
+                                    // Keyed by the row itself: a row stays its job's row while
+                                    // the list changes around it, so its buttons act on what
+                                    // it shows; a changed job is drawn again.
                                     <For
                                         each=move || jobs.clone()
-                                        key=row_key
+                                        key=JobRow::clone
                                         children=move |job| {
                                             let (retry_id, discard_id) = (
                                                 job.id.clone(),
