@@ -4,6 +4,7 @@
 //! they are logged where they are converted into `Internal`, and never sent.
 
 use leptos::server_fn::{
+    Encodes,
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
@@ -51,6 +52,47 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(err: ServerFnErrorErr) -> Self {
         Self::Request(err.to_string())
     }
+
+    /// The error as the body of the server function's answer, and, on the server, the status
+    /// it means (and `Retry-After` when it says to wait): a bad form is a client error to logs,
+    /// metrics and clients, not an outage.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(self.status());
+            if let Self::TooMany {
+                retry_after_secs, ..
+            } = self
+            {
+                response.insert_header(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(*retry_after_secs),
+                );
+            }
+        }
+        <Self::Encoder as Encodes<Self>>::encode(self).unwrap_or_else(|err| {
+            let failed =
+                Self::from_server_fn_error(ServerFnErrorErr::Serialization(err.to_string()));
+            <Self::Encoder as Encodes<Self>>::encode(&failed)
+                .expect("a request error always serializes")
+        })
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// The HTTP status this error means.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Invalid(_) | Self::Request(_) => StatusCode::BAD_REQUEST,
+            Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -95,5 +137,31 @@ impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         tracing::error!(error = ?err, "unexpected failure");
         Self::Internal
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use http::StatusCode;
+
+    use super::AppError;
+
+    #[test]
+    fn the_callers_mistakes_are_client_errors() {
+        let cases = [
+            (AppError::Invalid("x".into()), StatusCode::BAD_REQUEST),
+            (AppError::Request("x".into()), StatusCode::BAD_REQUEST),
+            (AppError::Unauthenticated, StatusCode::UNAUTHORIZED),
+            (AppError::Forbidden, StatusCode::FORBIDDEN),
+            (AppError::NotFound, StatusCode::NOT_FOUND),
+            (
+                AppError::too_many("Slow down", std::time::Duration::from_secs(3)),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (AppError::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status(), status, "{error:?}");
+        }
     }
 }

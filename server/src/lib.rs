@@ -9,7 +9,6 @@ pub mod health;
 pub mod http_layers;
 pub mod metrics;
 pub mod routes;
-pub mod server_fn_status;
 pub mod sessions;
 pub mod text_input;
 

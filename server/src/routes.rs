@@ -21,7 +21,7 @@ use crate::{
     health::{self, HealthEndpoint},
     http_layers,
     metrics::{self, MetricsEndpoint},
-    server_fn_status, sessions, text_input,
+    sessions, text_input,
 };
 
 /// The operator's side of the router: the site's addresses and how metrics are reached.
@@ -161,7 +161,6 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             state.clone(),
             sessions::resolve,
         ))
-        .layer(axum::middleware::from_fn(server_fn_status::map))
         .with_state(state);
 
     let policy = csp::PagePolicy {
