@@ -5,6 +5,9 @@
   does not use anything of A, directly or through other files. A module's `mod.rs` (or
   `lib.rs`) is its table of contents: uses between it and the files under it do not count.
 - No SQL outside `studio-core`: the `app` crate reaches the database only through core.
+- No comparison inside a `view!` attribute value (`disabled=a >= b`): formatting can split it
+  into a tag's end and text (a button once printed its own source). Name it first
+  (`let at_last = a >= b;` ... `disabled=at_last`).
 
 Prints each broken rule and exits 1, or prints a one-line summary.
 """
@@ -16,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CRATES = ["core", "app", "server", "workers", "frontend"]
 NO_SQL = ["app", "server", "frontend"]
+VIEWS = ["app", "frontend"]
+ATTRIBUTE = re.compile(r"^\s*[A-Za-z_][\w:-]*=(?![=>])(.+)$")
+COMPARISON = re.compile(r"==|!=|>=|<=|\s<\s|\s>\s")
 SQL = re.compile(r"\bsqlx::(query|query_as|query_scalar)\b|\bquery(_as|_scalar)?!\s*\(")
 
 
@@ -131,6 +137,32 @@ def cycles(graph: dict) -> list[list]:
     return found
 
 
+def view_blocks(text: str):
+    """(first line number, text) of each `view! { ... }` in `text`."""
+    for found in re.finditer(r"view!\s*\{", text):
+        depth, at = 0, found.end() - 1
+        for at in range(found.end() - 1, len(text)):
+            if text[at] == "{":
+                depth += 1
+            elif text[at] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+        yield text.count("\n", 0, found.start()) + 1, text[found.start() : at + 1]
+
+
+def compared_attributes(file: Path) -> list[int]:
+    """Line numbers of `view!` attributes whose value compares."""
+    lines = []
+    for first, block in view_blocks(strip_comments(file.read_text())):
+        for offset, line in enumerate(block.splitlines()):
+            match = ATTRIBUTE.match(line)
+            if match and not match.group(1).lstrip().startswith('"'):
+                if COMPARISON.search(match.group(1)):
+                    lines.append(first + offset)
+    return sorted(set(lines))
+
+
 def main() -> int:
     problems = []
     files = 0
@@ -157,11 +189,19 @@ def main() -> int:
                         problems.append(
                             f"SQL outside studio-core: {file.relative_to(ROOT)}:{number}"
                         )
+        if crate in VIEWS:
+            for file in modules.values():
+                for number in compared_attributes(file):
+                    problems.append(
+                        f"comparison in a view! attribute (name it first): "
+                        f"{file.relative_to(ROOT)}:{number}"
+                    )
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"structure: {files} files in {len(CRATES)} crates, no import circles, no SQL outside core")
+    print(f"structure: {files} files in {len(CRATES)} crates, no import circles, no SQL outside core, "
+          "no comparison in a view! attribute")
     return 0
 
 

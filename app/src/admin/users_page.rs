@@ -82,6 +82,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                         let has_more = last < page.total;
                         let previous = (page.offset - page.limit).max(0);
                         let next = page.offset + page.limit;
+                        let on_first_page = page.offset == 0;
                         Ok::<
                             _,
                             AppError,
@@ -121,7 +122,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                                 <nav class="pager" aria-label="Pages of users">
                                     <button
                                         class="button secondary"
-                                        disabled=page.offset == 0
+                                        disabled=on_first_page
                                         on:click=move |_| set_offset.set(previous)
                                     >
                                         "Previous"

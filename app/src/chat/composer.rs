@@ -281,11 +281,9 @@ pub(super) fn Composer(
                     {models
                         .iter()
                         .map(|m| {
+                            let chosen = m.id == chat.model.get_untracked();
                             view! {
-                                <option
-                                    value=m.id.clone()
-                                    selected=m.id == chat.model.get_untracked()
-                                >
+                                <option value=m.id.clone() selected=chosen>
                                     {m.name.clone()}
                                 </option>
                             }

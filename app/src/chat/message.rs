@@ -95,6 +95,7 @@ pub(super) fn Message(message: MessageView, conversation_id: String) -> impl Int
     let reasoning = Some(message.reasoning_html.clone()).filter(|r| !r.is_empty());
     // Kept out of the attribute: a comparison there is split by formatting into text.
     let at_last = position + 1 >= count;
+    let at_first = position == 0;
     view! {
         <article
             class="message"
@@ -112,7 +113,7 @@ pub(super) fn Message(message: MessageView, conversation_id: String) -> impl Int
                                 <button
                                     type="button"
                                     class="icon-button"
-                                    disabled=position == 0
+                                    disabled=at_first
                                     on:click=move |_| switch(position.saturating_sub(1))
                                 >
                                     <span aria-hidden="true">"‹"</span>

@@ -34,13 +34,14 @@ pub fn SearchPanel(repository: Option<String>) -> impl IntoView {
         });
     };
     let mode_choice = move |value: &'static str, label: &'static str| {
+        let chosen = move || mode.get() == value;
         view! {
             <label class="check">
                 <input
                     type="radio"
                     name="search-mode"
                     value=value
-                    prop:checked=move || mode.get() == value
+                    prop:checked=chosen
                     on:change=move |_| mode.set(value.to_owned())
                 />
                 {label}
