@@ -42,8 +42,8 @@ def strip_comments(text: str) -> str:
 
 
 def expand(tree: str) -> list[str]:
-    """`a::{b, c::{d, e}}` -> [`a::b`, `a::c::d`, `a::c::e`]."""
-    tree = re.sub(r"\s+", "", tree)
+    """`a::{b, c::{d as f, e}}` -> [`a::b`, `a::c::d`, `a::c::e`] (aliases dropped)."""
+    tree = re.sub(r"\s+", "", re.sub(r"\s+as\s+\w+", "", tree))
     start = tree.find("{")
     if start < 0:
         return [tree]
@@ -78,7 +78,7 @@ def resolve(path: str, here: tuple[str, ...], modules) -> tuple[str, ...] | None
     found = tuple(base)
     current = list(base)
     for segment in segments:
-        current.append(segment.split(" as ")[0])
+        current.append(segment)
         if tuple(current) in modules:
             found = tuple(current)
         else:
@@ -94,7 +94,7 @@ def edges_of(file: Path, here: tuple[str, ...], modules) -> set[tuple[str, ...]]
     paths.extend(re.findall(r"\b(?:crate|super|self)(?:::\w+)+", text))
     targets = set()
     for path in paths:
-        target = resolve(path.replace(" as ", "#").split("#")[0], here, modules)
+        target = resolve(path, here, modules)
         if target is None or target == here:
             continue
         # A table of contents and what it lists.
