@@ -53,7 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     theme::provide_theme();
-    let user: UserResource = Resource::new(|| (), |()| get_current_user());
+    let user: UserResource = crate::wire::load(|| (), |()| get_current_user());
     provide_context(user);
     mark_hydrated();
 

@@ -17,5 +17,6 @@ pub mod knowledge;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod ui;
+mod wire;
 
 pub use app::{App, shell};

@@ -13,7 +13,7 @@ use crate::{
 pub fn AdminAuditPage() -> impl IntoView {
     let kind = RwSignal::new("all".to_owned());
     let before = RwSignal::new(None::<String>);
-    let entries = Resource::new(
+    let entries = crate::wire::load(
         move || (kind.get(), before.get()),
         |(k, b)| list_audit(k, b),
     );

@@ -134,7 +134,7 @@ pub fn AdminJobsPage() -> impl IntoView {
     let filter = RwSignal::new("all".to_owned());
     let (version, set_version) = signal(0_u32);
     let (status, set_status) = signal(None::<(bool, String)>);
-    let overview = Resource::new(move || (filter.get(), version.get()), |(f, _)| list_jobs(f));
+    let overview = crate::wire::load(move || (filter.get(), version.get()), |(f, _)| list_jobs(f));
     let act = move |retry: bool, id: String| {
         if !retry && !confirm("Discard this job? Its work will not be done.") {
             return;

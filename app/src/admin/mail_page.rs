@@ -13,7 +13,7 @@ use crate::{
 #[component]
 pub fn AdminMailPage() -> impl IntoView {
     let before = RwSignal::new(None::<String>);
-    let messages = Resource::new(move || before.get(), list_outbox);
+    let messages = crate::wire::load(move || before.get(), list_outbox);
 
     view! {
         <Title text="Mail · Administration" />

@@ -22,7 +22,7 @@ type Status = WriteSignal<Option<(bool, String)>>;
 pub fn AdminModelsPage() -> impl IntoView {
     let (version, set_version) = signal(0_u32);
     let (status, set_status) = signal(None::<(bool, String)>);
-    let catalogue = Resource::new(move || version.get(), |_| get_catalogue());
+    let catalogue = crate::wire::load(move || version.get(), |_| get_catalogue());
     // The form being filled in, if any.
     let provider_form = RwSignal::new(None::<ProviderForm>);
     let model_form = RwSignal::new(None::<ModelForm>);

@@ -20,7 +20,7 @@ use crate::{
 pub fn AdminRolesPage() -> impl IntoView {
     let (version, set_version) = signal(0_u32);
     let (status, set_status) = signal(None::<(bool, String)>);
-    let overview = Resource::new(move || version.get(), |_| get_roles_overview());
+    let overview = crate::wire::load(move || version.get(), |_| get_roles_overview());
     let new_name = RwSignal::new(String::new());
     let new_description = RwSignal::new(String::new());
 

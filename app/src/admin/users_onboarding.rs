@@ -16,7 +16,7 @@ use crate::ui::{StatusLine, confirm};
 #[component]
 pub fn PendingAccounts(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> impl IntoView {
     let (status, set_status) = signal(None::<(bool, String)>);
-    let pending = Resource::new(
+    let pending = crate::wire::load(
         move || version.get(),
         |_| list_users(String::new(), 0, true),
     );

@@ -24,13 +24,13 @@ pub fn AdminUsersPage() -> impl IntoView {
     let (offset, set_offset) = signal(0_i64);
     let (version, set_version) = signal(0_u32);
     let (status, set_status) = signal(None::<(bool, String)>);
-    let users = Resource::new(
+    let users = crate::wire::load(
         move || (search.get(), offset.get(), version.get()),
         |(s, o, _)| list_users(s, o, false),
     );
-    let roles = Resource::new(move || version.get(), |_| get_roles_overview());
+    let roles = crate::wire::load(move || version.get(), |_| get_roles_overview());
     // The invitation form keeps its state (and its message) while the lists reload.
-    let invite_roles = OnceResource::new(get_roles_overview());
+    let invite_roles = crate::wire::load(|| (), |()| get_roles_overview());
     let query = RwSignal::new(String::new());
 
     view! {

@@ -113,7 +113,7 @@ fn ConfirmAddress(token: Memo<String>) -> impl IntoView {
 #[component]
 fn AccountStatus() -> impl IntoView {
     let user = expect_context::<UserResource>();
-    let options = Resource::new(|| (), |()| super::get_sign_in_options());
+    let options = crate::wire::load(|| (), |()| super::get_sign_in_options());
     view! {
         <Transition fallback=|| {
             view! { <p>"Loading…"</p> }
@@ -295,7 +295,7 @@ fn NewPassword(id: &'static str) -> impl IntoView {
 #[component]
 pub fn InvitationPage() -> impl IntoView {
     let token = token_param();
-    let invitation = Resource::new(move || token.get(), get_invitation);
+    let invitation = crate::wire::load(move || token.get(), get_invitation);
     let action = ServerAction::<AcceptInvitation>::new();
     go_on_success(action);
     let error = Signal::derive(move || error_text(action.value().get()));

@@ -78,7 +78,7 @@ pub fn SignInPage() -> impl IntoView {
         }
     });
     let error = Signal::derive(move || error_text(action.value().get()));
-    let options = Resource::new(|| (), |()| get_sign_in_options());
+    let options = crate::wire::load(|| (), |()| get_sign_in_options());
     // A provider sign-in that failed comes back here with `?error=<code>`.
     let query = use_query_map();
     let problem = move || {

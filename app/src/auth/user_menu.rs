@@ -9,7 +9,7 @@ use super::{CurrentUser, SignOut};
 use crate::ui::theme::ThemePicker;
 
 /// The app-wide resource holding who is signed in.
-pub type UserResource = Resource<Result<Option<CurrentUser>, crate::error::AppError>>;
+pub type UserResource = crate::wire::Loaded<Result<Option<CurrentUser>, crate::error::AppError>>;
 
 #[component]
 pub fn UserMenu() -> impl IntoView {

@@ -52,7 +52,13 @@ pub(super) fn upload_files(
                 };
                 uploading.update(|n| *n -= 1);
                 match result {
-                    Ok(response) if response.ok() => match response.json::<Uploaded>().await {
+                    Ok(response) if response.ok() => match response
+                        .text()
+                        .await
+                        .map_err(|err| err.to_string())
+                        .and_then(|text| {
+                            crate::wire::parse::<Uploaded>(&text).map_err(|err| err.to_string())
+                        }) {
                         Ok(uploaded) => {
                             let shown = match uploaded.note {
                                 Some(note) => format!("{name} ({note})"),
@@ -60,7 +66,7 @@ pub(super) fn upload_files(
                             };
                             attached.update(|a| a.push((uploaded.id, shown)));
                         }
-                        Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                        Err(err) => show_problem(chat, AppError::Request(err)),
                     },
                     Ok(response) => {
                         let status = response.status();

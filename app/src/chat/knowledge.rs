@@ -23,7 +23,7 @@ pub fn KnowledgePicker() -> impl IntoView {
     };
     let open = RwSignal::new(false);
     // Loaded the first time the picker is opened.
-    let repositories = Resource::new(
+    let repositories = crate::wire::load(
         move || open.get(),
         |open| async move {
             if open {

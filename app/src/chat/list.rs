@@ -28,8 +28,8 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
     // Folders change only when one is made or deleted here: moving a conversation or a reply
     // ending must not rebuild the folder picker under the reader's hand.
     let folders_version = RwSignal::new(0_u32);
-    let folders = Resource::new(move || folders_version.get(), |_| list_folders());
-    let list = Resource::new(
+    let folders = crate::wire::load(move || folders_version.get(), |_| list_folders());
+    let list = crate::wire::load(
         move || {
             (
                 search.get(),

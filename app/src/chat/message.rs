@@ -359,19 +359,19 @@ pub(super) fn LiveReply(id: String, initial: String) -> impl IntoView {
             };
             let on_snapshot =
                 Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    if let Ok(s) = serde_json::from_str::<events::Snapshot>(&data(&ev)) {
+                    if let Ok(s) = crate::wire::parse::<events::Snapshot>(&data(&ev)) {
                         content.set(s.content);
                         reasoning.set(s.reasoning);
                     }
                 });
             let on_reasoning =
                 Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    if let Ok(text) = serde_json::from_str::<String>(&data(&ev)) {
+                    if let Ok(text) = crate::wire::parse::<String>(&data(&ev)) {
                         reasoning.update(|r| r.push_str(&text));
                     }
                 });
             let on_text = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                if let Ok(text) = serde_json::from_str::<String>(&data(&ev)) {
+                if let Ok(text) = crate::wire::parse::<String>(&data(&ev)) {
                     content.update(|c| c.push_str(&text));
                 }
             });
@@ -382,7 +382,7 @@ pub(super) fn LiveReply(id: String, initial: String) -> impl IntoView {
                         es.close();
                     }
                 });
-                let done = serde_json::from_str::<events::Done>(&data(&ev)).ok();
+                let done = crate::wire::parse::<events::Done>(&data(&ev)).ok();
                 match (use_turns, done) {
                     (Some(turns), Some(done)) => turns.finish(chat, &reply, done),
                     _ => chat.version.update(|v| *v += 1),

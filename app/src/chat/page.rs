@@ -25,7 +25,7 @@ pub fn ChatPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id"));
     let chat = Chat::new();
     provide_context(chat);
-    let models = Resource::new(|| (), |()| chat_models());
+    let models = crate::wire::load(|| (), |()| chat_models());
     let (list_open, set_list_open) = signal(false);
     // Opening another conversation closes the list on phones and clears old problems.
     Effect::new(move |_| {
@@ -68,7 +68,7 @@ pub fn ChatPage() -> impl IntoView {
 #[component]
 fn Conversation(id: Memo<Option<String>>, models: Vec<ModelOption>) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let detail = Resource::new(
+    let detail = crate::wire::load(
         move || (id.get(), chat.version.get()),
         |(id, _)| async move {
             match id {

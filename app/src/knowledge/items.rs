@@ -27,7 +27,7 @@ pub(super) fn follow_items(repository: String, items: RwSignal<Vec<ItemView>>) {
                 .dyn_ref::<web_sys::MessageEvent>()
                 .and_then(|m| m.data().as_string())
                 .unwrap_or_default();
-            if let Ok(now) = serde_json::from_str::<Vec<ItemView>>(&data) {
+            if let Ok(now) = crate::wire::parse::<Vec<ItemView>>(&data) {
                 items.set(now);
             }
         });
@@ -257,7 +257,7 @@ pub(super) fn Chunks(
     name: String,
     chunks_of: RwSignal<Option<(String, String)>>,
 ) -> impl IntoView {
-    let chunks = Resource::new(
+    let chunks = crate::wire::load(
         move || (repository.clone(), item.clone()),
         |(r, i)| item_chunks(r, i),
     );

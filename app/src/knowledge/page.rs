@@ -22,7 +22,7 @@ use crate::{
 
 #[component]
 pub fn KnowledgePage() -> impl IntoView {
-    let repositories = Resource::new(|| (), |()| list_repositories());
+    let repositories = crate::wire::load(|| (), |()| list_repositories());
     let (status, set_status) = signal(None::<(bool, String)>);
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -123,7 +123,7 @@ pub fn RepositoryPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let (version, set_version) = signal(0_u32);
-    let detail = Resource::new(move || (id(), version.get()), |(id, _)| get_repository(id));
+    let detail = crate::wire::load(move || (id(), version.get()), |(id, _)| get_repository(id));
 
     view! {
         <section class="page wide knowledge">

@@ -76,7 +76,7 @@ pub(super) fn Settings(
 #[component]
 fn Sharing(id: String, set_status: WriteSignal<Option<(bool, String)>>) -> impl IntoView {
     let id = StoredValue::new(id);
-    let shares = Resource::new(move || id.get_value(), repository_shares);
+    let shares = crate::wire::load(move || id.get_value(), repository_shares);
     view! {
         <Transition fallback=|| ()>
             <ErrorBoundary fallback=|errors| {
