@@ -18,10 +18,11 @@ pub(crate) mod support {
     use studio_core::knowledge::{
         repos::{self, Access, Item, KnowledgeError, Repository},
         search::SearchError,
+        status::ItemStatus,
     };
     use uuid::Uuid;
 
-    use super::super::types::{ItemView, RepositoryView};
+    use super::super::types::{self, ItemView, RepositoryView};
     use crate::{auth::ssr::require_tool, error::AppError, ssr::AppState};
 
     pub fn id(raw: &str) -> Result<Uuid, AppError> {
@@ -77,6 +78,21 @@ pub(crate) mod support {
         }
     }
 
+    /// State for state: a state added in core does not compile until the page knows it.
+    fn status(status: ItemStatus) -> types::ItemStatus {
+        use types::ItemStatus as Shown;
+        match status {
+            ItemStatus::Uploading => Shown::Uploading,
+            ItemStatus::Queued => Shown::Queued,
+            ItemStatus::Extracting => Shown::Extracting,
+            ItemStatus::Ocr => Shown::Ocr,
+            ItemStatus::Chunking => Shown::Chunking,
+            ItemStatus::Embedding => Shown::Embedding,
+            ItemStatus::Ready => Shown::Ready,
+            ItemStatus::Failed => Shown::Failed,
+        }
+    }
+
     pub fn item(i: Item) -> ItemView {
         ItemView {
             id: i.id.to_string(),
@@ -84,7 +100,7 @@ pub(crate) mod support {
             name: i.name,
             content_kind: i.content_kind,
             size_bytes: i.size_bytes,
-            status: i.status,
+            status: status(i.status),
             progress_done: i.progress_done,
             progress_total: i.progress_total,
             error: i.error,

@@ -5,7 +5,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{
     api::{item_chunks, remove_item, reprocess_item},
-    types::{ChunkView, ItemView, human_size},
+    types::{ChunkView, ItemStatus, ItemView, human_size},
 };
 use crate::{
     error::AppError,
@@ -49,28 +49,27 @@ pub(super) fn follow_items(repository: String, items: RwSignal<Vec<ItemView>>) {
 }
 
 fn status_text(item: &ItemView) -> String {
-    match item.status.as_str() {
-        "uploading" => "Uploading".to_owned(),
-        "queued" => "Queued".to_owned(),
-        "extracting" => "Reading the text".to_owned(),
-        "ocr" if item.progress_total > 1 => format!(
+    match item.status {
+        ItemStatus::Uploading => "Uploading".to_owned(),
+        ItemStatus::Queued => "Queued".to_owned(),
+        ItemStatus::Extracting => "Reading the text".to_owned(),
+        ItemStatus::Ocr if item.progress_total > 1 => format!(
             "Recognising text (OCR), page {} of {}",
             item.progress_done, item.progress_total
         ),
-        "ocr" => "Recognising text (OCR)".to_owned(),
-        "chunking" => "Cutting into chunks".to_owned(),
-        "embedding" if item.progress_total > 0 => format!(
+        ItemStatus::Ocr => "Recognising text (OCR)".to_owned(),
+        ItemStatus::Chunking => "Cutting into chunks".to_owned(),
+        ItemStatus::Embedding if item.progress_total > 0 => format!(
             "Embedding {} of {}",
             item.progress_done, item.progress_total
         ),
-        "embedding" => "Embedding".to_owned(),
-        "ready" => format!(
+        ItemStatus::Embedding => "Embedding".to_owned(),
+        ItemStatus::Ready => format!(
             "Ready · {} chunk{}",
             item.chunk_count,
             if item.chunk_count == 1 { "" } else { "s" }
         ),
-        "failed" => "Failed".to_owned(),
-        other => other.to_owned(),
+        ItemStatus::Failed => "Failed".to_owned(),
     }
 }
 
@@ -96,7 +95,7 @@ pub(super) fn ItemTable(
                     key=|item| {
                         (
                             item.id.clone(),
-                            item.status.clone(),
+                            item.status,
                             item.progress_done,
                             item.error.clone(),
                             item.chunk_count,
@@ -129,18 +128,20 @@ fn ItemRow(
         .clone()
         .unwrap_or_else(|| item.kind.clone());
     let label = status_text(&item);
-    let progress = (matches!(item.status.as_str(), "embedding" | "ocr") && item.progress_total > 0)
+    let progress = (matches!(item.status, ItemStatus::Embedding | ItemStatus::Ocr)
+        && item.progress_total > 0)
         .then_some((item.progress_done, item.progress_total));
-    let failed = item.status == "failed";
-    let ocr_note = (!item.pages_without_text.is_empty() && item.status == "ready").then(|| {
-        format!(
-            "{} page(s) had no text that could be read and were left out.",
-            item.pages_without_text.len()
-        )
-    });
+    let failed = item.status == ItemStatus::Failed;
+    let ocr_note =
+        (!item.pages_without_text.is_empty() && item.status == ItemStatus::Ready).then(|| {
+            format!(
+                "{} page(s) had no text that could be read and were left out.",
+                item.pages_without_text.len()
+            )
+        });
     let (item_id, name) = (item.id.clone(), item.name.clone());
     let (retry_id, remove_id, remove_name) = (item.id.clone(), item.id.clone(), item.name.clone());
-    let is_ready = item.status == "ready";
+    let is_ready = item.status == ItemStatus::Ready;
     let working = item.is_working();
     let show_chunks = {
         let (item_id, name) = (item_id.clone(), name.clone());
@@ -169,7 +170,7 @@ fn ItemRow(
         });
     };
     view! {
-        <tr class:failed=failed data-status=item.status.clone()>
+        <tr class:failed=failed data-status=item.status.as_str()>
             <td class="break">
                 {if item.kind == "url" {
                     view! {

@@ -25,8 +25,7 @@ pub struct ItemView {
     pub name: String,
     pub content_kind: Option<String>,
     pub size_bytes: i64,
-    /// queued, extracting, ocr, chunking, embedding, ready or failed.
-    pub status: String,
+    pub status: ItemStatus,
     pub progress_done: i32,
     pub progress_total: i32,
     pub error: Option<String>,
@@ -37,7 +36,38 @@ pub struct ItemView {
 impl ItemView {
     /// Still on its way through the pipeline.
     pub fn is_working(&self) -> bool {
-        !matches!(self.status.as_str(), "ready" | "failed")
+        !matches!(self.status, ItemStatus::Ready | ItemStatus::Failed)
+    }
+}
+
+/// Where an item is in the pipeline, as the page shows it (the server's
+/// `studio_core::knowledge::status::ItemStatus`, state for state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Uploading,
+    Queued,
+    Extracting,
+    Ocr,
+    Chunking,
+    Embedding,
+    Ready,
+    Failed,
+}
+
+impl ItemStatus {
+    /// The name the server uses (and tests find rows by, as `data-status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uploading => "uploading",
+            Self::Queued => "queued",
+            Self::Extracting => "extracting",
+            Self::Ocr => "ocr",
+            Self::Chunking => "chunking",
+            Self::Embedding => "embedding",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use super::{
     pipeline::{IngestError, Ingested, Pipeline},
     repos::{self, Access, ItemKind, KnowledgeError, NewItem, RepositoryFields, Shares},
     search::{self, Hit, Mode, Query},
+    status::ItemStatus,
     storage::{self, Storage, StorageError},
 };
 use crate::accounts::users;
@@ -145,7 +146,7 @@ async fn an_item_is_processed_once_however_often_it_runs(pool: PgPool) {
     let items = repos::items(&pool, owner, repo).await.unwrap();
     assert_eq!(items.len(), 1);
     let shown = &items[0];
-    assert_eq!(shown.status, "ready");
+    assert_eq!(shown.status, ItemStatus::Ready);
     assert_eq!(shown.content_kind.as_deref(), Some("markdown"));
     assert_eq!(shown.chunk_count as usize, chunks);
     assert_eq!(
@@ -935,4 +936,20 @@ async fn a_retried_job_runs_only_once_its_item_waits_again_and_a_discarded_one_f
             .unwrap()
             .is_none()
     );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn the_database_allows_exactly_the_item_states_the_code_knows(pool: PgPool) {
+    let check: String = sqlx::query_scalar(
+        "select pg_get_constraintdef(oid) from pg_constraint
+         where conname = 'knowledge_items_status_check'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut allowed: Vec<&str> = check.split('\'').skip(1).step_by(2).collect();
+    allowed.sort_unstable();
+    let mut known: Vec<&str> = ItemStatus::ALL.iter().map(|s| s.as_str()).collect();
+    known.sort_unstable();
+    assert_eq!(allowed, known, "constraint: {check}");
 }

@@ -22,6 +22,7 @@ pub mod repos;
 pub mod retrieval;
 pub mod s3;
 pub mod search;
+pub mod status;
 pub mod storage;
 pub mod web;
 

@@ -17,6 +17,7 @@ use super::{
     embedding::vector_literal,
     extract::{self, ExtractError, Kind, Section},
     ocr::{Ocr, OcrError},
+    status::ItemStatus,
     storage::{self, Storage, StorageError},
     web::{self, FetchError, FetchPolicy},
 };
@@ -184,7 +185,7 @@ impl Pipeline {
     async fn step(
         &self,
         item: Uuid,
-        status: &str,
+        status: ItemStatus,
         done: usize,
         total: usize,
     ) -> sqlx::Result<bool> {
@@ -193,7 +194,7 @@ impl Pipeline {
              set status = $2, error = null, progress_done = $3, progress_total = $4
              where id = $1",
             item,
-            status,
+            status.as_str(),
             i32::try_from(done).unwrap_or(i32::MAX),
             i32::try_from(total).unwrap_or(i32::MAX)
         )
@@ -218,7 +219,7 @@ impl Pipeline {
         else {
             return Ok(Ingested::Gone);
         };
-        if !self.step(item, "extracting", 0, 0).await? {
+        if !self.step(item, ItemStatus::Extracting, 0, 0).await? {
             return Ok(Ingested::Gone);
         }
         // A web page is fetched afresh on every run (pages change) and kept as the original.
@@ -255,7 +256,7 @@ impl Pipeline {
             return Err(IngestError::Permanent("no text was found in it".to_owned()));
         }
 
-        if !self.step(item, "embedding", 0, total).await? {
+        if !self.step(item, ItemStatus::Embedding, 0, total).await? {
             return Ok(Ingested::Gone);
         }
         let texts: Vec<String> = prepared
@@ -267,7 +268,7 @@ impl Pipeline {
         let present = self
             .embed_in_batches(texts, cancel, |done, embedded| {
                 vectors.extend(embedded);
-                let step = self.step(item, "embedding", done.end, total);
+                let step = self.step(item, ItemStatus::Embedding, done.end, total);
                 async move { Ok(step.await?) }
             })
             .await?;
@@ -372,7 +373,7 @@ impl Pipeline {
         else {
             return Ok(None);
         };
-        if !self.step(item, "chunking", 0, 0).await? {
+        if !self.step(item, ItemStatus::Chunking, 0, 0).await? {
             return Ok(None);
         }
         let embedder = self.embedder.clone();
@@ -443,7 +444,7 @@ impl Pipeline {
     async fn progress(
         &self,
         item: Option<ItemRef<'_>>,
-        status: &str,
+        status: ItemStatus,
         done: usize,
         total: usize,
     ) -> sqlx::Result<bool> {
@@ -537,7 +538,10 @@ impl Pipeline {
                 self.reading.request_ocr_pages
             )));
         }
-        if !self.progress(item, "ocr", 0, wanted.len()).await? {
+        if !self
+            .progress(item, ItemStatus::Ocr, 0, wanted.len())
+            .await?
+        {
             return Ok(None);
         }
         let read = match (&self.ocr, item) {
@@ -547,7 +551,7 @@ impl Pipeline {
             }
             (Ocr::Tesseract(tesseract), _) => tesseract
                 .pdf_pages(bytes, &wanted, |done, total| async move {
-                    let _ = self.progress(item, "ocr", done, total).await;
+                    let _ = self.progress(item, ItemStatus::Ocr, done, total).await;
                 })
                 .await
                 .map_err(ocr_error)?,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::status::ItemStatus;
 use crate::db::jobs::{self, Job};
 
 /// Runs one knowledge item through the pipeline (handled by `workers::knowledge`).
@@ -349,7 +350,7 @@ pub struct Item {
     pub name: String,
     pub content_kind: Option<String>,
     pub size_bytes: i64,
-    pub status: String,
+    pub status: ItemStatus,
     pub progress_done: i32,
     pub progress_total: i32,
     pub error: Option<String>,
@@ -368,10 +369,11 @@ pub async fn items(
     get(pool, user, repository).await?;
     let rows = sqlx::query_as!(
         Item,
-        "select id, kind, name, content_kind, size_bytes, status, progress_done, progress_total,
-                error, chunk_count, pages_without_text, created_at, updated_at
+        r#"select id, kind, name, content_kind, size_bytes, status as "status: ItemStatus",
+                progress_done, progress_total, error, chunk_count, pages_without_text,
+                created_at, updated_at
          from knowledge_items where repository_id = $1
-         order by created_at desc, id desc",
+         order by created_at desc, id desc"#,
         repository
     )
     .fetch_all(pool)
@@ -405,7 +407,7 @@ pub async fn add_item(
     item: &NewItem,
 ) -> Result<(), KnowledgeError> {
     let mut tx = pool.begin().await?;
-    insert_item(&mut tx, user, repository, item, "queued").await?;
+    insert_item(&mut tx, user, repository, item, ItemStatus::Queued).await?;
     enqueue_ingest(&mut *tx, item.id).await?;
     tx.commit().await?;
     Ok(())
@@ -420,7 +422,7 @@ pub async fn add_pending_upload(
     item: &NewItem,
 ) -> Result<(), KnowledgeError> {
     let mut tx = pool.begin().await?;
-    insert_item(&mut tx, user, repository, item, "uploading").await?;
+    insert_item(&mut tx, user, repository, item, ItemStatus::Uploading).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -430,7 +432,7 @@ async fn insert_item(
     user: Uuid,
     repository: Uuid,
     item: &NewItem,
-    status: &str,
+    status: ItemStatus,
 ) -> Result<(), KnowledgeError> {
     let name = item.name.trim();
     if name.is_empty() {
@@ -449,7 +451,7 @@ async fn insert_item(
         item.storage_key,
         item.size_bytes,
         user,
-        status
+        status.as_str()
     )
     .execute(&mut **tx)
     .await?;
