@@ -66,7 +66,7 @@ impl Knowledge {
         Self {
             pipeline,
             events: ItemEvents::default(),
-            max_upload_bytes: studio_core::knowledge::storage::DEFAULT_MAX_UPLOAD_BYTES,
+            max_upload_bytes: studio_core::knowledge::config::DEFAULT_MAX_UPLOAD_BYTES,
             upload_queue: UploadQueue::Jobs,
             upload_origin: None,
         }

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use studio_core::{
     accounts::{AccountsConfig, oidc::OidcConfig},
     db::DbConfig,
+    knowledge::config::KnowledgeConfig,
     limits::LimitsConfig,
     mail::MailConfig,
 };
@@ -39,8 +40,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Every abuse limit (`LIMIT_*` and friends).
     pub limits: LimitsConfig,
-    /// The largest knowledge upload (`KNOWLEDGE_MAX_UPLOAD_MB`, default 100).
-    pub max_upload_bytes: u64,
+    /// Storage, embeddings, OCR, fetching, upload limit and queue of knowledge repositories.
+    pub knowledge: KnowledgeConfig,
     /// OpenID Connect providers; redirect URIs are built on the canonical `PUBLIC_URL`.
     pub oidc: OidcConfig,
 }
@@ -77,11 +78,11 @@ impl Config {
         let site = SiteConfig::from_env(leptos.site_addr)?;
         let mail = MailConfig::from_env()?;
         let limits = LimitsConfig::from_env()?;
-        let max_upload_bytes = studio_core::knowledge::storage::max_upload_bytes_from_env()?;
+        let knowledge = KnowledgeConfig::from_env()?;
         let accounts =
             AccountsConfig::from_env(site.public_url().clone(), mail.smtp.is_some(), &limits)?;
         Ok(Self {
-            max_upload_bytes,
+            knowledge,
             oidc: OidcConfig::from_env(site.public_url().clone())?,
             metrics_addr,
             db: DbConfig::from_env()?,

@@ -58,10 +58,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let shutdown = CancellationToken::new();
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
+    let pipeline =
+        studio_core::knowledge::pipeline::Pipeline::start(pool.clone(), &config.knowledge).await?;
     let knowledge = std::sync::Arc::new(app::ssr::Knowledge {
-        max_upload_bytes: config.max_upload_bytes,
-        upload_queue: studio_core::knowledge::queue::UploadQueue::from_env()?,
+        max_upload_bytes: config.knowledge.max_upload_bytes,
+        upload_queue: config.knowledge.upload_queue.clone(),
         upload_origin: pipeline
             .storage
             .upload_origin()
@@ -121,7 +122,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let router = routes::router(state, &operations);
 
     let uploads = if config.embedded_workers {
-        workers::upload_consumer(pipeline.clone(), &config.runner)
+        workers::upload_consumer(pipeline.clone(), &config.knowledge, &config.runner)
             .await?
             .map(|consumer| tokio::spawn(consumer.run(shutdown.child_token())))
     } else {

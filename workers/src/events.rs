@@ -147,12 +147,12 @@ impl EventHandler {
     /// 20 s and so on.
     pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(5);
 
-    /// Items through `pipeline`, the limit and the receive count as configured
-    /// (`KNOWLEDGE_MAX_UPLOAD_MB`, `KNOWLEDGE_SQS_MAX_RECEIVES`).
-    pub fn from_env(pipeline: Pipeline) -> anyhow::Result<Self> {
+    /// Items through `pipeline`, files up to `max_upload_bytes`, the receive count as
+    /// configured (`KNOWLEDGE_SQS_MAX_RECEIVES`).
+    pub fn from_env(pipeline: Pipeline, max_upload_bytes: u64) -> anyhow::Result<Self> {
         Ok(Self {
             pipeline,
-            max_upload_bytes: studio_core::knowledge::storage::max_upload_bytes_from_env()?,
+            max_upload_bytes,
             max_receives: max_receives_from_env()?,
             retry_base: Self::DEFAULT_RETRY_BASE,
         })

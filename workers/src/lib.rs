@@ -59,15 +59,16 @@ pub fn turn_engine(
 /// allows `KNOWLEDGE_SQS_MAX_RECEIVES` deliveries (default 5).
 pub async fn upload_consumer(
     pipeline: studio_core::knowledge::pipeline::Pipeline,
+    knowledge: &studio_core::knowledge::config::KnowledgeConfig,
     runner: &RunnerConfig,
 ) -> anyhow::Result<Option<sqs::SqsConsumer>> {
     use studio_core::knowledge::queue::UploadQueue;
 
-    let UploadQueue::Sqs { queue_url } = UploadQueue::from_env()? else {
+    let UploadQueue::Sqs { queue_url } = &knowledge.upload_queue else {
         return Ok(None);
     };
-    let handler = events::EventHandler::from_env(pipeline)?;
-    let config = sqs::SqsConfig::from_env(queue_url, runner)?;
+    let handler = events::EventHandler::from_env(pipeline, knowledge.max_upload_bytes)?;
+    let config = sqs::SqsConfig::from_env(queue_url.clone(), runner)?;
     let aws = aws_config::load_from_env().await;
     Ok(Some(sqs::SqsConsumer::new(&aws, config, handler)))
 }

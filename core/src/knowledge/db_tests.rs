@@ -574,7 +574,8 @@ async fn web_pages_are_fetched_kept_and_refused_when_private(pool: PgPool) {
 
 /// OCR as installed here (`scripts/setup.sh test` installs Tesseract and Poppler).
 async fn tesseract(storage: &Storage) -> super::ocr::Ocr {
-    let ocr = super::ocr::Ocr::from_env(storage).await.unwrap();
+    let config = super::config::KnowledgeConfig::from_env().unwrap();
+    let ocr = super::ocr::Ocr::build(&config.ocr, storage).await.unwrap();
     assert!(
         ocr.is_available(),
         "these tests need tesseract and pdftoppm (Debian: tesseract-ocr poppler-utils)"

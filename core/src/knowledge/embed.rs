@@ -18,6 +18,8 @@ use std::{
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+
+use super::config::EmbeddingConfig;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 pub use super::embedding::EmbedError;
@@ -294,73 +296,46 @@ pub enum Embedder {
 }
 
 impl Embedder {
-    /// The local model from `EMBEDDING_MODEL_DIR` (default `models/all-MiniLM-L6-v2`), run
-    /// by the ONNX Runtime library `ONNXRUNTIME_LIB` names (candle without it), loaded on
-    /// first use.
-    pub fn local_from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let dir =
-            var("EMBEDDING_MODEL_DIR").unwrap_or_else(|| "models/all-MiniLM-L6-v2".to_owned());
+    /// The local model in `dir`, run by the ONNX Runtime library `onnx_runtime` (candle
+    /// without it), loaded on first use.
+    pub fn local(dir: impl Into<PathBuf>, onnx_runtime: Option<&Path>) -> Self {
         let model = LocalEmbedder::new(dir);
-        Self::Local(match var("ONNXRUNTIME_LIB") {
+        Self::Local(match onnx_runtime {
             Some(library) => model.with_onnx_runtime(library),
             None => model,
         })
     }
 
-    /// `EMBEDDING_PROVIDER`: `local` (default), `openai` (any OpenAI-compatible API:
-    /// `EMBEDDING_BASE_URL`, `EMBEDDING_API_KEY` or `OPENAI_API_KEY`, `EMBEDDING_MODEL`
-    /// (default text-embedding-3-small), `EMBEDDING_DIMENSIONS` (default 1536),
-    /// `EMBEDDING_MAX_TOKENS` (default 8191)) or `bedrock` (the AWS default chain for region
-    /// and credentials; `EMBEDDING_MODEL` default amazon.titan-embed-text-v2:0,
-    /// `EMBEDDING_DIMENSIONS` 256, 512 or 1024 (default), `EMBEDDING_MAX_TOKENS` default 8192).
-    pub async fn from_env() -> Result<Self, String> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let number = |name: &str, default: usize| -> Result<usize, String> {
-            var(name).map_or(Ok(default), |raw| {
-                raw.parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name} must be a positive whole number"))
-            })
-        };
-        match var("EMBEDDING_PROVIDER").as_deref() {
-            None | Some("local") => Ok(Self::local_from_env()),
-            Some("openai") => {
-                let settings = super::remote::RemoteSettings {
-                    base_url: var("EMBEDDING_BASE_URL")
-                        .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
-                    api_key: var("EMBEDDING_API_KEY")
-                        .or_else(|| var("OPENAI_API_KEY"))
-                        .map(secrecy::SecretString::from),
-                    model: var("EMBEDDING_MODEL")
-                        .unwrap_or_else(|| "text-embedding-3-small".to_owned()),
-                    dimensions: number("EMBEDDING_DIMENSIONS", 1536)?,
-                    max_tokens: number("EMBEDDING_MAX_TOKENS", 8191)?,
-                };
-                super::remote::RemoteEmbedder::new(settings)
+    /// The local model as `EMBEDDING_MODEL_DIR` and `ONNXRUNTIME_LIB` say (for tests and
+    /// benchmarks, which run the real model).
+    pub fn local_from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let dir =
+            var("EMBEDDING_MODEL_DIR").unwrap_or_else(|| "models/all-MiniLM-L6-v2".to_owned());
+        Self::local(dir, var("ONNXRUNTIME_LIB").as_deref().map(Path::new))
+    }
+
+    /// The model `config` names.
+    pub async fn build(config: &EmbeddingConfig) -> Result<Self, String> {
+        match config {
+            EmbeddingConfig::Local { dir, onnx_runtime } => {
+                Ok(Self::local(dir.clone(), onnx_runtime.as_deref()))
+            }
+            EmbeddingConfig::OpenAi(settings) => {
+                super::remote::RemoteEmbedder::new(settings.clone())
                     .map(Self::Remote)
                     .map_err(|err| err.to_string())
             }
-            Some("bedrock") => {
-                let config = aws_config::load_from_env().await;
-                super::bedrock::BedrockEmbedder::new(
-                    &config,
-                    &var("EMBEDDING_MODEL").unwrap_or_else(|| super::bedrock::TITAN_V2.to_owned()),
-                    number("EMBEDDING_DIMENSIONS", 1024)?,
-                    number("EMBEDDING_MAX_TOKENS", 8192)?,
-                )
-                .map(Self::Bedrock)
-                .map_err(|err| err.to_string())
+            EmbeddingConfig::Bedrock {
+                model,
+                dimensions,
+                max_tokens,
+            } => {
+                let aws = aws_config::load_from_env().await;
+                super::bedrock::BedrockEmbedder::new(&aws, model, *dimensions, *max_tokens)
+                    .map(Self::Bedrock)
+                    .map_err(|err| err.to_string())
             }
-            Some(other) => Err(format!(
-                "EMBEDDING_PROVIDER must be local, openai or bedrock, not {other:?}"
-            )),
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod bedrock;
 pub mod chunk;
+pub mod config;
 pub mod embed;
 pub mod embedding;
 pub mod extract;

@@ -22,7 +22,10 @@ use sqlx::PgPool;
 use tokio::process::Command;
 use uuid::Uuid;
 
-use super::storage::Storage;
+use super::{
+    config::{OcrConfig, OcrProvider},
+    storage::Storage,
+};
 
 /// The longest one page may take to render or to read.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -67,32 +70,22 @@ fn find(program: &str) -> Option<PathBuf> {
 }
 
 impl Ocr {
-    /// As `OCR_PROVIDER` and `OCR_LANGUAGES` (default `eng`) say; Textract reads originals
-    /// from `storage`'s bucket.
-    pub async fn from_env(storage: &Storage) -> anyhow::Result<Self> {
-        let provider = std::env::var("OCR_PROVIDER").unwrap_or_default();
-        let languages = std::env::var("OCR_LANGUAGES")
-            .ok()
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "eng".to_owned());
-        anyhow::ensure!(
-            languages.split('+').all(|code| !code.is_empty()
-                && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
-            "OCR_LANGUAGES must be Tesseract language codes joined with +, such as eng+fra"
-        );
+    /// The engine `config` names; Textract reads originals from `storage`'s bucket.
+    pub async fn build(config: &OcrConfig, storage: &Storage) -> anyhow::Result<Self> {
+        let languages = config.languages.clone();
         let installed = || Some((find("tesseract")?, find("pdftoppm")?));
-        match provider.trim() {
-            "" | "auto" => Ok(
-                installed().map_or(Self::Unavailable, |(tesseract, pdftoppm)| {
+        match config.provider {
+            OcrProvider::Auto => Ok(installed().map_or(
+                Self::Unavailable,
+                |(tesseract, pdftoppm)| {
                     Self::Tesseract(Tesseract {
                         tesseract,
                         pdftoppm,
                         languages,
                     })
-                }),
-            ),
-            "tesseract" => {
+                },
+            )),
+            OcrProvider::Tesseract => {
                 let (tesseract, pdftoppm) = installed().ok_or_else(|| {
                     anyhow::anyhow!(
                         "OCR_PROVIDER=tesseract needs `tesseract` and `pdftoppm` on PATH (Debian: tesseract-ocr poppler-utils)"
@@ -104,31 +97,20 @@ impl Ocr {
                     languages,
                 }))
             }
-            "textract" => {
+            OcrProvider::Textract { monthly_pages } => {
                 let Storage::S3(s3) = storage else {
                     anyhow::bail!(
                         "OCR_PROVIDER=textract needs STORAGE_BACKEND=s3: Textract reads the originals from the bucket"
                     );
                 };
-                let monthly_pages = match std::env::var("OCR_TEXTRACT_MONTHLY_PAGES") {
-                    Ok(raw) => raw.trim().parse().map_err(|_| {
-                        anyhow::anyhow!(
-                            "OCR_TEXTRACT_MONTHLY_PAGES must be a whole number, got {raw:?}"
-                        )
-                    })?,
-                    Err(_) => 1000,
-                };
-                let config = aws_config::load_from_env().await;
+                let aws = aws_config::load_from_env().await;
                 Ok(Self::Textract(Textract::new(
-                    &config,
+                    &aws,
                     s3.bucket(),
                     monthly_pages,
                 )))
             }
-            "none" => Ok(Self::Unavailable),
-            other => anyhow::bail!(
-                "OCR_PROVIDER must be auto, tesseract, textract or none, got {other:?}"
-            ),
+            OcrProvider::None => Ok(Self::Unavailable),
         }
     }
 

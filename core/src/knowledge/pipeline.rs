@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     chunk::{self, ChunkOptions},
+    config::{KnowledgeConfig, ReadingLimits},
     embed::{EmbedError, Embedder},
     embedding::vector_literal,
     extract::{self, ExtractError, Kind, Section},
@@ -71,24 +72,9 @@ impl Reading {
         }
     }
 
-    /// `EXTRACTION_CONCURRENCY` (default 2), `EXTRACTION_TIMEOUT_SECS` (default 300) and
-    /// `CHAT_OCR_MAX_PAGES` (default 10).
-    pub fn from_env() -> anyhow::Result<Self> {
-        use anyhow::Context;
-        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(name) {
-                Ok(raw) if !raw.trim().is_empty() => raw
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name} must be a whole number")),
-                _ => Ok(default),
-            }
-        };
-        Ok(Self::new(
-            usize::try_from(number("EXTRACTION_CONCURRENCY", 2)?).unwrap_or(2),
-            std::time::Duration::from_secs(number("EXTRACTION_TIMEOUT_SECS", 300)?.max(1)),
-            usize::try_from(number("CHAT_OCR_MAX_PAGES", 10)?).unwrap_or(10),
-        ))
+    /// Within `limits`.
+    pub fn limited(limits: ReadingLimits) -> Self {
+        Self::new(limits.slots, limits.timeout, limits.request_ocr_pages)
     }
 }
 
@@ -133,25 +119,27 @@ struct Prepared {
 }
 
 impl Pipeline {
-    /// Storage, the embedding model and the fetch policy as configured
-    /// ([`Storage::from_env`], [`Embedder::from_env`], `KNOWLEDGE_FETCH_ALLOW`).
-    pub async fn from_env(pool: PgPool) -> anyhow::Result<Self> {
-        let storage = Storage::from_env().await?;
+    /// Built as `config` says: storage, OCR and the embedding model are made (AWS clients,
+    /// a model loaded on first use), nothing is checked against the database yet.
+    pub async fn build(pool: PgPool, config: &KnowledgeConfig) -> anyhow::Result<Self> {
+        let storage = Storage::build(&config.storage).await;
         Ok(Self {
             pool,
-            ocr: Ocr::from_env(&storage).await?,
+            ocr: Ocr::build(&config.ocr, &storage).await?,
             storage,
-            embedder: Embedder::from_env().await.map_err(anyhow::Error::msg)?,
-            fetch: FetchPolicy::from_env().map_err(anyhow::Error::msg)?,
-            reading: Reading::from_env()?,
+            embedder: Embedder::build(&config.embedding)
+                .await
+                .map_err(anyhow::Error::msg)?,
+            fetch: config.fetch.clone(),
+            reading: Reading::limited(config.reading),
         })
     }
 
-    /// [`Pipeline::from_env`], with the configured model's vector index made sure of, and,
+    /// [`Pipeline::build`], with the configured model's vector index made sure of, and,
     /// when the model changed since the last start, items lacking its vectors queued to be
-    /// embedded again: what the server and the worker service start with.
-    pub async fn start(pool: PgPool) -> anyhow::Result<Self> {
-        let pipeline = Self::from_env(pool).await?;
+    /// embedded again: what the server, the worker and the Lambda function start with.
+    pub async fn start(pool: PgPool, config: &KnowledgeConfig) -> anyhow::Result<Self> {
+        let pipeline = Self::build(pool, config).await?;
         pipeline
             .embedder
             .ensure_index(&pipeline.pool)

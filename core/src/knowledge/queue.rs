@@ -19,25 +19,6 @@ pub enum UploadQueue {
 }
 
 impl UploadQueue {
-    /// `KNOWLEDGE_QUEUE` = `jobs` (default) or `sqs` (with `KNOWLEDGE_SQS_QUEUE_URL`).
-    pub fn from_env() -> anyhow::Result<Self> {
-        let read = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        match read("KNOWLEDGE_QUEUE").as_deref().unwrap_or("jobs") {
-            "jobs" => Ok(Self::Jobs),
-            "sqs" => Ok(Self::Sqs {
-                queue_url: read("KNOWLEDGE_SQS_QUEUE_URL").ok_or_else(|| {
-                    anyhow::anyhow!("KNOWLEDGE_QUEUE=sqs needs KNOWLEDGE_SQS_QUEUE_URL")
-                })?,
-            }),
-            other => anyhow::bail!("KNOWLEDGE_QUEUE must be jobs or sqs, got {other:?}"),
-        }
-    }
-
     /// Whether finished uploads need a job (false when storage events start them).
     pub fn needs_jobs(&self) -> bool {
         matches!(self, Self::Jobs)

@@ -17,30 +17,10 @@ use uuid::Uuid;
 
 pub use super::objects::{ObjectStream, StorageError, Stored};
 use super::{
+    config::StorageConfig,
     objects::Intake,
-    s3::{Encryption, PresignedUpload, S3Storage},
+    s3::{PresignedUpload, S3Storage},
 };
-
-/// The largest upload unless configured.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1000 * 1000;
-
-/// The largest upload (`KNOWLEDGE_MAX_UPLOAD_MB`, whole megabytes, default 100).
-pub fn max_upload_bytes_from_env() -> anyhow::Result<u64> {
-    match std::env::var("KNOWLEDGE_MAX_UPLOAD_MB") {
-        Ok(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|mb| (1..=100_000).contains(mb))
-            .map(|mb| mb * 1000 * 1000)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "KNOWLEDGE_MAX_UPLOAD_MB must be a whole number of megabytes from 1"
-                )
-            }),
-        Err(_) => Ok(DEFAULT_MAX_UPLOAD_BYTES),
-    }
-}
 
 /// The key of an item's original.
 pub fn original_key(repository_id: Uuid, item_id: Uuid) -> String {
@@ -64,53 +44,29 @@ pub enum Storage {
     S3(S3Storage),
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 impl Storage {
     /// A local folder, created if missing.
     pub fn local(root: impl Into<PathBuf>) -> Self {
         Self::Local(LocalStorage { root: root.into() })
     }
 
-    /// As configured:
-    /// - `STORAGE_BACKEND=local` (default): the folder `STORAGE_DIR` (default `data/files`).
-    /// - `STORAGE_BACKEND=s3`: the bucket `STORAGE_S3_BUCKET`, reached with the AWS default
-    ///   chain (region, credentials, `AWS_ENDPOINT_URL`); `STORAGE_S3_PATH_STYLE=true` for
-    ///   S3-compatible servers; encryption `STORAGE_S3_ENCRYPTION` = `AES256` (default) or
-    ///   `aws:kms` with `STORAGE_S3_KMS_KEY_ID` (the account's S3 key when unset).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        match env("STORAGE_BACKEND").as_deref().unwrap_or("local") {
-            "local" => Ok(Self::local(
-                env("STORAGE_DIR").unwrap_or_else(|| "data/files".to_owned()),
-            )),
-            "s3" => {
-                let bucket = env("STORAGE_S3_BUCKET")
-                    .ok_or_else(|| anyhow::anyhow!("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET"))?;
-                let path_style = match env("STORAGE_S3_PATH_STYLE").as_deref() {
-                    None | Some("false" | "0") => false,
-                    Some("true" | "1") => true,
-                    Some(other) => {
-                        anyhow::bail!("STORAGE_S3_PATH_STYLE must be true or false, got {other:?}")
-                    }
-                };
-                let encryption = match env("STORAGE_S3_ENCRYPTION").as_deref() {
-                    None | Some("AES256") => Encryption::S3Managed,
-                    Some("aws:kms") => Encryption::Kms(env("STORAGE_S3_KMS_KEY_ID")),
-                    Some(other) => anyhow::bail!(
-                        "STORAGE_S3_ENCRYPTION must be AES256 or aws:kms, got {other:?}"
-                    ),
-                };
-                let config = aws_config::load_from_env().await;
-                Ok(Self::S3(S3Storage::new(
-                    &config, bucket, path_style, encryption,
-                )))
+    /// The store `config` names (an S3 client reached with the AWS default chain).
+    pub async fn build(config: &StorageConfig) -> Self {
+        match config {
+            StorageConfig::Local { dir } => Self::local(dir.clone()),
+            StorageConfig::S3 {
+                bucket,
+                path_style,
+                encryption,
+            } => {
+                let aws = aws_config::load_from_env().await;
+                Self::S3(S3Storage::new(
+                    &aws,
+                    bucket.clone(),
+                    *path_style,
+                    encryption.clone(),
+                ))
             }
-            other => anyhow::bail!("STORAGE_BACKEND must be local or s3, got {other:?}"),
         }
     }
 

@@ -46,28 +46,6 @@ pub struct FetchPolicy {
 }
 
 impl FetchPolicy {
-    pub fn from_env() -> Result<Self, String> {
-        let allow = match std::env::var("KNOWLEDGE_FETCH_ALLOW") {
-            Ok(raw) => raw
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<ipnet::IpNet>()
-                        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| {
-                            format!("KNOWLEDGE_FETCH_ALLOW: {s:?} is not an address or CIDR")
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-            Err(_) => Vec::new(),
-        };
-        Ok(Self {
-            allow,
-            ..Self::default_limits()
-        })
-    }
-
     /// 20 MB in 30 seconds, public addresses only.
     pub fn default_limits() -> Self {
         Self {

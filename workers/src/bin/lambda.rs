@@ -30,8 +30,9 @@ async fn start() -> anyhow::Result<EventHandler> {
     let db = studio_core::db::DbConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
     studio_core::db::require_current_migrations(&pool).await?;
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool).await?;
-    EventHandler::from_env(pipeline)
+    let knowledge = studio_core::knowledge::config::KnowledgeConfig::from_env()?;
+    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool, &knowledge).await?;
+    EventHandler::from_env(pipeline, knowledge.max_upload_bytes)
 }
 
 async fn respond(handler: &EventHandler, event: SqsEvent) -> SqsBatchResponse {

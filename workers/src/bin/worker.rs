@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let db = studio_core::db::DbConfig::from_env()?;
     let config = RunnerConfig::from_env()?;
+    let knowledge = studio_core::knowledge::config::KnowledgeConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
     studio_core::db::require_current_migrations(&pool).await?;
 
@@ -42,8 +43,9 @@ async fn main() -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    let pipeline = studio_core::knowledge::pipeline::Pipeline::start(pool.clone()).await?;
-    let uploads = workers::upload_consumer(pipeline.clone(), &config)
+    let pipeline =
+        studio_core::knowledge::pipeline::Pipeline::start(pool.clone(), &knowledge).await?;
+    let uploads = workers::upload_consumer(pipeline.clone(), &knowledge, &config)
         .await?
         .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())));
     let mailer = studio_core::mail::Mailer::new(&studio_core::mail::MailConfig::from_env()?)?;
