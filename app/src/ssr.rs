@@ -48,6 +48,16 @@ pub struct Knowledge {
 }
 
 impl AppState {
+    /// Taking in knowledge items and chat documents, with this server's limits and quota.
+    pub fn intake(&self) -> studio_core::knowledge::intake::Intake<'_> {
+        studio_core::knowledge::intake::Intake {
+            pipeline: &self.knowledge.pipeline,
+            max_upload_bytes: self.knowledge.max_upload_bytes,
+            quota_bytes: self.guards.config.storage_quota_bytes,
+            upload_queue: &self.knowledge.upload_queue,
+        }
+    }
+
     /// The turn engine over this server's provider clients, limits and live replies.
     pub fn turns(&self) -> studio_core::chat::turn::Engine {
         studio_core::chat::turn::Engine {
@@ -179,21 +189,6 @@ where
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
-    }
-}
-
-/// Bytes of an upload looked at before it is accepted.
-pub const SNIFF_BYTES: usize = 8192;
-
-/// A file name as the browser gave it, made safe to keep and show: only the last part of a
-/// path, no control characters, at most 255 characters; `upload` when nothing is left.
-pub fn clean_file_name(given: &str) -> String {
-    let base = given.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    if clean.trim().is_empty() {
-        "upload".to_owned()
-    } else {
-        clean.trim().to_owned()
     }
 }
 

@@ -7,7 +7,7 @@ use axum::{
     Extension, Json,
     body::Body,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use studio_core::{
@@ -15,18 +15,14 @@ use studio_core::{
         ChatError,
         documents::{self, MAX_DOCUMENT_CHARS, NewDocument},
     },
-    knowledge::{
-        extract,
-        pipeline::IngestError,
-        storage::{self, StorageError},
-    },
+    knowledge::{intake::clean_file_name, pipeline::IngestError},
 };
 
 use super::types::Uploaded;
 use crate::{
     auth::ssr::{Authenticated, route_user},
-    knowledge::types::too_large,
-    ssr::{AppState, SNIFF_BYTES, clean_file_name, uploaded_file_name},
+    knowledge::routes::{declared_length, intake_refusal},
+    ssr::{AppState, uploaded_file_name},
 };
 
 pub async fn upload(
@@ -40,38 +36,24 @@ pub async fn upload(
         Err(refusal) => return refusal.into_response(),
     };
     let name = clean_file_name(&uploaded_file_name(&headers));
-    let limit = state.knowledge.max_upload_bytes;
-    let oversize = || (StatusCode::PAYLOAD_TOO_LARGE, too_large(&name, limit)).into_response();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|size| size > limit) {
-        return oversize();
-    }
     let _uploading = match crate::ssr::upload_slot(&state, user_id) {
         Ok(slot) => slot,
         Err(refused) => return refused.into_response(),
     };
-    // What is kept is the text; an account already full is refused before the upload.
-    if let Err(full) = crate::ssr::route_quota(&state, user_id, 0).await {
-        return full.into_response();
-    }
     // To a temporary file, not memory: the document is read once a reading slot is free.
-    let (file, stored) = match storage::spool(body.into_data_stream(), limit, SNIFF_BYTES).await {
-        Ok(spooled) => spooled,
-        Err(StorageError::TooLarge { .. }) => return oversize(),
-        Err(StorageError::Interrupted(_)) => {
-            return (StatusCode::BAD_REQUEST, "The upload was interrupted.").into_response();
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "could not keep a chat document for reading");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+    let received = state
+        .intake()
+        .document(
+            user_id,
+            &name,
+            declared_length(&headers),
+            body.into_data_stream(),
+        )
+        .await;
+    let (file, stored) = match received {
+        Ok(received) => received,
+        Err(refused) => return intake_refusal(refused),
     };
-    if let Err(err) = extract::precheck(&stored.head, &name) {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string()).into_response();
-    }
     let size_bytes = i64::try_from(stored.size).unwrap_or(i64::MAX);
     let read = state
         .knowledge

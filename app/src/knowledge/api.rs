@@ -16,6 +16,7 @@ pub const TOOL: &str = "knowledge-repositories";
 pub(crate) mod support {
     use leptos::prelude::expect_context;
     use studio_core::knowledge::{
+        intake::IntakeError,
         repos::{self, Access, Item, KnowledgeError, Repository},
         search::SearchError,
         status::ItemStatus,
@@ -42,6 +43,19 @@ pub(crate) mod support {
                 KnowledgeError::NotFound => AppError::NotFound,
                 KnowledgeError::Forbidden => AppError::Forbidden,
                 KnowledgeError::Database(err) => err.into(),
+            }
+        }
+    }
+
+    impl From<IntakeError> for AppError {
+        fn from(err: IntakeError) -> Self {
+            match err {
+                IntakeError::Knowledge(err) => err.into(),
+                IntakeError::Failed(err) => {
+                    tracing::error!(error = %format!("{err:#}"), "could not take in an item");
+                    AppError::Internal
+                }
+                refused => AppError::Invalid(refused.to_string()),
             }
         }
     }
@@ -262,8 +276,6 @@ pub async fn set_repository_shares(
 
 /// How long a granted direct upload may take to start.
 #[cfg(feature = "ssr")]
-const DIRECT_UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
 /// Grants an upload of `name` (`size` bytes) straight to object storage: the item waits as
 /// `uploading` until `finish_upload`. Refused when storage takes no direct uploads (the
 /// server's upload route is the way then), for anyone but the owner, and over the limit.
@@ -273,53 +285,15 @@ pub async fn begin_upload(
     name: String,
     size: u64,
 ) -> Result<DirectUpload, AppError> {
-    use studio_core::knowledge::{
-        repos::{self, ItemKind, NewItem},
-        storage,
-    };
     let (user, state) = support::user().await?;
     let repository = support::id(&repository)?;
-    repos::check_can_add(&state.pool, user, repository).await?;
-    let name = crate::ssr::clean_file_name(&name);
-    let limit = state.knowledge.max_upload_bytes;
-    if size > limit {
-        return Err(AppError::Invalid(super::types::too_large(&name, limit)));
-    }
-    crate::ssr::check_quota(&state, user, size).await?;
-    let item = uuid::Uuid::new_v4();
-    let key = storage::original_key(repository, item);
-    let presigned = state
-        .knowledge
-        .pipeline
-        .storage
-        .presign_put(&key, size, DIRECT_UPLOAD_TTL)
-        .await
-        .map_err(|err| match err {
-            // Over what one PUT takes (only with a limit configured above it).
-            storage::StorageError::TooLarge { limit } => {
-                AppError::Invalid(super::types::too_large(&name, limit))
-            }
-            err => {
-                tracing::error!(error = %err, "could not presign an upload");
-                AppError::Internal
-            }
-        })?
+    let (item, presigned) = state
+        .intake()
+        .begin_direct(user, repository, &name, size)
+        .await?
         .ok_or_else(|| {
             AppError::Invalid("This server takes uploads through its own upload route.".into())
         })?;
-    repos::add_pending_upload(
-        &state.pool,
-        user,
-        repository,
-        &NewItem {
-            id: item,
-            kind: ItemKind::File,
-            name,
-            storage_key: Some(key),
-            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
-        },
-    )
-    .await?;
     Ok(DirectUpload {
         item: item.to_string(),
         method: presigned.method,
@@ -333,53 +307,9 @@ pub async fn begin_upload(
 /// check is removed with its item, and the reason returned.
 #[server(endpoint = "knowledge/finish-upload", input = Json)]
 pub async fn finish_upload(repository: String, item: String) -> Result<(), AppError> {
-    use studio_core::knowledge::{
-        extract,
-        repos::{self},
-        storage::{self, StorageError},
-    };
     let (user, state) = support::user().await?;
     let (repository, item) = (support::id(&repository)?, support::id(&item)?);
-    let pending = repos::pending_upload(&state.pool, user, repository, item).await?;
-    let store = &state.knowledge.pipeline.storage;
-    let refuse = |reason: String| async {
-        if let Err(err) = repos::remove_item(&state.pool, user, repository, item).await {
-            tracing::warn!(error = %err, "could not remove a refused upload");
-        }
-        support::forget_files(&state, &storage::item_prefix(repository, item)).await;
-        Err(AppError::Invalid(reason))
-    };
-    let storage_failed = |err: StorageError| {
-        tracing::error!(error = %err, "could not check an upload");
-        AppError::Internal
-    };
-    let size = match store.size(&pending.storage_key).await {
-        Ok(size) => size,
-        Err(StorageError::NotFound(_)) => {
-            return refuse(format!("{} did not arrive; try again.", pending.name)).await;
-        }
-        Err(err) => return Err(storage_failed(err)),
-    };
-    let limit = state.knowledge.max_upload_bytes;
-    if size > limit {
-        return refuse(super::types::too_large(&pending.name, limit)).await;
-    }
-    let head = store
-        .head_bytes(&pending.storage_key, crate::ssr::SNIFF_BYTES)
-        .await
-        .map_err(storage_failed)?;
-    if let Err(err) = extract::precheck(&head, &pending.name) {
-        return refuse(err.to_string()).await;
-    }
-    repos::finish_upload(
-        &state.pool,
-        user,
-        repository,
-        item,
-        size,
-        state.knowledge.upload_queue.needs_jobs(),
-    )
-    .await?;
+    state.intake().finish_direct(user, repository, item).await?;
     Ok(())
 }
 
@@ -390,57 +320,9 @@ pub async fn add_text_item(
     title: String,
     text: String,
 ) -> Result<(), AppError> {
-    use studio_core::knowledge::{
-        repos::{self, ItemKind, MAX_TEXT_CHARS, NewItem},
-        storage,
-    };
     let (user, state) = support::user().await?;
     let repository = support::id(&repository)?;
-    if text.trim().is_empty() {
-        return Err(AppError::Invalid("Paste some text first.".into()));
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(AppError::Invalid(format!(
-            "Pasted text can be at most {MAX_TEXT_CHARS} characters; upload it as a file instead."
-        )));
-    }
-    let title = if title.trim().is_empty() {
-        let first: String = text.trim().chars().take(60).collect();
-        first.lines().next().unwrap_or("Pasted text").to_owned()
-    } else {
-        title
-    };
-    repos::check_can_add(&state.pool, user, repository).await?;
-    crate::ssr::check_quota(&state, user, text.len() as u64).await?;
-    let item = uuid::Uuid::new_v4();
-    let key = storage::original_key(repository, item);
-    state
-        .knowledge
-        .pipeline
-        .storage
-        .put(&key, text.as_bytes())
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "could not store pasted text");
-            AppError::Internal
-        })?;
-    let added = repos::add_item(
-        &state.pool,
-        user,
-        repository,
-        &NewItem {
-            id: item,
-            kind: ItemKind::Text,
-            name: title,
-            storage_key: Some(key),
-            size_bytes: i64::try_from(text.len()).unwrap_or(i64::MAX),
-        },
-    )
-    .await;
-    if added.is_err() {
-        support::forget_files(&state, &storage::item_prefix(repository, item)).await;
-    }
-    added?;
+    state.intake().text(user, repository, &title, &text).await?;
     Ok(())
 }
 
@@ -448,39 +330,9 @@ pub async fn add_text_item(
 /// again). Private and local addresses are refused here and again at every fetch.
 #[server(endpoint = "knowledge/add-url", input = Json)]
 pub async fn add_url_item(repository: String, url: String) -> Result<(), AppError> {
-    use studio_core::knowledge::{
-        repos::{self, ItemKind, NewItem},
-        web::{FetchError, check_url},
-    };
     let (user, state) = support::user().await?;
     let repository = support::id(&repository)?;
-    let trimmed = url.trim();
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_owned()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let parsed = url::Url::parse(&with_scheme)
-        .map_err(|_| AppError::Invalid(format!("{trimmed} is not a web address.")))?;
-    check_url(&parsed, &state.knowledge.pipeline.fetch).map_err(|err| match err {
-        FetchError::Refused(reason)
-        | FetchError::Unavailable(reason)
-        | FetchError::Failed(reason) => AppError::Invalid(reason),
-    })?;
-    crate::ssr::check_quota(&state, user, 0).await?;
-    repos::add_item(
-        &state.pool,
-        user,
-        repository,
-        &NewItem {
-            id: uuid::Uuid::new_v4(),
-            kind: ItemKind::Url,
-            name: parsed.to_string(),
-            storage_key: None,
-            size_bytes: 0,
-        },
-    )
-    .await?;
+    state.intake().web_page(user, repository, &url).await?;
     Ok(())
 }
 

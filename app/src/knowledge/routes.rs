@@ -21,16 +21,16 @@ use axum::{
 };
 use futures::{Stream, StreamExt};
 use studio_core::knowledge::{
-    extract,
-    repos::{self, ItemKind, KnowledgeError, NewItem},
-    storage::{self, StorageError},
+    intake::IntakeError,
+    objects::StorageError,
+    repos::{self, KnowledgeError},
 };
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::{
     api::{TOOL, support},
-    types::{ITEMS_EVENT, UploadedItem, too_large},
+    types::{ITEMS_EVENT, UploadedItem},
 };
 use crate::{
     auth::ssr::{Authenticated, route_user},
@@ -59,6 +59,36 @@ fn knowledge_refusal(err: KnowledgeError) -> Response {
     }
 }
 
+/// A refused intake as a route answers it: the status says which kind of refusal, the body
+/// what to do about it.
+pub(crate) fn intake_refusal(err: IntakeError) -> Response {
+    match err {
+        IntakeError::Knowledge(err) => knowledge_refusal(err),
+        err @ (IntakeError::TooLarge { .. } | IntakeError::QuotaFull(_)) => {
+            refusal(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
+        }
+        IntakeError::Unsupported(message) => refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
+        err @ (IntakeError::Invalid(_) | IntakeError::Interrupted) => {
+            refusal(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        IntakeError::Failed(err) => {
+            tracing::error!(error = %format!("{err:#}"), "could not take in an upload");
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not store the file.",
+            )
+        }
+    }
+}
+
+/// The length the sender announced, if it did.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     session: Option<Extension<Authenticated>>,
@@ -73,91 +103,30 @@ pub async fn upload(
     let Ok(repository) = repository.parse::<Uuid>() else {
         return refusal(StatusCode::NOT_FOUND, "No such repository.");
     };
-    if let Err(err) = repos::check_can_add(&state.pool, user, repository).await {
-        return knowledge_refusal(err);
-    }
     let _uploading = match crate::ssr::upload_slot(&state, user) {
         Ok(slot) => slot,
         Err(refused) => return refused.into_response(),
     };
-    let name = crate::ssr::clean_file_name(&crate::ssr::uploaded_file_name(&headers));
-    let limit = state.knowledge.max_upload_bytes;
-    let oversize = || refusal(StatusCode::PAYLOAD_TOO_LARGE, too_large(&name, limit));
-    // Refused at once when the browser says how big it is.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|size| size > limit) {
-        return oversize();
-    }
-    if let Err(full) = crate::ssr::route_quota(&state, user, declared.unwrap_or(0)).await {
-        return full.into_response();
-    }
-
-    let item = Uuid::new_v4();
-    let key = storage::original_key(repository, item);
-    let prefix = storage::item_prefix(repository, item);
-    let store = &state.knowledge.pipeline.storage;
-    let stored = match store
-        .put_stream(
-            &key,
+    let name = crate::ssr::uploaded_file_name(&headers);
+    let added = state
+        .intake()
+        .upload(
+            user,
+            repository,
+            &name,
+            declared_length(&headers),
             body.into_data_stream(),
-            limit,
-            crate::ssr::SNIFF_BYTES,
         )
-        .await
-    {
-        Ok(stored) => stored,
-        Err(StorageError::TooLarge { .. }) => return oversize(),
-        Err(StorageError::Interrupted(reason)) => {
-            tracing::info!(reason, "an upload was interrupted");
-            return refusal(StatusCode::BAD_REQUEST, "The upload was interrupted.");
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "could not store an upload");
-            return refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Could not store the file.",
-            );
-        }
-    };
-    // A body without a declared length is measured where it landed.
-    if declared.is_none()
-        && let Err(full) = crate::ssr::route_quota(&state, user, stored.size).await
-    {
-        support::forget_files(&state, &prefix).await;
-        return full.into_response();
-    }
-    if let Err(err) = extract::precheck(&stored.head, &name) {
-        support::forget_files(&state, &prefix).await;
-        return refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string());
-    }
-    let added = repos::add_item(
-        &state.pool,
-        user,
-        repository,
-        &NewItem {
-            id: item,
-            kind: ItemKind::File,
-            name,
-            storage_key: Some(key),
-            size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
-        },
-    )
-    .await;
+        .await;
     match added {
-        Ok(()) => (
+        Ok(item) => (
             StatusCode::CREATED,
             Json(UploadedItem {
                 id: item.to_string(),
             }),
         )
             .into_response(),
-        Err(err) => {
-            support::forget_files(&state, &prefix).await;
-            knowledge_refusal(err)
-        }
+        Err(err) => intake_refusal(err),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod embed;
 pub mod embedding;
 pub mod extract;
+pub mod intake;
 pub mod live;
 pub mod objects;
 pub mod ocr;
