@@ -13,6 +13,7 @@ use super::{
 use crate::error::AppError;
 #[cfg(feature = "hydrate")]
 use crate::ui::browser;
+use crate::ui::upload::Uploader;
 
 /// Uploads the files chosen in a file input to `endpoint`, one request each, and lists them
 /// as attached (with the server's note, if any).
@@ -22,6 +23,7 @@ pub(super) fn upload_files(
     attached: RwSignal<Vec<(String, String)>>,
     uploading: RwSignal<usize>,
     chat: Chat,
+    uploader: Uploader,
 ) {
     #[cfg(feature = "hydrate")]
     {
@@ -42,53 +44,30 @@ pub(super) fn upload_files(
             };
             let name = file.name();
             uploading.update(|n| *n += 1);
-            spawn_local(async move {
-                let request = gloo_net::http::Request::post(endpoint)
-                    .header("x-file-name", &crate::ui::browser::percent_encode(&name))
-                    .body(file);
-                let result = match request {
-                    Ok(request) => request.send().await,
-                    Err(err) => Err(err),
-                };
+            let done = move |answer: Result<String, String>| {
                 uploading.update(|n| *n -= 1);
-                match result {
-                    Ok(response) if response.ok() => match response
-                        .text()
-                        .await
-                        .map_err(|err| err.to_string())
-                        .and_then(|text| {
-                            crate::wire::parse::<Uploaded>(&text).map_err(|err| err.to_string())
-                        }) {
-                        Ok(uploaded) => {
-                            let shown = match uploaded.note {
-                                Some(note) => format!("{name} ({note})"),
-                                None => name,
-                            };
-                            attached.update(|a| a.push((uploaded.id, shown)));
-                        }
-                        Err(err) => show_problem(chat, AppError::Request(err)),
-                    },
-                    Ok(response) => {
-                        let status = response.status();
-                        let message = response.text().await.unwrap_or_default();
-                        let message = if !message.trim().is_empty() {
-                            message
-                        } else if status == 413 {
-                            format!("{name} is too large.")
-                        } else {
-                            format!("{name} was refused ({status}).")
+                let uploaded = answer.and_then(|body| {
+                    crate::wire::parse::<Uploaded>(&body).map_err(|err| err.to_string())
+                });
+                match uploaded {
+                    Ok(uploaded) => {
+                        let shown = match uploaded.note {
+                            Some(note) => format!("{name} ({note})"),
+                            None => name,
                         };
-                        show_problem(chat, AppError::Invalid(message));
+                        attached.update(|a| a.push((uploaded.id, shown)));
                     }
-                    Err(err) => show_problem(chat, AppError::Request(err.to_string())),
+                    Err(reason) => show_problem(chat, AppError::Invalid(reason)),
                 }
-            });
+            };
+            let to = crate::ui::upload::Destination::route(endpoint, &file.name());
+            uploader.send(to, file, |_| {}, done);
         }
         // The same file may be chosen again later.
         input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, endpoint, attached, uploading, chat);
+    let _ = (ev, endpoint, attached, uploading, chat, uploader);
 }
 
 /// Files uploaded for the next message, each with a button that takes it off again.
@@ -140,6 +119,7 @@ pub(super) fn Composer(
     // Documents read for the next message: (id, file name and note).
     let documents = RwSignal::new(Vec::<(String, String)>::new());
     let reading = RwSignal::new(0_usize);
+    let uploader = Uploader::new();
     let vision = models
         .iter()
         .filter(|m| m.supports_vision)
@@ -309,7 +289,14 @@ pub(super) fn Composer(
                             accept="image/png,image/jpeg,image/webp,image/gif"
                             multiple
                             on:change=move |ev| {
-                                upload_files(&ev, "/api/chat/images", attached, uploading, chat)
+                                upload_files(
+                                    &ev,
+                                    "/api/chat/images",
+                                    attached,
+                                    uploading,
+                                    chat,
+                                    uploader,
+                                )
                             }
                         />
                     </label>
@@ -322,7 +309,14 @@ pub(super) fn Composer(
                         accept=".pdf,.docx,.pptx,.xlsx,.csv,.html,.htm,.md,.markdown,.txt,.json,application/pdf,text/*"
                         multiple
                         on:change=move |ev| {
-                            upload_files(&ev, "/api/chat/documents", documents, reading, chat)
+                            upload_files(
+                                &ev,
+                                "/api/chat/documents",
+                                documents,
+                                reading,
+                                chat,
+                                uploader,
+                            )
                         }
                     />
                 </label>

@@ -274,8 +274,6 @@ pub async fn set_repository_shares(
     Ok(())
 }
 
-/// How long a granted direct upload may take to start.
-#[cfg(feature = "ssr")]
 /// Grants an upload of `name` (`size` bytes) straight to object storage: the item waits as
 /// `uploading` until `finish_upload`. Refused when storage takes no direct uploads (the
 /// server's upload route is the way then), for anyone but the owner, and over the limit.

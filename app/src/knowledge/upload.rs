@@ -7,6 +7,9 @@ use super::{
     api::{add_text_item, add_url_item},
     types::human_size,
 };
+#[cfg(feature = "hydrate")]
+use crate::ui::upload::Destination;
+use crate::ui::upload::Uploader;
 
 /// One file being uploaded: its name, how far it got, and how it ended.
 #[derive(Clone, Copy)]
@@ -30,7 +33,7 @@ pub(super) fn AddItems(
     let text = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
     let limit = human_size(i64::try_from(max_upload_bytes).unwrap_or(i64::MAX));
-    let held = uploader();
+    let uploader = Uploader::new();
 
     let on_files = move |ev: leptos::ev::Event| {
         start_uploads(
@@ -39,7 +42,7 @@ pub(super) fn AddItems(
             max_upload_bytes,
             direct_uploads,
             uploads,
-            held,
+            uploader,
         );
     };
     let add_text = move |ev: leptos::ev::SubmitEvent| {
@@ -165,38 +168,6 @@ fn UploadRow(upload: Upload) -> impl IntoView {
     }
 }
 
-/// The uploads in flight with their listeners, aborted and dropped when the page goes.
-#[cfg(feature = "hydrate")]
-type Held = StoredValue<
-    Vec<(
-        web_sys::XmlHttpRequest,
-        Vec<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
-    )>,
-    LocalStorage,
->;
-
-#[cfg(not(feature = "hydrate"))]
-type Held = std::marker::PhantomData<()>;
-
-fn uploader() -> Held {
-    #[cfg(feature = "hydrate")]
-    {
-        let held: Held = StoredValue::new_local(Vec::new());
-        on_cleanup(move || {
-            held.update_value(|all| {
-                for (xhr, _) in all.drain(..) {
-                    if xhr.ready_state() != web_sys::XmlHttpRequest::DONE {
-                        let _ = xhr.abort();
-                    }
-                }
-            });
-        });
-        held
-    }
-    #[cfg(not(feature = "hydrate"))]
-    std::marker::PhantomData
-}
-
 /// Sends each chosen file with `XMLHttpRequest` (it reports upload progress; `fetch` does
 /// not), refusing those over the limit at once. With `direct` uploads each file goes straight
 /// to object storage under a grant from `begin_upload`, then `finish_upload` has it checked and
@@ -207,7 +178,7 @@ fn start_uploads(
     max_upload_bytes: u64,
     direct: bool,
     uploads: RwSignal<Vec<Upload>>,
-    held: Held,
+    uploader: Uploader,
 ) {
     #[cfg(feature = "hydrate")]
     {
@@ -241,16 +212,16 @@ fn start_uploads(
                 ))));
                 continue;
             }
+            let progress = move |share| upload.sent.set(share);
             if !direct {
-                let request = Request {
-                    method: "POST".into(),
-                    url: format!("/api/knowledge/repositories/{repository}/files"),
-                    headers: vec![(
-                        "x-file-name".into(),
-                        crate::ui::browser::percent_encode(&file.name()),
-                    )],
+                let to = Destination::route(
+                    format!("/api/knowledge/repositories/{repository}/files"),
+                    &file.name(),
+                );
+                let done = move |answer: Result<String, String>| {
+                    upload.outcome.set(Some(answer.map(|_| ())));
                 };
-                send_file(request, file, upload, held, None);
+                uploader.send(to, file, progress, done);
                 continue;
             }
             let repository = repository.to_owned();
@@ -263,21 +234,25 @@ fn start_uploads(
                 let size = file.size() as u64;
                 match begin_upload(repository.clone(), file.name(), size).await {
                     Ok(grant) => {
-                        let request = Request {
+                        let to = Destination {
                             method: grant.method,
                             url: grant.url,
                             headers: grant.headers,
                         };
                         let item = grant.item;
-                        let then: Box<dyn FnOnce()> = Box::new(move || {
-                            spawn_local(async move {
-                                let outcome = finish_upload(repository, item)
-                                    .await
-                                    .map_err(|err| err.for_person());
-                                upload.outcome.set(Some(outcome));
-                            });
-                        });
-                        send_file(request, file, upload, held, Some(then));
+                        let done = move |answer: Result<String, String>| match answer {
+                            Ok(_) => {
+                                upload.sent.set(1.0);
+                                spawn_local(async move {
+                                    let outcome = finish_upload(repository, item)
+                                        .await
+                                        .map_err(|err| err.for_person());
+                                    upload.outcome.set(Some(outcome));
+                                });
+                            }
+                            Err(reason) => upload.outcome.set(Some(Err(reason))),
+                        };
+                        uploader.send(to, file, progress, done);
                     }
                     Err(err) => upload.outcome.set(Some(Err(err.for_person()))),
                 }
@@ -287,94 +262,5 @@ fn start_uploads(
         input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, repository, max_upload_bytes, direct, uploads, held);
-}
-
-/// Where and how a file is sent.
-#[cfg(feature = "hydrate")]
-struct Request {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-}
-
-/// Sends `file` as `request` says, following its progress on `upload`. Once the server took
-/// it, `then` runs if given (and sets the outcome); otherwise the upload is done.
-#[cfg(feature = "hydrate")]
-fn send_file(
-    request: Request,
-    file: web_sys::File,
-    upload: Upload,
-    held: Held,
-    then: Option<Box<dyn FnOnce()>>,
-) {
-    use wasm_bindgen::{JsCast, closure::Closure};
-
-    let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
-        upload
-            .outcome
-            .set(Some(Err("This browser cannot upload.".into())));
-        return;
-    };
-    let on_progress = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-        if let Some(p) = ev.dyn_ref::<web_sys::ProgressEvent>()
-            && p.length_computable()
-            && p.total() > 0.0
-        {
-            upload.sent.set(p.loaded() / p.total());
-        }
-    });
-    let on_end = {
-        let xhr = xhr.clone();
-        let mut then = then;
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-            let status = xhr.status().unwrap_or(0);
-            let outcome = if ev.type_() == "load" && (200..300).contains(&status) {
-                if let Some(then) = then.take() {
-                    upload.sent.set(1.0);
-                    then();
-                    return;
-                }
-                Ok(())
-            } else if ev.type_() == "load" {
-                let text = xhr.response_text().ok().flatten().unwrap_or_default();
-                // Object stores answer in XML, which is no use to show.
-                Err(
-                    if text.trim().is_empty() || text.trim_start().starts_with('<') {
-                        format!("Refused ({status}).")
-                    } else {
-                        text
-                    },
-                )
-            } else {
-                Err("The upload failed: check the connection and try again.".into())
-            };
-            upload.outcome.set(Some(outcome));
-        })
-    };
-    if let Ok(target) = xhr.upload() {
-        let _ = target
-            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
-    }
-    for event in ["load", "error", "abort"] {
-        let _ = xhr.add_event_listener_with_callback(event, on_end.as_ref().unchecked_ref());
-    }
-    let sent = xhr
-        .open_with_async(&request.method, &request.url, true)
-        .and_then(|()| {
-            for (name, value) in &request.headers {
-                xhr.set_request_header(name, value)?;
-            }
-            xhr.send_with_opt_blob(Some(&file))
-        });
-    if sent.is_err() {
-        upload
-            .outcome
-            .set(Some(Err("The upload could not start.".into())));
-    }
-    let kept = held.try_update_value(|all| all.push((xhr.clone(), vec![on_progress, on_end])));
-    // The page went while the grant was on its way.
-    if kept.is_none() {
-        let _ = xhr.abort();
-    }
+    let _ = (ev, repository, max_upload_bytes, direct, uploads, uploader);
 }

@@ -36,10 +36,6 @@ pub fn prompt(question: &str) -> Option<String> {
 }
 
 /// `text` with every byte but ASCII letters and digits as `%XX` (for a header value).
-#[cfg_attr(
-    not(feature = "hydrate"),
-    expect(dead_code, reason = "used by the browser only")
-)]
 pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| {

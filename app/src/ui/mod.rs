@@ -8,6 +8,7 @@ mod layout;
 mod not_found;
 mod status_line;
 pub mod theme;
+pub mod upload;
 
 pub use browser::{confirm, prompt};
 pub use data_table::DataTable;
