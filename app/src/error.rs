@@ -95,6 +95,13 @@ impl AppError {
     }
 }
 
+/// An id from the wire. One that is not an id names nothing, so it is answered as an unknown
+/// one is: not found, in every server function and route alike.
+#[cfg(feature = "ssr")]
+pub fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.trim().parse().map_err(|_| AppError::NotFound)
+}
+
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {

@@ -32,10 +32,7 @@ pub(super) mod support {
         .transpose()
     }
 
-    pub fn id(raw: &str) -> Result<Uuid, AppError> {
-        raw.parse()
-            .map_err(|_| AppError::Invalid("That is not a valid id.".into()))
-    }
+    pub use crate::error::parse_id as id;
 
     /// The signed-in administrator, as the actor of a change.
     pub async fn admin() -> Result<(Uuid, Option<String>), AppError> {

@@ -20,9 +20,7 @@ pub(super) mod support {
     use super::super::types::{ConversationDetail, Sent, UsageView};
     use crate::{auth::ssr::require_tool, error::AppError, ssr::AppState};
 
-    pub fn id(raw: &str) -> Result<Uuid, AppError> {
-        raw.parse().map_err(|_| AppError::NotFound)
-    }
+    pub use crate::error::parse_id as id;
 
     /// The signed-in user allowed to chat.
     pub async fn user() -> Result<Uuid, AppError> {

@@ -26,9 +26,7 @@ pub(crate) mod support {
     use super::super::types::{self, ItemView, RepositoryView};
     use crate::{auth::ssr::require_tool, error::AppError, ssr::AppState};
 
-    pub fn id(raw: &str) -> Result<Uuid, AppError> {
-        raw.parse().map_err(|_| AppError::NotFound)
-    }
+    pub use crate::error::parse_id as id;
 
     /// The signed-in user allowed to use knowledge repositories, and the state.
     pub async fn user() -> Result<(Uuid, AppState), AppError> {

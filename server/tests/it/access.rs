@@ -614,3 +614,44 @@ async fn an_expired_session_is_asked_to_sign_in_again_and_its_cookie_cleared(poo
     assert!(!page.contains("panicked") && !page.contains("stack backtrace"));
     assert!(headers.get_all(header::SET_COOKIE).iter().count() >= 1);
 }
+
+/// An id that is not an id names nothing: every server function and route that takes one
+/// answers it as it answers an unknown one, 404, never 400 in some places and 500 in others.
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_malformed_id_is_not_found_everywhere(pool: PgPool) {
+    const ZERO: &str = "00000000-0000-0000-0000-000000000000";
+    let router = router(pool.clone(), None);
+    let admin = persona(&pool, "administrator").await;
+    let mut checked = 0;
+    for (path, _, body) in SERVER_FUNCTIONS
+        .iter()
+        .filter(|(_, _, body)| body.contains(ZERO))
+    {
+        let cookie = session_cookie(&pool, admin).await;
+        let malformed = body.replace(ZERO, "not-an-id");
+        let (status, text, _) = post(&router, path, &malformed, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path} {malformed}: {text}");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} server functions take an id");
+
+    let cookie = session_cookie(&pool, admin).await;
+    let headers = [("cookie", cookie.as_str())];
+    for uri in [
+        "/api/chat/replies/not-an-id/events",
+        "/api/chat/images/not-an-id",
+        "/api/knowledge/repositories/not-an-id/items/not-an-id/original",
+        "/api/knowledge/repositories/not-an-id/events",
+    ] {
+        let (status, _, text) = crate::get(&router, uri, &headers).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {text}");
+    }
+    let (status, text, _) = post(
+        &router,
+        "/api/knowledge/repositories/not-an-id/files",
+        "some text",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+}
