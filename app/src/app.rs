@@ -23,6 +23,10 @@ use crate::{
     ui::{ErrorView, Layout, NotFoundPage, theme},
 };
 
+/// The pages (with everything under them) that only make sense signed in: a signed-out visit
+/// is sent to the sign-in page, which brings the visitor back.
+pub const SIGNED_IN_PAGES: &[&str] = &["/chat", "/knowledge", "/admin"];
+
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -36,12 +36,18 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// What to tell the person whose action failed: the text itself when they can correct
-    /// it, otherwise that it did not work and why.
+    /// What to tell the person whose action failed: a sentence about what happened and what
+    /// to do, never a library's text.
     pub fn for_person(&self) -> String {
         match self {
-            Self::Invalid(message) => message.clone(),
-            other => format!("That did not work: {other}."),
+            Self::Invalid(message) | Self::TooMany { message, .. } => message.clone(),
+            Self::Unauthenticated => "You are signed out. Sign in again and retry.".into(),
+            Self::Forbidden => "You do not have access to this.".into(),
+            Self::NotFound => "That is no longer there. Reload the page to see what is.".into(),
+            Self::Internal => "Something went wrong on our side. Try again in a moment.".into(),
+            Self::Request(_) => {
+                "The server could not be reached. Check the connection and try again.".into()
+            }
         }
     }
 }
@@ -169,6 +175,37 @@ mod tests {
         ];
         for (error, status) in cases {
             assert_eq!(error.status(), status, "{error:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod person_tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_reads_as_a_sentence_without_a_librarys_words() {
+        let failures = [
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::NotFound,
+            AppError::Invalid("The name is too long.".into()),
+            AppError::TooMany {
+                message: "Too many requests. Try again in 5 seconds.".into(),
+                retry_after_secs: 5,
+            },
+            AppError::Internal,
+            AppError::Request(
+                "error reaching server to call server function: TypeError: Failed to fetch".into(),
+            ),
+        ];
+        for failure in failures {
+            let text = failure.for_person();
+            assert!(text.ends_with('.'), "{text}");
+            assert!(text.starts_with(char::is_uppercase), "{text}");
+            for jargon in ["request failed", "TypeError", "server function", "fetch"] {
+                assert!(!text.contains(jargon), "{text}");
+            }
         }
     }
 }

@@ -19,4 +19,4 @@ pub mod ssr;
 mod ui;
 mod wire;
 
-pub use app::{App, shell};
+pub use app::{App, SIGNED_IN_PAGES, shell};

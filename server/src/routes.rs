@@ -152,7 +152,8 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
                         .with_state(state.clone()),
                 ),
         )
-        // Inside the session layer, so it knows who is signed in.
+        // Inside the session layer, so they know who is signed in.
+        .layer(axum::middleware::from_fn(sessions::sign_in_first))
         .layer(axum::middleware::from_fn_with_state(
             text_input::ServerFunctions::registered(),
             text_input::check,

@@ -153,7 +153,7 @@ pub fn AdminJobsPage() -> impl IntoView {
                     )));
                     set_version.update(|v| *v += 1);
                 }
-                Err(err) => set_status.set(Some((false, err.to_string()))),
+                Err(err) => set_status.set(Some((false, err.for_person()))),
             }
         });
     };

@@ -117,10 +117,7 @@ fn Providers(
                                 )));
                                 discovered.set(Some((id, ids)));
                             }
-                            Err(AppError::Invalid(message)) => {
-                                set_status.set(Some((false, message)));
-                            }
-                            Err(other) => set_status.set(Some((false, other.to_string()))),
+                            Err(err) => set_status.set(Some((false, err.for_person()))),
                         }
                     });
                 }

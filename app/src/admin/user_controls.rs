@@ -20,8 +20,7 @@ pub(super) fn apply_change<F>(
                 set_status.set(Some((true, done)));
                 set_version.update(|v| *v += 1);
             }
-            Err(AppError::Invalid(message)) => set_status.set(Some((false, message))),
-            Err(other) => set_status.set(Some((false, other.to_string()))),
+            Err(err) => set_status.set(Some((false, err.for_person()))),
         }
     });
 }

@@ -134,11 +134,17 @@ fn server_busy(busy: studio_core::limits::TooMany) -> AppError {
     AppError::too_many("The server is busy checking passwords", busy.retry_after)
 }
 
-/// Signs in with email and password. Returns where to go next.
+/// Signs in with email and password. Returns where to go next: `next` (a path on this site)
+/// or the home page, or first the address check for an unverified account.
 #[server(endpoint = "auth/sign-in")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
-pub async fn sign_in(email: String, password: String) -> Result<String, AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<String, AppError> {
     use studio_core::accounts::{
+        oidc::safe_return_to,
         sign_in::{self, SignInError},
         verification,
     };
@@ -161,7 +167,11 @@ pub async fn sign_in(email: String, password: String) -> Result<String, AppError
             tracing::info!(user.id = %user.id, "signed in with a password");
             start_session(&state, user.id).await?;
             let verified = verification::is_verified(&state.pool, user.id).await?;
-            Ok(if verified { "/" } else { "/verify-email" }.to_owned())
+            Ok(if verified {
+                safe_return_to(next.as_deref())
+            } else {
+                "/verify-email".to_owned()
+            })
         }
         Err(SignInError::InvalidCredentials) => Err(AppError::Invalid(
             "The email or password is not right.".into(),

@@ -60,11 +60,7 @@ pub(super) fn FormError(error: Signal<Option<String>>) -> impl IntoView {
 
 pub(super) fn error_text(result: Option<Result<String, AppError>>) -> Option<String> {
     match result {
-        Some(Err(AppError::Invalid(message))) => Some(message),
-        Some(Err(AppError::Request(_))) => {
-            Some("The server could not be reached. Try again.".into())
-        }
-        Some(Err(other)) => Some(other.to_string()),
+        Some(Err(err)) => Some(err.for_person()),
         _ => None,
     }
 }
@@ -86,6 +82,19 @@ pub fn SignInPage() -> impl IntoView {
             .read()
             .get("error")
             .and_then(|code| SignInProblem::from_code(&code))
+    };
+    // Where a signed-out visit to a signed-in page came from, to go back to afterwards.
+    let next = move || query.read().get("next").unwrap_or_default();
+    let start_with = move |provider: &str| {
+        let next = next();
+        if next.is_empty() {
+            format!("/auth/oidc/{provider}/start")
+        } else {
+            format!(
+                "/auth/oidc/{provider}/start?next={}",
+                crate::ui::browser::percent_encode(&next)
+            )
+        }
     };
     view! {
         <Title text="Sign in" />
@@ -128,7 +137,7 @@ pub fn SignInPage() -> impl IntoView {
                                                         <li>
                                                             <a
                                                                 class="button provider"
-                                                                href=format!("/auth/oidc/{id}/start")
+                                                                href=start_with(&id)
                                                                 rel="external"
                                                             >
                                                                 {format!("Sign in with {label}")}
@@ -151,6 +160,7 @@ pub fn SignInPage() -> impl IntoView {
                 }}
             </Suspense>
             <ActionForm action attr:class="form" attr:aria-describedby="form-error">
+                <input type="hidden" name="next" value=next />
                 <Field
                     id="sign-in-email"
                     label="Email"

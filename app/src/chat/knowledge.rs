@@ -97,7 +97,7 @@ pub fn KnowledgePicker() -> impl IntoView {
                                 }
                                 Ok(None) => ().into_any(),
                                 Err(err) => {
-                                    view! { <p class="error small">{err.to_string()}</p> }
+                                    view! { <p class="error small">{err.for_person()}</p> }
                                         .into_any()
                                 }
                             }

@@ -23,13 +23,25 @@ pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
             response.set_status(status);
         }
     }
+    // Signed out (a session that ended while the page was open): sign in, then come back.
+    let location = leptos_router::hooks::use_location();
+    let sign_in = move || {
+        let (path, query) = (location.pathname.get(), location.search.get());
+        let query = query.trim_start_matches('?');
+        let here = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        format!("/sign-in?next={}", super::browser::percent_encode(&here))
+    };
     let messages = move || {
         errors
             .get()
             .into_iter()
             .map(|(_, error)| match error.downcast_ref::<AppError>() {
                 Some(AppError::Unauthenticated) => {
-                    view! { <li>"Please " <a href="/sign-in">"sign in"</a> " to see this."</li> }
+                    view! { <li>"Please " <a href=sign_in>"sign in"</a> " to see this."</li> }
                         .into_any()
                 }
                 Some(app_error) => view! { <li>{app_error.to_string()}</li> }.into_any(),
