@@ -27,6 +27,9 @@ use crate::{
 /// is sent to the sign-in page, which brings the visitor back.
 pub const SIGNED_IN_PAGES: &[&str] = &["/chat", "/knowledge", "/admin"];
 
+/// The tools (by slug) that have pages today; a role may be granted the others ahead of time.
+pub const TOOLS_WITH_PAGES: &[&str] = &["chat", "knowledge-repositories", "admin"];
+
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -102,7 +102,7 @@ export async function signIn(page: Page, email: string, name: string, password =
 
 /** The signed-in user's menu button in the top bar. */
 export function accountMenu(page: Page, name: string) {
-  return page.locator("summary", { hasText: `${name} (account menu)` });
+  return page.locator("button.user-menu-button", { hasText: `${name} (account menu)` });
 }
 
 /** Opens the account menu and returns the roles it lists. */

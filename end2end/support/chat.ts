@@ -29,11 +29,25 @@ export async function newChat(page: Page, model: string) {
   await page.getByLabel("Model").selectOption({ label: model });
 }
 
-/** Sends a message from the composer with the Enter key. */
+/** Whether the page's main pointer is a finger (the phone projects). */
+export async function isTouch(page: Page) {
+  return page.evaluate(() => matchMedia("(pointer: coarse)").matches);
+}
+
+/** Sends what the message box holds the way a person would: Enter on a keyboard, the Send
+ * button on a touch screen (where Enter starts a new line). */
+export async function submitMessage(page: Page) {
+  if (await isTouch(page)) {
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+  } else {
+    await page.getByLabel("Message", { exact: true }).press("Enter");
+  }
+}
+
+/** Sends a message from the composer. */
 export async function send(page: Page, text: string) {
-  const box = page.getByLabel("Message", { exact: true });
-  await box.fill(text);
-  await box.press("Enter");
+  await page.getByLabel("Message", { exact: true }).fill(text);
+  await submitMessage(page);
   await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
 }
 

@@ -10,6 +10,7 @@ import {
   replies,
   send,
   serverFn,
+  submitMessage,
 } from "../support/chat";
 import { docx } from "../support/documents";
 import { waitForHydration } from "../support/shell";
@@ -109,7 +110,7 @@ test("a turn in an open conversation is one request and the reply's stream", asy
   const question = `then ${unique()}`;
   const box = page.getByLabel("Message", { exact: true });
   await box.fill(question);
-  await box.press("Enter");
+  await submitMessage(page);
   // The message and the finished reply are shown, with the conversation's new totals.
   await expect(page.locator("article.message.user").last()).toContainText(question);
   const reply = replies(page).last();
@@ -346,7 +347,7 @@ test("documents attached to a message are read and their text reaches the model"
   // Not what its name says.
   await input.setInputFiles({ name: "essay.pdf", mimeType: "application/pdf", buffer: PNG });
   await expect(page.getByRole("alert")).toHaveText(
-    "essay.pdf is a png file, which cannot be read as a document",
+    "essay.pdf is in fact a .png file, which cannot be read as a document",
   );
 
   await input.setInputFiles({

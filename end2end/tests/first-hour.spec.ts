@@ -1,8 +1,9 @@
-import { expect, test } from "@playwright/test";
+import { expect, type Locator, type Page, test } from "@playwright/test";
 
 import { expectAccessible } from "../support/a11y";
-import { PASSWORD, accountMenu, signUp, uniqueEmail } from "../support/auth";
-import { FAKE_MODEL, newChat } from "../support/chat";
+import { ADMIN, PASSWORD, accountMenu, signIn, signUp, uniqueEmail } from "../support/auth";
+import { newRepository, unique } from "../support/knowledge";
+import { FAKE_MODEL, newChat, replies, send, submitMessage } from "../support/chat";
 import { waitForHydration } from "../support/shell";
 
 test("a signed-out visit to a signed-in page goes through sign-in and comes back", async ({
@@ -76,11 +77,329 @@ test("sending while offline says what happened in words, and the text is kept", 
   const box = page.getByLabel("Message", { exact: true });
   await context.setOffline(true);
   await box.fill("Are you there?");
-  await box.press("Enter");
+  await submitMessage(page);
   await expect(page.getByRole("alert").filter({ hasText: "could not be reached" })).toHaveText(
     "The server could not be reached. Check the connection and try again.",
   );
   await expect(page.getByText(/TypeError|request failed|server function/)).toHaveCount(0);
   await context.setOffline(false);
   await expect(box).toHaveValue("Are you there?");
+});
+
+/** Fails unless `item` lies wholly inside the window and nothing covers its centre. */
+async function expectUncovered(page: Page, item: Locator) {
+  const box = await item.boundingBox();
+  const view = page.viewportSize();
+  expect(box && view).toBeTruthy();
+  if (!box || !view) return;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.y).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(view.width);
+  expect(box.y + box.height).toBeLessThanOrEqual(view.height);
+  const onTop = await item.evaluate((el) => {
+    const at = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(at.x + at.width / 2, at.y + at.height / 2);
+    return hit !== null && el.contains(hit);
+  });
+  expect(onTop, "the item is not covered or clipped").toBe(true);
+}
+
+test("menus open above the list, stay in the window and close the way people expect", async ({
+  page,
+  isMobile,
+}) => {
+  await signUp(page, uniqueEmail("menus"), "Mia Menus");
+  await newChat(page, FAKE_MODEL);
+  await send(page, `menus ${Math.random().toString(36).slice(2, 8)}`);
+  await expect(replies(page).last()).toContainText("tokens in");
+
+  // One conversation: its whole menu shows, above the list that holds it.
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  if (isMobile) {
+    await page.getByRole("button", { name: "Conversations" }).click();
+  }
+  const button = list.getByRole("button", { name: /^Actions for/ });
+  await button.click();
+  await expect(button).toHaveAttribute("aria-expanded", "true");
+  const menu = page.locator(".entry-menu-panel");
+  for (const name of ["Rename", "Pin", "Archive", "Delete"]) {
+    const item = menu.getByRole("button", { name, exact: true });
+    await expect(item).toBeVisible();
+    await expectUncovered(page, item);
+  }
+  await expectAccessible(page);
+
+  // Escape closes it and gives focus back to its button.
+  await page.keyboard.press("Escape");
+  await expect(menu).toBeHidden();
+  await expect(button).toBeFocused();
+  await expect(button).toHaveAttribute("aria-expanded", "false");
+
+  // So does a click outside it.
+  await button.click();
+  await expect(menu).toBeVisible();
+  await list.getByLabel("Search conversations").click();
+  await expect(menu).toBeHidden();
+
+  // Choosing an action closes it.
+  await button.click();
+  await menu.getByRole("button", { name: "Pin", exact: true }).click();
+  await expect(menu).toBeHidden();
+  await expect(list.locator("li").first()).toContainText("Pinned");
+
+  // A new page closes it.
+  await button.click();
+  await expect(menu).toBeVisible();
+  await page.evaluate(() => history.back());
+  await expect(page).toHaveURL("/chat");
+  await expect(menu).toBeHidden();
+
+  // The account menu behaves the same.
+  const account = accountMenu(page, "Mia Menus");
+  await account.click();
+  const panel = page.locator(".user-menu-panel");
+  await expect(panel).toBeVisible();
+  await expectUncovered(page, panel.getByRole("button", { name: "Sign out" }));
+  await expectAccessible(page);
+  await page.keyboard.press("Escape");
+  await expect(panel).toBeHidden();
+  await expect(account).toBeFocused();
+});
+
+test("the message box is ready to type into, and Escape closes what is open", async ({
+  page,
+  isMobile,
+}) => {
+  await signUp(page, uniqueEmail("keys"), "Kim Keys");
+  await page.goto("/chat");
+  await waitForHydration(page);
+  const box = page.getByLabel("Message", { exact: true });
+  if (!isMobile) {
+    // A keyboard needs no Tab to reach the message box.
+    await expect(box).toBeFocused();
+  }
+  await page.getByLabel("Model").selectOption({ label: FAKE_MODEL });
+  await box.focus();
+  await box.fill(`first ${Math.random().toString(36).slice(2, 8)}`);
+  await submitMessage(page);
+  await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+  await expect(replies(page).last()).toContainText("tokens in");
+  if (!isMobile) {
+    // The new conversation's page keeps the focus in the message box.
+    await expect(box).toBeFocused();
+  }
+
+  if (isMobile) {
+    const toggle = page.getByRole("button", { name: "Conversations" });
+    await toggle.click();
+    const list = page.getByRole("navigation", { name: "Conversations" });
+    await expect(list).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(list).toBeHidden();
+    await expect(toggle).toBeFocused();
+  }
+});
+
+test("on a touch screen Enter starts a new line and Send sends", async ({ page, isMobile }) => {
+  test.skip(!isMobile, "touch keyboards only");
+  await signUp(page, uniqueEmail("thumbs"), "Tia Thumbs");
+  await newChat(page, FAKE_MODEL);
+  const box = page.getByLabel("Message", { exact: true });
+  await expect(box).toHaveAttribute("placeholder", "Message");
+  await box.click();
+  await page.keyboard.type("Dear parents,");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("the trip is on Friday.");
+  await expect(box).toHaveValue("Dear parents,\n\nthe trip is on Friday.");
+  await expect(page).toHaveURL("/chat");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+  await expect(page.locator("article.message.user").last()).toContainText("the trip is on Friday.");
+  await expect(replies(page).last()).toContainText("tokens in");
+});
+
+test("what is typed before the page is interactive is kept, and an early Send sends it", async ({
+  page,
+}) => {
+  await signUp(page, uniqueEmail("early"), "Eli Early");
+  // The page's script waits until the test lets it through, as on a slow phone link.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await released;
+    await route.continue();
+  });
+
+  await page.goto("/chat");
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill("Typed while the page was loading");
+  release();
+  await waitForHydration(page);
+  await expect(box).toHaveValue("Typed while the page was loading");
+
+  // Sent before the script starts: the form goes to the server and nothing is lost.
+  let releaseAgain = () => {};
+  const releasedAgain = new Promise<void>((resolve) => (releaseAgain = resolve));
+  await page.unroute(/\.wasm$/);
+  await page.route(/\.wasm$/, async (route) => {
+    await releasedAgain;
+    await route.continue();
+  });
+  await page.goto("/chat");
+  await page.getByLabel("Model").selectOption({ label: FAKE_MODEL });
+  await box.fill("Sent before the script started");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}$/);
+  releaseAgain();
+  await waitForHydration(page);
+  await expect(page.locator("article.message.user").last()).toContainText(
+    "Sent before the script started",
+  );
+  await expect(replies(page).last()).toContainText("tokens in");
+});
+
+test("answers show tables, code and quotes properly, with nothing the page refuses", async ({
+  page,
+  isMobile,
+}) => {
+  const refused: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") refused.push(message.text());
+  });
+  await signUp(page, uniqueEmail("answers"), "Ann Answers");
+  await newChat(page, FAKE_MODEL);
+  await send(
+    page,
+    [
+      "Marks:",
+      "",
+      "| Pupil | Attainment | Effort | Homework | Behaviour | Attendance | Mark |",
+      "|:--|---|---|---|---|---|--:|",
+      "| Alexandrina Featherstonehaugh | Excellent | Good | Complete | Exemplary | Perfect | 17 |",
+      "",
+      "```rust",
+      'fn main() { println!("hello"); }',
+      "```",
+      "",
+      "> Measure twice, cut once.",
+    ].join("\n"),
+  );
+  const reply = replies(page).last();
+  await expect(reply).toContainText("tokens in");
+  // Finished and streamed renderings alike: no inline style for the page to refuse.
+  await expect(reply.locator("td.align-right")).toHaveText("17");
+  await expect(reply.locator("[style]")).toHaveCount(0);
+  // Words stay whole (a wide table scrolls): every header is one line.
+  const headers = reply.locator("th");
+  await expect(headers).toHaveCount(7);
+  for (const height of await headers.evaluateAll((cells) => cells.map((c) => c.clientHeight))) {
+    expect(height).toBeLessThan(40);
+  }
+
+  const block = reply.locator(".code-block");
+  await expect(block.locator(".code-language")).toHaveText("rust");
+  const copy = block.getByRole("button", { name: "Copy" });
+  const copyBox = await copy.boundingBox();
+  const codeBox = await block.locator("pre").boundingBox();
+  expect(copyBox && codeBox).toBeTruthy();
+  if (copyBox && codeBox) {
+    // The button sits above the code, not over it.
+    expect(copyBox.y + copyBox.height).toBeLessThanOrEqual(codeBox.y + 1);
+  }
+  const quote = reply.locator("blockquote");
+  await expect(quote).toHaveText("Measure twice, cut once.");
+  expect(await quote.evaluate((el) => getComputedStyle(el).borderLeftWidth)).not.toBe("0px");
+  await expectAccessible(page);
+  expect(refused.filter((text) => /Content Security Policy|style-src/.test(text))).toEqual([]);
+  if (isMobile) {
+    // On a phone the table scrolls inside the answer, not the page.
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(pageWidth).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
+  }
+});
+
+test("what a form did is said beside it, and sharing says who still cannot open it", async ({
+  page,
+}) => {
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `Shared ${unique()}`);
+  await page.getByText("Settings and sharing").click();
+  const sharing = page.locator("form", { hasText: "Share (read-only)" });
+
+  // An unknown address: the reason is beside the button that was pressed, in view.
+  await sharing.getByLabel("With people (email addresses)").fill("nobody-here@school.test");
+  await sharing.getByRole("button", { name: "Save sharing" }).click();
+  const said = sharing.getByRole("status");
+  await expect(said).toHaveText("No user has the address nobody-here@school.test.");
+  await expect(said).toBeInViewport();
+
+  // Students hold no Knowledge tool: the owner is told what sharing with them means.
+  await sharing.getByLabel("With people (email addresses)").fill("");
+  await sharing.getByLabel("student").check();
+  await sharing.getByRole("button", { name: "Save sharing" }).click();
+  await expect(said).toContainText(
+    "Sharing saved. The role student does not include the Knowledge tool",
+  );
+  await expect(said).toBeInViewport();
+  await expectAccessible(page);
+});
+
+test("the admin pages read as sentences about people and tools", async ({ page }) => {
+  const email = uniqueEmail("joiner");
+  await signUp(page, email, "Jo Joiner");
+  await page.context().clearCookies();
+  await signIn(page, ADMIN.email, ADMIN.name);
+
+  await page.goto("/admin/users");
+  await waitForHydration(page);
+  // Someone who signed up and was let in by their mail's link has signed in.
+  await page.getByLabel("Search users").fill(email);
+  await page.getByRole("button", { name: "Search" }).click();
+  const joiner = page.getByRole("row", { name: email });
+  await expect(joiner).toBeVisible();
+  await expect(joiner).not.toContainText("never");
+  // The administrator is not offered what the server refuses to do to their own account.
+  await page.getByLabel("Search users").fill(ADMIN.email);
+  await page.getByRole("button", { name: "Search" }).click();
+  const own = page.getByRole("row", { name: ADMIN.email });
+  await expect(own).toContainText("This is you");
+  await expect(own.getByRole("button", { name: /^Disable/ })).toHaveCount(0);
+  await expect(own.getByRole("button", { name: /^Delete/ })).toHaveCount(0);
+
+  await page.goto("/admin/roles");
+  await waitForHydration(page);
+  const matrix = page.getByRole("table");
+  await expect(matrix.getByRole("columnheader", { name: "Chat", exact: true })).toBeVisible();
+  await expect(
+    matrix.getByRole("columnheader", { name: "Prompt library (coming later)" }),
+  ).toBeVisible();
+  await expect(page.getByText(/\b1 users\b/)).toHaveCount(0);
+  await expectAccessible(page);
+});
+
+test("a reply that finishes leaves the reader where they were", async ({ page }) => {
+  await signUp(page, uniqueEmail("reader"), "Rae Reader");
+  await newChat(page, FAKE_MODEL);
+  // A long first exchange: the conversation is taller than the window.
+  await send(page, Array.from({ length: 40 }, (_, i) => `Paragraph ${i + 1}.`).join("\n\n"));
+  await expect(replies(page).last()).toContainText("tokens in");
+  for (const reload of [false, true]) {
+    await send(page, `slow ${unique()}`);
+    await expect(page.locator(".markdown.streaming")).toContainText("two");
+    if (reload) {
+      // Reloaded while it streams: the page opens at the end, then the reader scrolls up.
+      await page.reload();
+      await waitForHydration(page);
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
+    }
+    await page.evaluate(() => window.scrollTo(0, 0));
+    // The reply ends and is drawn finished: two frames later the reader is still at the top.
+    await expect(page.locator(".markdown.streaming")).toHaveCount(0, { timeout: 20_000 });
+    await expect(replies(page).last()).toContainText("tokens in");
+    await page.evaluate(
+      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+    );
+    expect(await page.evaluate(() => window.scrollY)).toBeLessThan(50);
+  }
 });

@@ -89,7 +89,7 @@ test("a renamed binary and an oversize file are refused with a reason", async ({
   ]);
   const uploads = page.getByRole("list", { name: "Uploads" });
   await expect(
-    uploads.getByRole("alert").filter({ hasText: "homework.pdf is a png file" }),
+    uploads.getByRole("alert").filter({ hasText: "homework.pdf is in fact a .png file" }),
   ).toBeVisible();
   await expect(
     uploads.getByRole("alert").filter({ hasText: "huge.txt is larger than the 5.0 MB allowed." }),

@@ -16,10 +16,9 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 
-/// Files under `public/` the offline experience needs.
+/// Files the offline experience needs (the page itself is generated, see [`SiteAssets::offline_page`]).
 const STATIC_PRECACHE: &[&str] = &[
     "/offline.html",
-    "/offline.css",
     "/manifest.webmanifest",
     "/icons/icon.svg",
     "/icons/icon-192.png",
@@ -29,12 +28,15 @@ const STATIC_PRECACHE: &[&str] = &[
 ];
 
 const SERVICE_WORKER: &str = include_str!("sw.js");
+const OFFLINE_PAGE: &str = include_str!("offline.html");
 
 /// The site's bundles and the cache version derived from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteAssets {
     /// `/pkg/...` paths of the hashed bundles (empty when files are not hashed).
     pub bundles: Vec<String>,
+    /// The app's stylesheet, hashed or not.
+    pub stylesheet: String,
     /// Changes whenever a bundle or the server version changes.
     pub version: String,
 }
@@ -63,6 +65,11 @@ impl SiteAssets {
                 }
             }
         }
+        let stylesheet = bundles
+            .iter()
+            .find(|bundle| bundle.ends_with(".css"))
+            .cloned()
+            .unwrap_or_else(|| format!("/{pkg}/{name}.css"));
         let mut hasher = DefaultHasher::new();
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         bundles.hash(&mut hasher);
@@ -72,8 +79,14 @@ impl SiteAssets {
         }
         Self {
             bundles,
+            stylesheet,
             version: format!("{:016x}", hasher.finish()),
         }
+    }
+
+    /// The page the service worker shows when there is no network, in the app's styles.
+    pub fn offline_page(&self) -> String {
+        OFFLINE_PAGE.replace("__STYLESHEET__", &self.stylesheet)
     }
 
     /// The service worker script for these assets.
@@ -93,6 +106,18 @@ impl SiteAssets {
 fn hash_file_path(options: &LeptosOptions) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     Some(exe.parent()?.join(options.hash_file.as_ref()))
+}
+
+/// `GET /offline.html`: revalidated like the service worker that caches it.
+pub async fn offline_page(State(page): State<std::sync::Arc<str>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page.to_string(),
+    )
+        .into_response()
 }
 
 /// `GET /sw.js`: always revalidated, so a new release reaches clients on their next visit.
@@ -142,6 +167,15 @@ mod tests {
         assert!(script.contains("\"/pkg/aistudio.def.wasm\""));
         assert!(script.contains(&assets.version));
         assert!(!script.contains("__"), "every placeholder is filled");
+        let offline = assets.offline_page();
+        assert!(
+            offline.contains("href=\"/pkg/aistudio.123.css\""),
+            "{offline}"
+        );
+        assert!(!offline.contains("__"), "every placeholder is filled");
+        // Unhashed (development) bundles: the plain name.
+        let plain = SiteAssets::from_hash_file(&options(), None);
+        assert!(plain.offline_page().contains("href=\"/pkg/aistudio.css\""));
     }
 
     #[test]

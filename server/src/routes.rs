@@ -73,10 +73,14 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
         }
     };
 
-    let service_worker: Arc<str> = SiteAssets::discover(&options).service_worker().into();
+    let assets = SiteAssets::discover(&options);
+    let service_worker: Arc<str> = assets.service_worker().into();
+    let offline_page: Arc<str> = assets.offline_page().into();
     let mut system = Router::new()
         .route("/sw.js", get(assets::service_worker))
         .with_state(service_worker)
+        .route("/offline.html", get(assets::offline_page))
+        .with_state(offline_page)
         .route("/healthz", get(health::healthz))
         .merge(
             Router::new()
@@ -112,6 +116,8 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             post(app::chat::images::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/api/chat/images/{id}", get(app::chat::images::serve))
+        // The composer's form, sent before the page's script has started.
+        .route("/chat/send", post(app::chat::send_form::send))
         .route(
             "/api/chat/documents",
             // The route reads up to the configured upload limit itself.

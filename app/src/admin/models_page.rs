@@ -113,7 +113,10 @@ fn Providers(
                             Ok(ids) => {
                                 set_status.set(Some((
                                     true,
-                                    format!("{name} offers {} models.", ids.len()),
+                                    format!(
+                                        "{name} offers {}.",
+                                        crate::ui::counted(ids.len() as i64, "model", "models"),
+                                    ),
                                 )));
                                 discovered.set(Some((id, ids)));
                             }

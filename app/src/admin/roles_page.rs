@@ -219,7 +219,9 @@ fn RoleRowView(
         <tr>
             <th scope="row">
                 {role.name.clone()}
-                <span class="muted small">{format!(" · {} users", role.user_count)}</span>
+                <span class="muted small">
+                    {format!(" · {}", crate::ui::counted(role.user_count, "user", "users"))}
+                </span>
             </th>
             {cells}
             <td class="actions">{actions}</td>
@@ -230,7 +232,13 @@ fn RoleRowView(
 /// The matrix's header: the role, one column per tool, then actions.
 fn role_columns(tools: &[ToolRow]) -> Vec<String> {
     std::iter::once("Role".to_owned())
-        .chain(tools.iter().map(|tool| tool.name.clone()))
+        .chain(tools.iter().map(|tool| {
+            if crate::app::TOOLS_WITH_PAGES.contains(&tool.slug.as_str()) {
+                tool.name.clone()
+            } else {
+                format!("{} (coming later)", tool.name)
+            }
+        }))
         .chain(std::iter::once("Actions".to_owned()))
         .collect()
 }

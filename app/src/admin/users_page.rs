@@ -170,6 +170,12 @@ fn UserRowView(
     );
     let id = user.id.clone();
     let name = user.display_name.clone();
+    // The server refuses to disable or delete the account doing it: not offered.
+    let is_you = expect_context::<crate::auth::UserResource>()
+        .get_untracked()
+        .and_then(Result::ok)
+        .flatten()
+        .is_some_and(|me| me.id == user.id);
     let editing = RwSignal::new(false);
     let legend = format!("Roles of {name}");
     let save_roles = {
@@ -264,20 +270,33 @@ fn UserRowView(
             <td>{user_status(&user)}</td>
             <td>{user.last_sign_in.clone().unwrap_or_else(|| "never".into())}</td>
             <td class="actions">
-                <button class="button secondary" type="button" on:click=toggle_disabled>
-                    {if user.is_disabled { "Enable" } else { "Disable" }}
-                    <span class="visually-hidden">{format!(" {}", user.display_name)}</span>
-                </button>
-                <button class="button secondary" type="button" on:click=sign_out>
+                {(!is_you)
+                    .then(|| {
+                        view! {
+                            <button class="button secondary" type="button" on:click=toggle_disabled>
+                                {if user.is_disabled { "Enable" } else { "Disable" }}
+                                <span class="visually-hidden">
+                                    {format!(" {}", user.display_name)}
+                                </span>
+                            </button>
+                        }
+                    })} <button class="button secondary" type="button" on:click=sign_out>
                     "Sign out"
                     <span class="visually-hidden">
                         {format!(" {} everywhere", user.display_name)}
                     </span>
                 </button>
-                <button class="button danger" type="button" on:click=delete>
-                    "Delete"
-                    <span class="visually-hidden">{format!(" {}", user.display_name)}</span>
-                </button>
+                {(!is_you)
+                    .then(|| {
+                        view! {
+                            <button class="button danger" type="button" on:click=delete>
+                                "Delete"
+                                <span class="visually-hidden">
+                                    {format!(" {}", user.display_name)}
+                                </span>
+                            </button>
+                        }
+                    })} {is_you.then(|| view! { <span class="muted small">"This is you"</span> })}
             </td>
         </tr>
     }

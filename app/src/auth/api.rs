@@ -114,7 +114,37 @@ pub(super) fn display_name_checked(raw: &str) -> Result<String, AppError> {
             "Use at most {MAX_NAME_LEN} characters for your name."
         )));
     }
+    // Line breaks, tabs and the marks that reverse text would garble every list it shows in.
+    let unprintable = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if name.chars().any(unprintable) {
+        return Err(AppError::Invalid(
+            "Use letters, digits, spaces and punctuation in your name: no line breaks, tabs or control characters.".into(),
+        ));
+    }
     Ok(name.to_owned())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::display_name_checked;
+
+    #[test]
+    fn names_are_trimmed_and_control_characters_refused() {
+        assert_eq!(
+            display_name_checked("  Ada Lovelace ").unwrap(),
+            "Ada Lovelace"
+        );
+        assert_eq!(
+            display_name_checked("Zoë O'Brien-Ngata").unwrap(),
+            "Zoë O'Brien-Ngata"
+        );
+        for bad in ["Ada\nAdmin", "Ada\tx", "Ada\u{7}", "Ada\u{202e}nimda", ""] {
+            assert!(display_name_checked(bad).is_err(), "{bad:?}");
+        }
+    }
 }
 
 /// Hashes a password in the server's bounded pool.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::{CurrentUser, SignOut};
-use crate::ui::theme::ThemePicker;
+use crate::ui::{PopoverMenu, theme::ThemePicker};
 
 /// The app-wide resource holding who is signed in.
 pub type UserResource = crate::wire::Loaded<Result<Option<CurrentUser>, crate::error::AppError>>;
@@ -29,32 +29,38 @@ pub fn UserMenu() -> impl IntoView {
                 user.get()
                     .map(|result| match result {
                         Ok(Some(user)) => {
+                            let initial = user
+                                .display_name
+                                .chars()
+                                .next()
+                                .unwrap_or('?')
+                                .to_uppercase()
+                                .to_string();
+                            let name = user.display_name.clone();
                             view! {
-                                <details class="user-menu">
-                                    <summary>
-                                        <span class="avatar" aria-hidden="true">
-                                            {user
-                                                .display_name
-                                                .chars()
-                                                .next()
-                                                .unwrap_or('?')
-                                                .to_uppercase()
-                                                .to_string()}
-                                        </span>
-                                        <span class="user-name">{user.display_name.clone()}</span>
-                                        <span class="visually-hidden">" (account menu)"</span>
-                                    </summary>
-                                    <div class="user-menu-panel">
-                                        <p class="user-email">{user.email.clone()}</p>
-                                        <p class="user-roles">"Roles: " {user.roles.join(", ")}</p>
-                                        <ThemePicker />
-                                        <ActionForm action=sign_out>
-                                            <button class="button secondary" type="submit">
-                                                "Sign out"
-                                            </button>
-                                        </ActionForm>
-                                    </div>
-                                </details>
+                                <PopoverMenu
+                                    id="account-menu"
+                                    button_class="user-menu-button"
+                                    panel_class="user-menu-panel"
+                                    button=move || {
+                                        view! {
+                                            <span class="avatar" aria-hidden="true">
+                                                {initial.clone()}
+                                            </span>
+                                            <span class="user-name">{name.clone()}</span>
+                                            <span class="visually-hidden">" (account menu)"</span>
+                                        }
+                                    }
+                                >
+                                    <p class="user-email">{user.email.clone()}</p>
+                                    <p class="user-roles">"Roles: " {user.roles.join(", ")}</p>
+                                    <ThemePicker />
+                                    <ActionForm action=sign_out>
+                                        <button class="button secondary" type="submit">
+                                            "Sign out"
+                                        </button>
+                                    </ActionForm>
+                                </PopoverMenu>
                             }
                                 .into_any()
                         }

@@ -11,7 +11,6 @@ use super::{
 };
 #[cfg(feature = "hydrate")]
 use crate::error::AppError;
-#[cfg(feature = "hydrate")]
 use crate::ui::browser;
 use crate::ui::upload::Uploader;
 
@@ -111,7 +110,32 @@ pub(super) fn Composer(
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let navigate = use_navigate();
-    let text = RwSignal::new(String::new());
+    // What was typed before the page became interactive is kept.
+    let text = RwSignal::new(browser::typed_before_hydration("composer-text"));
+    let text_box = NodeRef::<leptos::html::Textarea>::new();
+    // On a touch keyboard Enter starts a new line and the Send button sends.
+    let touch = RwSignal::new(false);
+    Effect::new(move |_| {
+        touch.set(browser::is_touch_screen());
+        // Where a keyboard is the way in, the message box is ready to type into, on opening
+        // the page and after each send that opens a conversation (on a touch screen that would
+        // pop the keyboard up unasked).
+        if !touch.get_untracked() && text_box.get().is_some() {
+            // A composer drawn while the page changes is in the document from the next frame.
+            request_animation_frame(move || {
+                if let Some(text_box) = text_box.get_untracked() {
+                    let _ = text_box.focus();
+                }
+            });
+        }
+    });
+    let placeholder = move || {
+        if touch.get() {
+            "Message"
+        } else {
+            "Message (Enter sends, Shift+Enter for a new line)"
+        }
+    };
     let sending = RwSignal::new(false);
     // Images uploaded for the next message: (id, file name).
     let attached = RwSignal::new(Vec::<(String, String)>::new());
@@ -227,15 +251,22 @@ pub(super) fn Composer(
     let on_keydown = {
         let send = send.clone();
         move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            if ev.key() == "Enter"
+                && !ev.shift_key()
+                && !ev.is_composing()
+                && !touch.get_untracked()
+            {
                 ev.prevent_default();
                 send();
             }
         }
     };
     view! {
+        // Before the page is interactive the form is sent as it is (see `send_form.rs`).
         <form
             class="composer"
+            method="post"
+            action="/chat/send"
             on:submit={
                 let send = send.clone();
                 move |ev| {
@@ -255,12 +286,18 @@ pub(super) fn Composer(
                         </p>
                     }
                 })}
+            <input
+                type="hidden"
+                name="conversation_id"
+                value=conversation_id.get_value().unwrap_or_default()
+            />
             <div class="composer-row">
                 <label class="visually-hidden" for="composer-model">
                     "Model"
                 </label>
                 <select
                     id="composer-model"
+                    name="model_id"
                     prop:value=move || chat.model.get()
                     on:change=move |ev| chat.model.set(event_target_value(&ev))
                 >
@@ -339,8 +376,10 @@ pub(super) fn Composer(
                 </label>
                 <textarea
                     id="composer-text"
+                    node_ref=text_box
+                    name="text"
                     rows="2"
-                    placeholder="Message (Enter sends, Shift+Enter for a new line)"
+                    placeholder=placeholder
                     prop:value=move || text.get()
                     on:input=move |ev| text.set(event_target_value(&ev))
                     on:keydown=on_keydown

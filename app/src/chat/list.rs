@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, confirm, prompt},
+    ui::{ErrorView, PopoverMenu, confirm, prompt},
 };
 
 #[component]
@@ -262,13 +262,6 @@ pub(super) fn ConversationEntry(
         });
     };
     let (pinned, archived) = (item.is_pinned, item.is_archived);
-    // Choosing an action closes the menu.
-    let menu = NodeRef::<leptos::html::Details>::new();
-    let close_menu = move |_| {
-        if let Some(menu) = menu.get() {
-            menu.set_open(false);
-        }
-    };
     let name = item.title.clone();
     view! {
         <li class="conversation-entry" class:current=is_current>
@@ -304,6 +297,7 @@ pub(super) fn ConversationEntry(
                         on:input=move |ev| title.set(event_target_value(&ev))
                         on:keydown=move |ev| {
                             if ev.key() == "Escape" {
+                                ev.stop_propagation();
                                 renaming.set(false);
                             }
                         }
@@ -314,93 +308,95 @@ pub(super) fn ConversationEntry(
                     </button>
                 </form>
             </Show>
-            <details class="entry-menu" node_ref=menu>
-                <summary aria-label=format!("Actions for {name}")>"⋯"</summary>
-                <div class="entry-menu-panel" on:click=close_menu>
-                    <button type="button" on:click=move |_| renaming.set(true)>
-                        "Rename"
-                    </button>
-                    <button
-                        type="button"
-                        on:click=move |_| {
-                            spawn_local(async move {
-                                done(pin_conversation(id.get_value(), !pinned).await);
-                            })
-                        }
-                    >
-                        {if pinned { "Unpin" } else { "Pin" }}
-                    </button>
-                    <button
-                        type="button"
-                        on:click=move |_| {
-                            spawn_local(async move {
-                                done(archive_conversation(id.get_value(), !archived).await);
-                            })
-                        }
-                    >
-                        {if archived { "Unarchive" } else { "Archive" }}
-                    </button>
-                    {(!folders.is_empty())
-                        .then(|| {
-                            let current_folder = item.folder_id.clone().unwrap_or_default();
-                            view! {
-                                <label class="move-to">
-                                    "Move to folder"
-                                    <select
-                                        prop:value=current_folder.clone()
-                                        on:click=|ev| ev.stop_propagation()
-                                        on:change=move |ev| {
-                                            let value = event_target_value(&ev);
-                                            let target = (!value.is_empty()).then_some(value);
-                                            if let Some(menu) = menu.get() {
-                                                menu.set_open(false);
-                                            }
-                                            spawn_local(async move {
-                                                done(move_conversation(id.get_value(), target).await);
-                                            });
-                                        }
-                                    >
-                                        <option value="">"No folder"</option>
-                                        {folders
-                                            .iter()
-                                            .map(|f| {
-                                                view! {
-                                                    <option value=f.id.clone() selected=f.id == current_folder>
-                                                        {f.name.clone()}
-                                                    </option>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </select>
-                                </label>
-                            }
-                        })}
-                    <button
-                        type="button"
-                        class="danger"
-                        on:click={
-                            let name = name.clone();
-                            let navigate = navigate.clone();
-                            move |_| {
-                                if !confirm(&format!("Delete the conversation \"{name}\"?")) {
-                                    return;
-                                }
-                                let navigate = navigate.clone();
-                                let was_current = is_current();
-                                spawn_local(async move {
-                                    let result = delete_conversation(id.get_value()).await;
-                                    if result.is_ok() && was_current {
-                                        navigate("/chat", NavigateOptions::default());
+            <PopoverMenu
+                id=format!("conversation-menu-{}", id.get_value())
+                button_class="entry-menu-button"
+                panel_class="entry-menu-panel"
+                label=format!("Actions for {name}")
+                close_on_choice=true
+                button=|| "⋯"
+            >
+                <button type="button" on:click=move |_| renaming.set(true)>
+                    "Rename"
+                </button>
+                <button
+                    type="button"
+                    on:click=move |_| {
+                        spawn_local(async move {
+                            done(pin_conversation(id.get_value(), !pinned).await);
+                        })
+                    }
+                >
+                    {if pinned { "Unpin" } else { "Pin" }}
+                </button>
+                <button
+                    type="button"
+                    on:click=move |_| {
+                        spawn_local(async move {
+                            done(archive_conversation(id.get_value(), !archived).await);
+                        })
+                    }
+                >
+                    {if archived { "Unarchive" } else { "Archive" }}
+                </button>
+                {(!folders.is_empty())
+                    .then(|| {
+                        let current_folder = item.folder_id.clone().unwrap_or_default();
+                        view! {
+                            <label class="move-to">
+                                "Move to folder"
+                                <select
+                                    prop:value=current_folder.clone()
+                                    on:click=|ev| ev.stop_propagation()
+                                    on:change=move |ev| {
+                                        let value = event_target_value(&ev);
+                                        let target = (!value.is_empty()).then_some(value);
+                                        crate::ui::browser::close_enclosing_menu(&ev);
+                                        spawn_local(async move {
+                                            done(move_conversation(id.get_value(), target).await);
+                                        });
                                     }
-                                    done(result);
-                                });
-                            }
+                                >
+                                    <option value="">"No folder"</option>
+                                    {folders
+                                        .iter()
+                                        .map(|f| {
+                                            view! {
+                                                <option value=f.id.clone() selected=f.id == current_folder>
+                                                    {f.name.clone()}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </label>
                         }
-                    >
-                        "Delete"
-                    </button>
-                </div>
-            </details>
+                    })}
+                <button
+                    type="button"
+                    class="danger"
+                    on:click={
+                        let name = name.clone();
+                        let navigate = navigate.clone();
+                        move |_| {
+                            if !confirm(&format!("Delete the conversation \"{name}\"?")) {
+                                return;
+                            }
+                            let navigate = navigate.clone();
+                            let was_current = is_current();
+                            spawn_local(async move {
+                                let result = delete_conversation(id.get_value()).await;
+                                if result.is_ok() && was_current {
+                                    navigate("/chat", NavigateOptions::default());
+                                }
+                                done(result);
+                            });
+                        }
+                    }
+                >
+                    "Delete"
+                </button>
+            </PopoverMenu>
         </li>
     }
 }

@@ -10,11 +10,38 @@
 //! [`highlight_css`]) and TeX typeset as MathML, which browsers lay out and screen readers
 //! read with no script or web font.
 
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{
+    Alignment, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html,
+};
 
-/// Put before every code block: its copy button (the page has one listener for all).
-const CODE_BLOCK_START: &str =
-    "<div class=\"code-block\"><button type=\"button\" class=\"copy-code\">Copy</button>";
+/// Put before every code block: a head with its language and copy button (the page has one
+/// listener for all).
+fn code_block_start(kind: &CodeBlockKind<'_>) -> String {
+    // The name was checked: letters, digits and `+#-_.` only.
+    let language = language(kind).unwrap_or_else(|| "code".to_owned());
+    format!(
+        "<div class=\"code-block\"><div class=\"code-head\"><span class=\"code-language\">{language}</span>\
+         <button type=\"button\" class=\"copy-code\">Copy</button></div>"
+    )
+}
+
+const TABLE_START: &str =
+    "<div class=\"md-table\" tabindex=\"0\" role=\"region\" aria-label=\"Table\">";
+
+/// A table cell's start tag: pulldown-cmark would align the column with an inline style,
+/// which the page's content policy refuses, so a class does it.
+fn cell_start(head: bool, alignment: Option<&Alignment>) -> &'static str {
+    match (head, alignment) {
+        (true, Some(Alignment::Left)) => "<th class=\"align-left\">",
+        (true, Some(Alignment::Center)) => "<th class=\"align-center\">",
+        (true, Some(Alignment::Right)) => "<th class=\"align-right\">",
+        (true, _) => "<th>",
+        (false, Some(Alignment::Left)) => "<td class=\"align-left\">",
+        (false, Some(Alignment::Center)) => "<td class=\"align-center\">",
+        (false, Some(Alignment::Right)) => "<td class=\"align-right\">",
+        (false, _) => "<td>",
+    }
+}
 
 /// The HTML of `text` as markdown.
 pub fn to_html(text: &str) -> String {
@@ -34,6 +61,10 @@ fn render(text: &str, rich: bool) -> String {
         | Options::ENABLE_MATH
         | Options::ENABLE_GFM;
     let mut in_image = false;
+    // The table being written: its columns' alignment, whether in its head, the column.
+    let mut alignments = Vec::new();
+    let mut in_head = false;
+    let mut column = 0;
     let events = Parser::new_ext(text, options).flat_map(move |event| {
         let safe = match event {
             Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
@@ -70,10 +101,37 @@ fn render(text: &str, rich: bool) -> String {
         };
         // Only markup made here is passed as HTML: model and user HTML became text above.
         match safe {
-            Event::Start(Tag::CodeBlock(_)) => {
-                vec![Event::Html(CowStr::Borrowed(CODE_BLOCK_START)), safe]
+            Event::Start(Tag::CodeBlock(ref kind)) => {
+                vec![Event::Html(CowStr::from(code_block_start(kind))), safe]
             }
             Event::End(TagEnd::CodeBlock) => vec![safe, Event::Html(CowStr::Borrowed("</div>"))],
+            // A wide table scrolls sideways in its own box, which a keyboard can reach.
+            Event::Start(Tag::Table(ref columns)) => {
+                alignments.clone_from(columns);
+                vec![Event::Html(CowStr::Borrowed(TABLE_START)), safe]
+            }
+            Event::End(TagEnd::Table) => vec![safe, Event::Html(CowStr::Borrowed("</div>"))],
+            Event::Start(Tag::TableHead) => {
+                (in_head, column) = (true, 0);
+                vec![safe]
+            }
+            Event::End(TagEnd::TableHead) => {
+                in_head = false;
+                vec![safe]
+            }
+            Event::Start(Tag::TableRow) => {
+                column = 0;
+                vec![safe]
+            }
+            Event::Start(Tag::TableCell) => vec![Event::Html(CowStr::Borrowed(cell_start(
+                in_head,
+                alignments.get(column),
+            )))],
+            Event::End(TagEnd::TableCell) => {
+                column += 1;
+                let end = if in_head { "</th>" } else { "</td>" };
+                vec![Event::Html(CowStr::Borrowed(end))]
+            }
             other => vec![other],
         }
     });
@@ -86,6 +144,20 @@ fn render(text: &str, rich: bool) -> String {
     let _ = rich;
     html::push_html(&mut out, events);
     out
+}
+
+/// The fence's language if it is a plain name (`rust`, `c++`, `c#`, `objective-c`).
+fn language(kind: &CodeBlockKind<'_>) -> Option<String> {
+    let CodeBlockKind::Fenced(info) = kind else {
+        return None;
+    };
+    let name = info.split([' ', ',', '{']).next()?.trim();
+    (!name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.')))
+    .then(|| name.to_owned())
 }
 
 /// The stylesheet for highlighted code, light and dark.
@@ -121,7 +193,7 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
 mod rich {
     use std::{collections::VecDeque, sync::OnceLock};
 
-    use pulldown_cmark::{CodeBlockKind, CowStr, Event, Tag, TagEnd};
+    use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
     use pulldown_latex::{
         Parser as TexParser, ParserError, RenderConfig, Storage, config::DisplayMode, push_mathml,
     };
@@ -177,20 +249,6 @@ mod rich {
                  @media (prefers-color-scheme: dark) {{\n:root:not([data-theme=\"light\"]) {{\n{dark}}}\n}}\n"
             )
         })
-    }
-
-    /// The fence's language if it is a plain name (`rust`, `c++`, `c#`, `objective-c`).
-    fn language(kind: &CodeBlockKind<'_>) -> Option<String> {
-        let CodeBlockKind::Fenced(info) = kind else {
-            return None;
-        };
-        let name = info.split([' ', ',', '{']).next()?.trim();
-        (!name.is_empty()
-            && name.len() <= 32
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.')))
-        .then(|| name.to_owned())
     }
 
     /// The block as highlighted HTML, or `None` to leave it plain.
@@ -416,7 +474,7 @@ mod rich {
             }
         }
 
-        fn code_block(&mut self, kind: CodeBlockKind<'a>) -> Event<'a> {
+        fn code_block(&mut self, kind: pulldown_cmark::CodeBlockKind<'a>) -> Event<'a> {
             let mut code = String::new();
             for event in self.events.by_ref() {
                 match event {
@@ -425,7 +483,7 @@ mod rich {
                     _ => {}
                 }
             }
-            if let Some(html) = language(&kind).and_then(|l| highlight(&code, &l)) {
+            if let Some(html) = super::language(&kind).and_then(|l| highlight(&code, &l)) {
                 return Event::Html(html.into());
             }
             self.pending.push_back(Event::Text(code.into()));
@@ -555,7 +613,52 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("class=\"language-rust\""));
+        assert!(
+            html.contains("<span class=\"code-language\">rust</span>"),
+            "{html}"
+        );
         assert!(html.contains("&lt;hi&gt;"));
+        let plain = to_html("```\nplain\n```\n\n```<b onclick=x>\nodd\n```\n");
+        assert_eq!(
+            plain
+                .matches("<span class=\"code-language\">code</span>")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn table_columns_are_aligned_by_class_not_inline_style() {
+        let table = "| a | b | c | d |\n|:--|:-:|--:|---|\n| 1 | 2 | 3 | 4 |\n| 5 |\n";
+        #[cfg(feature = "ssr")]
+        let rich = Some(super::to_rich_html(table));
+        #[cfg(not(feature = "ssr"))]
+        let rich = None;
+        for html in std::iter::once(to_html(table)).chain(rich) {
+            assert!(!html.contains("style"), "{html}");
+            assert!(
+                html.contains("<div class=\"md-table\" tabindex=\"0\""),
+                "{html}"
+            );
+            assert!(html.contains("</table>\n</div>"), "{html}");
+            assert!(
+                html.contains("<thead><tr><th class=\"align-left\">a</th>"),
+                "{html}"
+            );
+            assert!(html.contains("<th>d</th></tr></thead>"), "{html}");
+            assert!(html.contains("<td class=\"align-center\">2</td>"), "{html}");
+            assert!(
+                html.contains("<td class=\"align-right\">3</td><td>4</td></tr>"),
+                "{html}"
+            );
+            assert!(
+                html.contains("<tr><td class=\"align-left\">5</td>"),
+                "{html}"
+            );
+        }
+        // Text that looks like the style stays as written.
+        let text = to_html("a style=\"text-align: left\" b");
+        assert!(text.contains("style=\"text-align: left\""), "{text}");
     }
 
     #[test]
@@ -600,7 +703,7 @@ mod tests {
                 &html,
                 attack,
                 &STREAMED_TAGS,
-                Some(&["href", "class", "type"]),
+                Some(&["href", "class", "type", "tabindex", "role", "aria-label"]),
             );
         }
     }

@@ -12,6 +12,8 @@ mod list;
 mod markdown;
 mod message;
 mod page;
+#[cfg(feature = "ssr")]
+pub mod send_form;
 mod state;
 #[cfg(feature = "ssr")]
 pub mod stream;

@@ -27,6 +27,18 @@ pub fn ChatPage() -> impl IntoView {
     provide_context(chat);
     let models = crate::wire::load(|| (), |()| chat_models());
     let (list_open, set_list_open) = signal(false);
+    let list_toggle = NodeRef::<leptos::html::Button>::new();
+    // Escape closes the list (on phones, where it covers the conversation).
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // An open menu takes the Escape for itself.
+        if ev.key() == "Escape" && list_open.get_untracked() && !crate::ui::browser::is_menu_open()
+        {
+            set_list_open.set(false);
+            if let Some(toggle) = list_toggle.get_untracked() {
+                let _ = toggle.focus();
+            }
+        }
+    };
     // Opening another conversation closes the list on phones and clears old problems.
     Effect::new(move |_| {
         id.track();
@@ -37,8 +49,9 @@ pub fn ChatPage() -> impl IntoView {
     view! {
         <Title text="Chat" />
         <Stylesheet id="highlight" href=super::HIGHLIGHT_CSS_URL />
-        <div class="chat" class:list-open=list_open>
+        <div class="chat" class:list-open=list_open on:keydown=on_keydown>
             <button
+                node_ref=list_toggle
                 type="button"
                 class="button secondary chat-list-toggle"
                 aria-expanded=move || list_open.get().to_string()
@@ -164,12 +177,16 @@ fn ConversationBody(detail: Option<ConversationDetail>, models: Vec<ModelOption>
             });
         }
     };
-    // Opened (or reloaded after a reply), the conversation shows its end.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        request_animation_frame(browser::scroll_to_bottom);
-    });
+    // Opened, the conversation shows its end; drawn again (a reply saved), it stays put.
     let conversation_key = StoredValue::new(detail.id.clone());
+    Effect::new(move |_| {
+        let id = conversation_key.get_value();
+        if chat.opened.get_untracked().as_ref() != Some(&id) {
+            chat.opened.set(Some(id));
+            #[cfg(feature = "hydrate")]
+            request_animation_frame(browser::scroll_to_bottom);
+        }
+    });
     view! {
         <Title text=detail.title.clone() />
         <header class="chat-head">

@@ -22,6 +22,9 @@ pub(super) struct Chat {
     /// The conversation that just had a turn: the list moves its entry to the top instead of
     /// reloading.
     pub(super) touched: RwSignal<Option<String>>,
+    /// The conversation last scrolled to its end on opening: drawn again (a reply saved), it
+    /// stays where the reader is.
+    pub(super) opened: RwSignal<Option<String>>,
 }
 
 impl Chat {
@@ -33,6 +36,7 @@ impl Chat {
             problem: RwSignal::new(None),
             repositories: RwSignal::new(Vec::new()),
             touched: RwSignal::new(None),
+            opened: RwSignal::new(None),
         }
     }
 }

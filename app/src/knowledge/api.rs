@@ -246,20 +246,21 @@ pub async fn repository_shares(id: String) -> Result<SharesView, AppError> {
     })
 }
 
-/// `emails`: addresses separated by commas, spaces or new lines.
+/// `emails`: addresses separated by commas, spaces or new lines. Answers what to tell the
+/// owner: saved, and which of the roles cannot open repositories yet.
 #[server(endpoint = "knowledge/share", input = Json)]
 pub async fn set_repository_shares(
     id: String,
     emails: String,
     roles: Vec<String>,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let (user, state) = support::user().await?;
     let user_emails = emails
         .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
         .filter(|e| !e.is_empty())
         .map(str::to_owned)
         .collect();
-    studio_core::knowledge::repos::set_shares(
+    let unreachable = studio_core::knowledge::repos::set_shares(
         &state.pool,
         user,
         support::id(&id)?,
@@ -269,7 +270,16 @@ pub async fn set_repository_shares(
         },
     )
     .await?;
-    Ok(())
+    Ok(match unreachable.as_slice() {
+        [] => "Sharing saved.".to_owned(),
+        [role] => format!(
+            "Sharing saved. The role {role} does not include the Knowledge tool, so its members cannot open repositories yet: an administrator can grant it on the roles page."
+        ),
+        roles => format!(
+            "Sharing saved. The roles {} do not include the Knowledge tool, so their members cannot open repositories yet: an administrator can grant it on the roles page.",
+            roles.join(", ")
+        ),
+    })
 }
 
 /// Grants an upload of `name` (`size` bytes) straight to object storage: the item waits as

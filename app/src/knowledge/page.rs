@@ -56,26 +56,42 @@ pub fn KnowledgePage() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| {
                     view! { <ErrorView errors /> }
                 }>
-                    {move || Suspend::new(async move {
-                        let list = repositories.await?;
-                        Ok::<_, AppError>(view! { <RepositoryList list /> })
-                    })}
+                    // Someone who may not use knowledge sees why, and nothing to fill in.
+                    {move || {
+                        let create = create.clone();
+                        Suspend::new(async move {
+                            let list = repositories.await?;
+                            Ok::<
+                                _,
+                                AppError,
+                            >(
+                                view! {
+                                    <RepositoryList list />
+                                    <details class="panel">
+                                        <summary>"New repository"</summary>
+                                        <form class="form" on:submit=create>
+                                            <RepositoryFields
+                                                prefix="repo"
+                                                name
+                                                description
+                                                is_public
+                                            />
+                                            <div class="form-actions">
+                                                <button class="button" type="submit">
+                                                    "Create repository"
+                                                </button>
+                                                <StatusLine status />
+                                            </div>
+                                        </form>
+                                    </details>
+                                    <h2>"Search everything"</h2>
+                                    <SearchPanel repository=None />
+                                },
+                            )
+                        })
+                    }}
                 </ErrorBoundary>
             </Transition>
-            <details class="panel">
-                <summary>"New repository"</summary>
-                <form class="form" on:submit=create>
-                    <RepositoryFields prefix="repo" name description is_public />
-                    <div class="form-actions">
-                        <button class="button" type="submit">
-                            "Create repository"
-                        </button>
-                    </div>
-                </form>
-            </details>
-            <StatusLine status />
-            <h2>"Search everything"</h2>
-            <SearchPanel repository=None />
         </section>
     }
 }
@@ -191,7 +207,7 @@ fn Repository(
                         direct_uploads
                         set_status
                     />
-                    <Settings repository=repository.clone() set_status set_version />
+                    <Settings repository=repository.clone() set_version />
                 }
             })}
         <h2 id="items-heading">"Items"</h2>

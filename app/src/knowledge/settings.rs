@@ -9,15 +9,13 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, confirm},
+    ui::{ErrorView, StatusLine, confirm},
 };
 
+/// A repository's settings and sharing; what each form's button did is said beside it.
 #[component]
-pub(super) fn Settings(
-    repository: RepositoryView,
-    set_status: WriteSignal<Option<(bool, String)>>,
-    set_version: WriteSignal<u32>,
-) -> impl IntoView {
+pub(super) fn Settings(repository: RepositoryView, set_version: WriteSignal<u32>) -> impl IntoView {
+    let (status, set_status) = signal(None::<(bool, String)>);
     let id = StoredValue::new(repository.id.clone());
     let name = RwSignal::new(repository.name.clone());
     let description = RwSignal::new(repository.description.clone());
@@ -66,15 +64,17 @@ pub(super) fn Settings(
                     <button class="button danger" type="button" on:click=delete>
                         "Delete repository"
                     </button>
+                    <StatusLine status />
                 </div>
             </form>
-            <Sharing id=repository.id.clone() set_status />
+            <Sharing id=repository.id.clone() />
         </details>
     }
 }
 
 #[component]
-fn Sharing(id: String, set_status: WriteSignal<Option<(bool, String)>>) -> impl IntoView {
+fn Sharing(id: String) -> impl IntoView {
+    let (status, set_status) = signal(None::<(bool, String)>);
     let id = StoredValue::new(id);
     let shares = crate::wire::load(move || id.get_value(), repository_shares);
     view! {
@@ -91,7 +91,7 @@ fn Sharing(id: String, set_status: WriteSignal<Option<(bool, String)>>) -> impl 
                         let (e, r) = (emails.get_untracked(), roles.get_untracked());
                         spawn_local(async move {
                             match set_repository_shares(id.get_value(), e, r).await {
-                                Ok(()) => set_status.set(Some((true, "Sharing saved.".into()))),
+                                Ok(said) => set_status.set(Some((true, said))),
                                 Err(err) => set_status.set(Some((false, err.for_person()))),
                             }
                         });
@@ -148,6 +148,7 @@ fn Sharing(id: String, set_status: WriteSignal<Option<(bool, String)>>) -> impl 
                                     <button class="button" type="submit">
                                         "Save sharing"
                                     </button>
+                                    <StatusLine status />
                                 </div>
                             </form>
                         },

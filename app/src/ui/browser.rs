@@ -61,7 +61,10 @@ pub fn copy_code(ev: leptos::ev::MouseEvent) {
             return;
         };
         if let Some(code) = button
-            .next_element_sibling()
+            .closest(".code-block")
+            .ok()
+            .flatten()
+            .and_then(|block| block.query_selector("pre").ok().flatten())
             .and_then(|pre| pre.text_content())
         {
             copy_text(&code);
@@ -118,4 +121,144 @@ pub fn distance_from_bottom() -> f64 {
 #[cfg(feature = "hydrate")]
 pub fn scroll_to_bottom() {
     window().scroll_to_with_x_and_y(0.0, page_height());
+}
+
+/// Places `panel` (a popover, positioned `fixed`) below `anchor` and aligned with its right
+/// edge, or above it where there is no room below, always inside the window.
+pub fn place_next_to(anchor: &leptos::web_sys::Element, panel: &leptos::web_sys::HtmlElement) {
+    #[cfg(feature = "hydrate")]
+    {
+        const GAP: f64 = 4.0;
+        const MARGIN: f64 = 8.0;
+        let size = |value: Result<wasm_bindgen::JsValue, _>| {
+            value.ok().and_then(|v| v.as_f64()).unwrap_or(0.0)
+        };
+        let (width, height) = (size(window().inner_width()), size(window().inner_height()));
+        let at = anchor.get_bounding_client_rect();
+        let own = panel.get_bounding_client_rect();
+        let left = (at.right() - own.width())
+            .min(width - own.width() - MARGIN)
+            .max(MARGIN);
+        let below = at.bottom() + GAP;
+        let top = if below + own.height() <= height - MARGIN {
+            below
+        } else {
+            (at.top() - GAP - own.height()).max(MARGIN)
+        };
+        let style = panel.style();
+        let _ = style.set_property("left", &format!("{left}px"));
+        let _ = style.set_property("top", &format!("{top}px"));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (anchor, panel);
+}
+
+/// Whether a click landed on a button (or inside one).
+pub fn is_inside_button(ev: &leptos::ev::MouseEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("button").ok().flatten())
+            .is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        false
+    }
+}
+
+/// Closes the popover menu the event's target is in, if any.
+pub fn close_enclosing_menu(ev: &leptos::web_sys::Event) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(menu) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[popover]").ok().flatten())
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = menu.hide_popover();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// What the person typed into the text field `id` before the page became interactive (the
+/// server's page has it empty), asked once per page load: the first component to ask is the
+/// one taking over the server's field. Empty otherwise.
+pub fn typed_before_hydration(id: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        thread_local! {
+            static ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        if ASKED.with(|asked| asked.replace(true)) {
+            return String::new();
+        }
+        document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            .map(|field| field.value())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = id;
+        String::new()
+    }
+}
+
+/// Whether the main pointer is a finger: the keyboard is then on the screen.
+pub fn is_touch_screen() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window()
+            .match_media("(pointer: coarse)")
+            .ok()
+            .flatten()
+            .is_some_and(|query| query.matches())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// Whether a popover menu is open on the page.
+pub fn is_menu_open() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document()
+            .query_selector(":popover-open")
+            .ok()
+            .flatten()
+            .is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// Whether the keyboard focus is inside `element` or on nothing in particular (the body).
+pub fn focus_is_lost_in(element: &leptos::web_sys::Element) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        match document().active_element() {
+            None => true,
+            Some(active) => {
+                element.contains(Some(&active))
+                    || document()
+                        .body()
+                        .is_some_and(|body| body.is_same_node(Some(active.as_ref())))
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = element;
+        false
+    }
 }

@@ -5,6 +5,7 @@ pub mod browser;
 mod data_table;
 mod error_view;
 mod layout;
+mod menu;
 mod not_found;
 mod status_line;
 pub mod theme;
@@ -14,5 +15,12 @@ pub use browser::{confirm, prompt};
 pub use data_table::DataTable;
 pub use error_view::ErrorView;
 pub use layout::Layout;
+pub use menu::PopoverMenu;
 pub use not_found::NotFoundPage;
 pub use status_line::StatusLine;
+
+/// `n` and the noun that goes with it: "1 user", "3 users".
+pub fn counted(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}

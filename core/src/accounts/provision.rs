@@ -94,14 +94,7 @@ pub async fn provision(
         },
     )
     .await?;
-    if let Ok(user) = &outcome {
-        sqlx::query!(
-            "update users set last_sign_in_at = now() where id = $1",
-            user.id
-        )
-        .execute(pool)
-        .await?;
-    }
+    // The session started for it records the time (`sessions::create`).
     outcome
 }
 

@@ -63,7 +63,7 @@ pub struct Origin<'a> {
     pub provider: Option<&'a str>,
 }
 
-/// Starts a session for `user_id` and returns its token.
+/// Starts a session for `user_id` and returns its token; the user's last sign-in is now.
 pub async fn create(
     executor: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -78,6 +78,7 @@ pub async fn create(
         .map(|ua| ua.chars().take(300).collect::<String>());
     let id = sqlx::query_scalar!(
         r#"
+        with signed_in as (update users set last_sign_in_at = now() where id = $1)
         insert into sessions (
             user_id, token_hash, idle_expires_at, absolute_expires_at, ip, user_agent, provider
         )

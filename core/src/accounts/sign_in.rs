@@ -207,12 +207,7 @@ pub async fn with_password(
     }
     record_attempt(pool, &email, client.as_deref(), true).await?;
     record_outcome(pool, Some(&user), &email, ip, "auth.sign_in", "password").await?;
-    sqlx::query!(
-        "update users set last_sign_in_at = now() where id = $1",
-        user.id
-    )
-    .execute(pool)
-    .await?;
+    // The session started for it records the time (`sessions::create`).
     Ok(user)
 }
 

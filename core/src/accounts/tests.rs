@@ -1578,3 +1578,22 @@ async fn provider_sign_ins_are_refused_for_other_domains_missing_emails_and_disa
         "{disabled:?}"
     );
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn every_session_started_counts_as_a_sign_in(pool: PgPool) {
+    // An account that signed up and verified its address never typed its password here: the
+    // session the verification started is its first sign-in all the same.
+    let user = member(&pool, "new@school.org").await;
+    let last = || {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "select last_sign_in_at from users where id = $1",
+        )
+        .bind(user.id)
+        .fetch_one(&pool)
+    };
+    assert_eq!(last().await.unwrap(), None);
+    sessions::create(&pool, user.id, Origin::default(), SessionPolicy::default())
+        .await
+        .unwrap();
+    assert!(last().await.unwrap().is_some());
+}

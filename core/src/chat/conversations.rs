@@ -122,14 +122,56 @@ pub struct Conversation {
     pub totals: MessageUsage,
 }
 
+/// A line of Markdown as plain words: no heading, quote or list marks, no emphasis or code
+/// marks, links as their text; fences and table rules are nothing.
+fn plain_line(line: &str) -> String {
+    let line = line.trim();
+    if line.starts_with("```")
+        || line.starts_with("~~~")
+        || line.trim_matches(['|', '-', ':', ' ']).is_empty()
+    {
+        return String::new();
+    }
+    let line = line.trim_start_matches(['#', '>', ' ']);
+    let line = match line.split_once(' ') {
+        Some((mark, rest))
+            if matches!(mark, "-" | "*" | "+")
+                || mark.trim_end_matches(['.', ')']).parse::<u32>().is_ok()
+                    && mark.ends_with(['.', ')']) =>
+        {
+            rest
+        }
+        _ => line,
+    };
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '_' | '`' | '~' | '[' => {}
+            // `](address)`: the address goes.
+            ']' if chars.peek() == Some(&'(') => {
+                for c in chars.by_ref() {
+                    if c == ')' {
+                        break;
+                    }
+                }
+            }
+            ']' => {}
+            '|' => plain.push(' '),
+            c => plain.push(c),
+        }
+    }
+    plain.trim().to_owned()
+}
+
 /// The title a conversation gets from its first message: the first line, cut at a word
 /// before 60 characters.
 pub fn auto_title(text: &str) -> String {
     let line = text
         .lines()
-        .map(str::trim)
+        .map(plain_line)
         .find(|l| !l.is_empty())
-        .unwrap_or("New chat");
+        .unwrap_or_else(|| "New chat".to_owned());
     let line: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= 60 {
         return line;

@@ -693,6 +693,19 @@ fn titles_come_from_the_first_line_cut_at_a_word() {
         "Please explain in great detail how the Roman Empire managed…"
     );
     assert_eq!(auto_title(""), "New chat");
+    // Markdown marks are not part of a title.
+    assert_eq!(
+        auto_title("## Lesson one: *fractions*\nMore"),
+        "Lesson one: fractions"
+    );
+    assert_eq!(auto_title("```rust\nfn main() {}\n```"), "fn main() {}");
+    assert_eq!(
+        auto_title("> - **Read** [the page](https://example.org) first"),
+        "Read the page first"
+    );
+    assert_eq!(auto_title("1. `ls` and _cd_"), "ls and cd");
+    assert_eq!(auto_title("| a | b |\n|---|---|"), "a b");
+    assert_eq!(auto_title("#hashtag"), "hashtag");
 }
 
 #[test]

@@ -321,7 +321,7 @@ async fn only_owners_shares_and_public_repositories_are_seen(pool: PgPool) {
     );
 
     // Shared with a role: every staff member sees it, read-only.
-    repos::set_shares(
+    let unreachable = repos::set_shares(
         &pool,
         owner,
         private,
@@ -332,6 +332,7 @@ async fn only_owners_shares_and_public_repositories_are_seen(pool: PgPool) {
     )
     .await
     .unwrap();
+    assert!(unreachable.is_empty(), "{unreachable:?}");
     let seen = repos::list(&pool, colleague).await.unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].access, Access::Shared);
@@ -385,6 +386,20 @@ async fn only_owners_shares_and_public_repositories_are_seen(pool: PgPool) {
     let seen = repos::list(&pool, colleague).await.unwrap();
     assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![public]);
     assert_eq!(seen[0].access, Access::Public);
+
+    // A role without the knowledge tool is named: its members cannot open it yet.
+    let unreachable = repos::set_shares(
+        &pool,
+        owner,
+        private,
+        &Shares {
+            user_emails: vec![],
+            role_names: vec!["student".into(), "staff".into()],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(unreachable, vec!["student".to_owned()]);
 
     // Deleting takes the chunks and vectors with it.
     repos::delete(&pool, owner, private).await.unwrap();

@@ -107,7 +107,7 @@ impl Kind {
                 return Ok(Self::Image);
             }
             return Err(ExtractError::Unsupported(format!(
-                "{file_name} is a {} file, which cannot be read as a document",
+                "{file_name} is in fact a .{} file, which cannot be read as a document",
                 kind.extension()
             )));
         }

@@ -266,7 +266,7 @@ pub async fn set_shares(
     user: Uuid,
     id: Uuid,
     shares: &Shares,
-) -> Result<(), KnowledgeError> {
+) -> Result<Vec<String>, KnowledgeError> {
     let mut tx = pool.begin().await?;
     check_owner(&mut *tx, user, id).await?;
     let emails: Vec<String> = shares
@@ -320,8 +320,24 @@ pub async fn set_shares(
     )
     .execute(&mut *tx)
     .await?;
+    // Sharing with a role whose members cannot open repositories reaches nobody yet.
+    let without_tool = sqlx::query_scalar!(
+        r#"
+        select r.name from roles as r
+        where r.id = any($1)
+          and not exists (
+              select 1 from role_tools as rt join tools as t on t.id = rt.tool_id
+              where rt.role_id = r.id and t.slug = $2
+          )
+        order by r.name
+        "#,
+        &role_ids,
+        super::TOOL,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(without_tool)
 }
 
 /// What kind of thing an item is.

@@ -881,7 +881,10 @@ fn uploads_are_sniffed_from_their_first_bytes() {
         Err(ExtractError::NeedsOcr { pages: 1 })
     ));
     let err = precheck(png, "scan.pdf").unwrap_err();
-    assert!(err.to_string().contains("scan.pdf is a png file"), "{err}");
+    assert!(
+        err.to_string().contains("scan.pdf is in fact a .png file"),
+        "{err}"
+    );
     let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
     assert!(precheck(jpeg, "photo.jpeg").is_ok());
     assert!(precheck(jpeg, "photo.txt").is_err());

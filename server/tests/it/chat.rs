@@ -572,7 +572,7 @@ async fn documents_are_read_on_upload_and_their_text_goes_to_the_model(pool: PgP
         (status, text.as_str()),
         (
             415,
-            "report.pdf is a png file, which cannot be read as a document"
+            "report.pdf is in fact a .png file, which cannot be read as a document"
         )
     );
     let blank = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec();
@@ -621,4 +621,106 @@ async fn documents_are_read_on_upload_and_their_text_goes_to_the_model(pool: PgP
         shown.contains(r#""document_names":["Yeast notes.md"]"#),
         "{shown}"
     );
+}
+
+/// Posts the composer's form as a browser without the page's script would; answers the status,
+/// the `Location` header and the body.
+async fn post_form(
+    router: &axum::Router,
+    form: &str,
+    cookie: Option<&str>,
+) -> (axum::http::StatusCode, String, String) {
+    use axum::{
+        body::Body,
+        http::{Request, header},
+    };
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = Request::post("/chat/send")
+        .header(header::HOST, "studio.test")
+        .header(header::ORIGIN, "http://studio.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(form.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_message_sent_before_the_page_is_interactive_is_not_lost(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(&["Hello ", "there"], 3, 2)])
+        .await
+        .unwrap();
+    let router = router(pool.clone(), None);
+    persona(&pool, "administrator").await;
+    let model = fake_model(&pool, &server).await;
+    let student = persona(&pool, "student").await;
+    let cookie = session_cookie(&pool, student).await;
+
+    // A new conversation: the browser is sent to it, the reply is written there.
+    let form = format!("conversation_id=&model_id={model}&text=Line+one%0D%0A%0D%0ALine+two");
+    let (status, location, body) = post_form(&router, &form, Some(&cookie)).await;
+    assert_eq!(status, 303, "{body}");
+    let conversation = location
+        .strip_prefix("/chat/")
+        .expect("a conversation page");
+    let saved: String = sqlx::query_scalar(
+        "select content from messages where conversation_id = $1::uuid and role = 'user'",
+    )
+    .bind(conversation)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(saved, "Line one\r\n\r\nLine two");
+
+    // The next one goes into the same conversation.
+    let form = format!("conversation_id={conversation}&model_id={model}&text=Again");
+    let (status, again, _) = post_form(&router, &form, Some(&cookie)).await;
+    assert_eq!((status.as_u16(), again.as_str()), (303, location.as_str()));
+
+    // Refusals say why, and how to keep the text.
+    let form = "conversation_id=&model_id=not-a-model&text=Hi";
+    let (status, _, body) = post_form(&router, form, Some(&cookie)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("You cannot use that model") && body.contains("Go back"),
+        "{body}"
+    );
+    let form = format!("conversation_id=&model_id={model}&text=+++");
+    let (status, _, body) = post_form(&router, &form, Some(&cookie)).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Write a message first."), "{body}");
+    let stranger = persona(&pool, "student").await;
+    let theirs = session_cookie(&pool, stranger).await;
+    let form = format!("conversation_id={conversation}&model_id={model}&text=Mine");
+    let (status, _, _) = post_form(&router, &form, Some(&theirs)).await;
+    assert_eq!(status, 404);
+
+    // Signed out: to sign-in, and back to the chat afterwards.
+    let (status, location, _) = post_form(&router, &form, None).await;
+    assert_eq!(
+        (status.as_u16(), location.as_str()),
+        (303, "/sign-in?next=%2Fchat")
+    );
+    let messages: i64 = sqlx::query_scalar("select count(*) from messages where role = 'user'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(messages, 2);
 }

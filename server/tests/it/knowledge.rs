@@ -132,7 +132,7 @@ async fn uploads_are_checked_stored_queued_and_served_to_readers_only(pool: PgPo
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01".to_vec();
     let (status, body) = upload(&router, &owner_cookie, repository, "notes.pdf", png).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(body.contains("notes.pdf is a png file"), "{body}");
+    assert!(body.contains("notes.pdf is in fact a .png file"), "{body}");
     let items: i64 =
         sqlx::query_scalar("select count(*) from knowledge_items where repository_id = $1")
             .bind(repository)
@@ -445,7 +445,7 @@ async fn direct_uploads_to_s3_are_granted_checked_and_queued(pool: PgPool) {
     put_granted(&grant, png).await;
     let (status, body) = finish(&router, &owner_cookie, repository, &item).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("report.pdf is a png file"), "{body}");
+    assert!(body.contains("report.pdf is in fact a .png file"), "{body}");
     assert_eq!(item_row(&pool, &item).await, None);
     let key = studio_core::knowledge::storage::original_key(repository, item.parse().unwrap());
     assert!(storage.size(&key).await.is_err());

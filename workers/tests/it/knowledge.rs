@@ -103,7 +103,10 @@ async fn a_poison_file_is_dead_at_once_with_its_reason(pool: PgPool) {
     let (status, error, _) = item_state(&pool, id).await;
     assert_eq!(status, "failed");
     let error = error.unwrap();
-    assert!(error.contains("photo.txt is a png file"), "{error}");
+    assert!(
+        error.contains("photo.txt is in fact a .png file"),
+        "{error}"
+    );
     assert_eq!(record.last_error.as_deref(), Some(error.as_str()));
 }
 
