@@ -354,20 +354,55 @@ pub async fn list_audit(kind: String, before: Option<String>) -> Result<Vec<Audi
     let entries = studio_core::audit::list(&state.pool, prefix, before, 50).await?;
     Ok(entries
         .into_iter()
-        .map(|e| AuditRow {
-            id: e.id.to_string(),
-            at: e
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            when: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            actor: e.actor_email,
-            action: e.action,
-            target: e
-                .target_type
-                .map(|t| format!("{t} {}", e.target_id.unwrap_or_default())),
-            before: e.before.map(|v| v.to_string()),
-            after: e.after.map(|v| v.to_string()),
-            ip: e.ip,
+        .map(|e| {
+            // A target that is gone is named by what the entry kept of it.
+            let kept = |field: &str| {
+                [&e.after, &e.before]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|v| v.get(field).and_then(|v| v.as_str()).map(str::to_owned))
+            };
+            let target = e
+                .target_name
+                .clone()
+                .or_else(|| kept("display_name"))
+                .or_else(|| kept("name"))
+                .or_else(|| {
+                    e.target_type
+                        .as_ref()
+                        .map(|t| format!("{t} {}", e.target_id.clone().unwrap_or_default()))
+                });
+            let mut detail = e.action.clone();
+            if let (Some(kind), Some(id)) = (&e.target_type, &e.target_id) {
+                detail.push_str(&format!("\n{kind} {id}"));
+            }
+            if let Some(before) = &e.before {
+                detail.push_str(&format!("\nbefore: {before}"));
+            }
+            if let Some(after) = &e.after {
+                detail.push_str(&format!("\nafter: {after}"));
+            }
+            AuditRow {
+                id: e.id.to_string(),
+                at: e
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                when: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                actor: e
+                    .actor_name
+                    .clone()
+                    .or_else(|| {
+                        e.after
+                            .as_ref()
+                            .and_then(|a| a.get("email"))
+                            .and_then(|v| v.as_str())
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| "Someone".to_owned()),
+                summary: studio_core::audit::summary(&e.action, target.as_deref()),
+                detail,
+                ip: e.ip,
+            }
         })
         .collect())
 }

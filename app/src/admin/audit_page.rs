@@ -52,15 +52,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                             view! {
                                 <DataTable
                                     label="Audit entries"
-                                    columns=[
-                                        "When",
-                                        "Who",
-                                        "What",
-                                        "Target",
-                                        "Before",
-                                        "After",
-                                        "IP",
-                                    ]
+                                    columns=["When", "Who", "What", "Details", "IP"]
                                         .map(String::from)
                                         .to_vec()
                                 >
@@ -70,13 +62,14 @@ pub fn AdminAuditPage() -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td class="nowrap">{row.when}</td>
-                                                    <td class="break">
-                                                        {row.actor.unwrap_or_else(|| "—".into())}
+                                                    <td class="break">{row.actor}</td>
+                                                    <td class="break">{row.summary}</td>
+                                                    <td>
+                                                        <details class="audit-detail">
+                                                            <summary>"Details"</summary>
+                                                            <pre class="break code">{row.detail}</pre>
+                                                        </details>
                                                     </td>
-                                                    <td>{row.action}</td>
-                                                    <td class="break">{row.target.unwrap_or_default()}</td>
-                                                    <td class="break code">{row.before.unwrap_or_default()}</td>
-                                                    <td class="break code">{row.after.unwrap_or_default()}</td>
                                                     <td>{row.ip.unwrap_or_default()}</td>
                                                 </tr>
                                             }

@@ -59,11 +59,12 @@ pub struct AuditRow {
     /// RFC 3339, for paging.
     pub at: String,
     pub when: String,
-    pub actor: Option<String>,
-    pub action: String,
-    pub target: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    /// Who did it: a name, or the address tried for a failed sign-in, or "Someone".
+    pub actor: String,
+    /// What was done, to what, in words: "changed the roles of Pat (pat@school.org)".
+    pub summary: String,
+    /// The action's code, the target's kind and id, and the values before and after.
+    pub detail: String,
     pub ip: Option<String>,
 }
 

@@ -1169,6 +1169,12 @@ mod admin_changes {
         assert_eq!(entries[1].after.as_ref().unwrap()["disabled"], true);
         assert_eq!(entries[1].actor_email.as_deref(), Some("head@school.org"));
         assert_eq!(entries[1].ip.as_deref(), Some("192.0.2.9"));
+        // The target is named as it is now, for the log to read as sentences.
+        assert_eq!(
+            entries[1].target_name.as_deref(),
+            Some(format!("{} ({})", teacher.display_name, teacher.email).as_str())
+        );
+        assert!(entries[1].actor_name.is_some());
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
