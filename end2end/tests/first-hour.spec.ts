@@ -179,6 +179,10 @@ test("the message box is ready to type into, and Escape closes what is open", as
     await expect(box).toBeFocused();
   }
   await page.getByLabel("Model").selectOption({ label: FAKE_MODEL });
+  // What the administrator wrote about the model shows under the picker.
+  await expect(page.getByLabel("Model")).toHaveAccessibleDescription(
+    "Replies from the test server.",
+  );
   await box.focus();
   await box.fill(`first ${Math.random().toString(36).slice(2, 8)}`);
   await submitMessage(page);
@@ -206,6 +210,18 @@ test("on a touch screen Enter starts a new line and Send sends", async ({ page, 
   await newChat(page, FAKE_MODEL);
   const box = page.getByLabel("Message", { exact: true });
   await expect(box).toHaveAttribute("placeholder", "Message");
+  // The model, knowledge and attachment tools take two rows, not three.
+  const rows = await page.locator(".composer-tools").evaluate((toolbar) => {
+    const middles = [...toolbar.children]
+      .filter((child) => getComputedStyle(child).position !== "absolute")
+      .map((child) => child.getBoundingClientRect())
+      .filter((box) => box.height > 0)
+      .map((box) => box.top + box.height / 2)
+      .sort((a, b) => a - b);
+    return middles.filter((middle, i) => i === 0 || middle - middles[i - 1] > 20).length;
+  });
+  expect(rows).toBeLessThanOrEqual(2);
+  await expect(page.getByLabel("Attach documents")).toBeAttached();
   await box.click();
   await page.keyboard.type("Dear parents,");
   await page.keyboard.press("Enter");

@@ -167,11 +167,17 @@ test("a chat answering from a repository cites the chunk it was given", async ({
   await page.locator("summary", { hasText: "Knowledge" }).click();
   await page.getByLabel(repository).check();
   await expect(page.getByText("Knowledge (1)")).toBeVisible();
-  await send(page, "Which rock floats on water?");
+  await send(page, "Which rock floats on water? [1]");
   const reply = replies(page).last();
   await expect(reply.locator(".markdown")).toContainText("Which rock floats on water?");
   const sources = reply.getByRole("region", { name: "Sources" });
   await expect(sources).toContainText("[1] Rock notes");
+  // The marker in the answer leads to its source.
+  const marker = reply.locator(".markdown a.cite");
+  await expect(marker).toHaveText("[1]");
+  await marker.click();
+  await expect(page).toHaveURL(/#source-[0-9a-f-]{36}-1$/);
+  await expect(sources.locator("li").first()).toBeInViewport();
   await sources.getByText("[1] Rock notes").click();
   await expect(sources).toContainText("Pumice is a volcanic rock");
   await expect(sources.getByRole("link", { name: "Open the repository" })).toBeVisible();

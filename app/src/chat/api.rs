@@ -175,15 +175,19 @@ pub(super) mod support {
         readable: &[Uuid],
     ) -> super::super::types::MessageView {
         use super::super::{
-            markdown::to_rich_html,
+            markdown::{to_rich_html, to_rich_html_citing},
             types::{CitationView, MessageView},
         };
         let finished = m.role == "assistant" && m.status != "streaming";
-        let rendered = |text: &str| {
-            if finished {
-                to_rich_html(text)
-            } else {
+        let numbers: Vec<i32> = citations.iter().map(|c| c.number).collect();
+        let reply = m.id.to_string();
+        let rendered = |text: &str, cite: bool| {
+            if !finished {
                 String::new()
+            } else if cite && !numbers.is_empty() {
+                to_rich_html_citing(text, &reply, &numbers)
+            } else {
+                to_rich_html(text)
             }
         };
         MessageView {
@@ -201,8 +205,8 @@ pub(super) mod support {
                 })
                 .collect(),
             id: m.id.to_string(),
-            html: rendered(&m.content),
-            reasoning_html: rendered(&m.reasoning),
+            html: rendered(&m.content, true),
+            reasoning_html: rendered(&m.reasoning, false),
             role: m.role,
             content: m.content,
             model_name: m.model_name,

@@ -159,6 +159,22 @@ pub(super) fn Composer(
             .collect::<Vec<_>>(),
     );
     let no_models = models.is_empty();
+    // What the administrator wrote about the chosen model, under the picker.
+    let descriptions = StoredValue::new(
+        models
+            .iter()
+            .map(|m| (m.id.clone(), m.description.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let description = move || {
+        let chosen = chat.model.get();
+        descriptions.with_value(|all| {
+            all.iter()
+                .find(|(id, _)| *id == chosen)
+                .map(|(_, text)| text.clone())
+                .unwrap_or_default()
+        })
+    };
     let builtin = models
         .iter()
         .filter(|m| m.is_builtin)
@@ -291,13 +307,14 @@ pub(super) fn Composer(
                 name="conversation_id"
                 value=conversation_id.get_value().unwrap_or_default()
             />
-            <div class="composer-row">
+            <div class="composer-row composer-tools">
                 <label class="visually-hidden" for="composer-model">
                     "Model"
                 </label>
                 <select
                     id="composer-model"
                     name="model_id"
+                    aria-describedby="composer-model-description"
                     prop:value=move || chat.model.get()
                     on:change=move |ev| chat.model.set(event_target_value(&ev))
                 >
@@ -319,7 +336,8 @@ pub(super) fn Composer(
                 <super::knowledge::KnowledgePicker />
                 <Show when=can_see.clone()>
                     <label class="button secondary attach">
-                        "Attach images"
+                        <span class="attach-verb">"Attach "</span>
+                        "images"
                         <input
                             type="file"
                             class="visually-hidden"
@@ -339,7 +357,8 @@ pub(super) fn Composer(
                     </label>
                 </Show>
                 <label class="button secondary attach">
-                    "Attach documents"
+                    <span class="attach-verb">"Attach "</span>
+                    "documents"
                     <input
                         type="file"
                         class="visually-hidden"
@@ -358,6 +377,9 @@ pub(super) fn Composer(
                     />
                 </label>
             </div>
+            <p class="muted small model-description" id="composer-model-description">
+                {description}
+            </p>
             <Attachments label="Documents to send" files=documents />
             <Show when=move || reading.get() != 0>
                 <p class="muted small" role="status">

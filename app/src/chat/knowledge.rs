@@ -111,7 +111,11 @@ pub fn KnowledgePicker() -> impl IntoView {
 
 /// A reply's sources: "[1] notes.pdf · page 2", each opening the text the model was shown.
 #[component]
-pub fn Sources(citations: Vec<CitationView>) -> impl IntoView {
+pub fn Sources(
+    /// The reply's id: each source's anchor is `source-{reply}-{number}`.
+    reply: String,
+    citations: Vec<CitationView>,
+) -> impl IntoView {
     if citations.is_empty() {
         return ().into_any();
     }
@@ -128,7 +132,7 @@ pub fn Sources(citations: Vec<CitationView>) -> impl IntoView {
                             .map(|l| format!(" · {l}"))
                             .unwrap_or_default();
                         view! {
-                            <li id=format!("source-{}", c.number)>
+                            <li id=super::markdown::source_anchor(&reply, c.number)>
                                 <details>
                                     <summary>
                                         {format!("[{}] {}{place}", c.number, c.item_name)}

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, PopoverMenu, confirm, prompt},
+    ui::{ErrorView, PopoverMenu, confirm},
 };
 
 #[component]
@@ -158,13 +158,17 @@ pub(super) fn FolderPicker(
     set_pages: WriteSignal<i64>,
 ) -> impl IntoView {
     let chat = expect_context::<Chat>();
-    let new_folder = move |_| {
-        let Some(name) = prompt("Name of the new folder:") else {
-            return;
-        };
+    // "New folder" opens a small form in place: a name, Create or Cancel (Escape).
+    let naming = RwSignal::new(false);
+    let new_name = RwSignal::new(String::new());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = new_name.get_untracked();
         spawn_local(async move {
             match create_folder(name).await {
                 Ok(created) => {
+                    naming.set(false);
+                    new_name.set(String::new());
                     folder.set(Some(created.id));
                     folders_version.update(|v| *v += 1);
                 }
@@ -223,7 +227,12 @@ pub(super) fn FolderPicker(
                     })
                     .collect_view()}
             </select>
-            <button type="button" class="link-button" on:click=new_folder>
+            <button
+                type="button"
+                class="link-button"
+                aria-expanded=move || naming.get().to_string()
+                on:click=move |_| naming.update(|open| *open = !*open)
+            >
                 "New folder"
             </button>
             <Show when=move || folder.get().is_some()>
@@ -232,6 +241,31 @@ pub(super) fn FolderPicker(
                 </button>
             </Show>
         </div>
+        <Show when=move || naming.get()>
+            <form class="new-folder" on:submit=create>
+                <label for="new-folder-name">"Name of the new folder"</label>
+                <input
+                    id="new-folder-name"
+                    type="text"
+                    required
+                    maxlength="100"
+                    autofocus
+                    bind:value=new_name
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            ev.stop_propagation();
+                            naming.set(false);
+                        }
+                    }
+                />
+                <button type="submit" class="button small-button">
+                    "Create"
+                </button>
+                <button type="button" class="link-button" on:click=move |_| naming.set(false)>
+                    "Cancel"
+                </button>
+            </form>
+        </Show>
     }
 }
 

@@ -45,16 +45,28 @@ fn cell_start(head: bool, alignment: Option<&Alignment>) -> &'static str {
 
 /// The HTML of `text` as markdown.
 pub fn to_html(text: &str) -> String {
-    render(text, false)
+    render(text, false, None)
 }
 
 /// The HTML of `text` as markdown, with highlighted code and typeset math.
 #[cfg(feature = "ssr")]
 pub fn to_rich_html(text: &str) -> String {
-    render(text, true)
+    render(text, true, None)
 }
 
-fn render(text: &str, rich: bool) -> String {
+/// A finished reply: as [`to_rich_html`], with its citation markers (`[1]`, one of `sources`)
+/// linked to the reply's sources list (`#source-{reply}-{n}`, see `Sources`).
+#[cfg(feature = "ssr")]
+pub fn to_rich_html_citing(text: &str, reply: &str, sources: &[i32]) -> String {
+    render(text, true, Some((reply, sources)))
+}
+
+/// The id of source `number` of `reply` in the page.
+pub fn source_anchor(reply: &str, number: i32) -> String {
+    format!("source-{reply}-{number}")
+}
+
+fn render(text: &str, rich: bool, cite: Option<(&str, &[i32])>) -> String {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
@@ -138,10 +150,11 @@ fn render(text: &str, rich: bool) -> String {
     let mut out = String::with_capacity(text.len() * 3 / 2);
     #[cfg(feature = "ssr")]
     if rich {
-        html::push_html(&mut out, rich::Enrich::new(events));
+        let events = pulldown_cmark::TextMergeStream::new(events);
+        html::push_html(&mut out, rich::Enrich::new(events, cite));
         return out;
     }
-    let _ = rich;
+    let _ = (rich, cite);
     html::push_html(&mut out, events);
     out
 }
@@ -460,18 +473,68 @@ mod rich {
         out
     }
 
-    /// Markdown events with code blocks and math replaced by their rendered HTML.
-    pub struct Enrich<'a, I> {
+    /// Markdown events with code blocks and math replaced by their rendered HTML, and citation
+    /// markers by links when the reply has sources.
+    pub struct Enrich<'a, 'c, I> {
         events: I,
         pending: VecDeque<Event<'a>>,
+        /// The reply's id and the numbers of its sources.
+        cite: Option<(&'c str, &'c [i32])>,
     }
 
-    impl<'a, I: Iterator<Item = Event<'a>>> Enrich<'a, I> {
-        pub fn new(events: I) -> Self {
+    impl<'a, 'c, I: Iterator<Item = Event<'a>>> Enrich<'a, 'c, I> {
+        pub fn new(events: I, cite: Option<(&'c str, &'c [i32])>) -> Self {
             Self {
                 events,
                 pending: VecDeque::new(),
+                cite,
             }
+        }
+
+        /// `text` with each marker of a known source as a link to it.
+        fn cited(&mut self, text: CowStr<'a>) -> Event<'a> {
+            let Some((reply, sources)) = self.cite else {
+                return Event::Text(text);
+            };
+            let mut pieces = Vec::new();
+            let mut plain = String::new();
+            let mut rest: &str = &text;
+            while let Some(open) = rest.find('[') {
+                let after = &rest[open + 1..];
+                let number = after
+                    .find(']')
+                    .map(|close| &after[..close])
+                    .filter(|d| (1..=3).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|d| d.parse::<i32>().ok().map(|n| (d.len(), n)))
+                    .filter(|(_, n)| sources.contains(n));
+                match number {
+                    Some((digits, n)) => {
+                        plain.push_str(&rest[..open]);
+                        if !plain.is_empty() {
+                            pieces.push(Event::Text(CowStr::from(std::mem::take(&mut plain))));
+                        }
+                        let anchor = super::source_anchor(reply, n);
+                        pieces.push(Event::InlineHtml(CowStr::from(format!(
+                            "<a class=\"cite\" href=\"#{anchor}\">[{n}]</a>"
+                        ))));
+                        rest = &after[digits + 1..];
+                    }
+                    None => {
+                        plain.push_str(&rest[..=open]);
+                        rest = after;
+                    }
+                }
+            }
+            if pieces.is_empty() {
+                return Event::Text(text);
+            }
+            plain.push_str(rest);
+            if !plain.is_empty() {
+                pieces.push(Event::Text(CowStr::from(plain)));
+            }
+            let first = pieces.remove(0);
+            self.pending.extend(pieces);
+            first
         }
 
         fn code_block(&mut self, kind: pulldown_cmark::CodeBlockKind<'a>) -> Event<'a> {
@@ -492,7 +555,7 @@ mod rich {
         }
     }
 
-    impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Enrich<'a, I> {
+    impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Enrich<'a, '_, I> {
         type Item = Event<'a>;
 
         fn next(&mut self) -> Option<Event<'a>> {
@@ -501,6 +564,7 @@ mod rich {
             }
             Some(match self.events.next()? {
                 Event::Start(Tag::CodeBlock(kind)) => self.code_block(kind),
+                Event::Text(text) => self.cited(text),
                 Event::InlineMath(tex) => match math(&tex, false) {
                     Some(html) => Event::InlineHtml(CowStr::from(html)),
                     None => Event::InlineMath(tex),
@@ -625,6 +689,29 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn citation_markers_of_known_sources_link_to_them() {
+        let html = super::to_rich_html_citing(
+            "Pumice floats [1], basalt sinks [2][3]. See [9] and [x].\n\n`[1]` and\n\n```\n[1]\n```\n",
+            "r1",
+            &[1, 2],
+        );
+        assert!(
+            html.contains("floats <a class=\"cite\" href=\"#source-r1-1\">[1]</a>, basalt"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a class=\"cite\" href=\"#source-r1-2\">[2]</a>[3]."),
+            "{html}"
+        );
+        assert!(html.contains("See [9] and [x]."), "{html}");
+        assert!(html.contains("<code>[1]</code>"), "{html}");
+        assert_eq!(html.matches("class=\"cite\"").count(), 2, "{html}");
+        // Without sources nothing changes.
+        assert!(!super::to_rich_html("floats [1]").contains("<a"));
     }
 
     #[test]

@@ -185,7 +185,10 @@ pub(super) fn Message(message: MessageView, conversation_id: String) -> impl Int
                     </div>
                 </form>
             </Show>
-            <super::knowledge::Sources citations=message.citations.clone() />
+            <super::knowledge::Sources
+                reply=message.id.clone()
+                citations=message.citations.clone()
+            />
             {(!document_names.is_empty())
                 .then(|| {
                     view! {

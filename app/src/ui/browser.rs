@@ -1,4 +1,4 @@
-//! What only a browser can do, in one place: its questions (confirm, prompt), the clipboard,
+//! What only a browser can do, in one place: its yes/no question (confirm), the clipboard,
 //! speech, and the page's scroll position. Each does nothing when rendered on the server.
 
 #[cfg(feature = "hydrate")]
@@ -16,22 +16,6 @@ pub fn confirm(question: &str) -> bool {
     {
         let _ = question;
         false
-    }
-}
-
-/// Asks the browser for a line of text (`None` if cancelled, and on the server).
-pub fn prompt(question: &str) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        leptos::prelude::window()
-            .prompt_with_message(question)
-            .ok()
-            .flatten()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = question;
-        None
     }
 }
 

@@ -11,7 +11,7 @@ mod status_line;
 pub mod theme;
 pub mod upload;
 
-pub use browser::{confirm, prompt};
+pub use browser::confirm;
 pub use data_table::DataTable;
 pub use error_view::ErrorView;
 pub use layout::Layout;
