@@ -101,6 +101,30 @@ impl AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// The error as a route's plain-text answer: its status, `Retry-After` when it says to
+    /// wait, and what to tell the person followed by `then` (what they can do next).
+    pub fn route_answer(&self, then: &str) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let text = match then {
+            "" => self.for_person(),
+            then => format!("{} {then}", self.for_person()),
+        };
+        let mut response = (self.status(), text).into_response();
+        if let Self::TooMany {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
+    }
+}
+
 /// An id from the wire. One that is not an id names nothing, so it is answered as an unknown
 /// one is: not found, in every server function and route alike.
 #[cfg(feature = "ssr")]

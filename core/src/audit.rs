@@ -45,12 +45,13 @@ pub struct Entry {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
     pub actor_email: Option<String>,
+    /// The actor's name, or for a failed sign-in the address that was tried.
     pub actor_name: Option<String>,
     pub action: String,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// The target's name as it is now (a user's name and address, a role's, a model's or a
-    /// provider's name); `None` when it is gone or has none.
+    /// provider's name), else as the entry kept it; `None` when neither has one.
     pub target_name: Option<String>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -78,8 +79,9 @@ pub async fn list(
             limit $3
         )
         select a.id as "id!", a.created_at as "created_at!", u.email as "actor_email?",
-            u.display_name as "actor_name?", a.action as "action!", a.target_type, a.target_id,
-            case a.target_type
+            coalesce(u.display_name, a.after->>'email') as "actor_name?",
+            a.action as "action!", a.target_type, a.target_id,
+            coalesce(case a.target_type
                 when 'user' then (
                     select t.display_name || ' (' || t.email || ')' from users as t
                     where t.id = a.target_uuid
@@ -91,7 +93,9 @@ pub async fn list(
                 when 'ai_provider' then (
                     select t.name from ai_providers as t where t.id = a.target_uuid
                 )
-            end as "target_name?",
+            end,
+            a.after->>'display_name', a.before->>'display_name',
+            a.after->>'name', a.before->>'name') as "target_name?",
             a.before, a.after, a.ip
         from page as a
         left join users as u on u.id = a.actor_user_id

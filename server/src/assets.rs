@@ -110,24 +110,22 @@ fn hash_file_path(options: &LeptosOptions) -> Option<PathBuf> {
 
 /// `GET /offline.html`: revalidated like the service worker that caches it.
 pub async fn offline_page(State(page): State<std::sync::Arc<str>>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        page.to_string(),
-    )
-        .into_response()
+    revalidated("text/html; charset=utf-8", &page)
 }
 
 /// `GET /sw.js`: always revalidated, so a new release reaches clients on their next visit.
 pub async fn service_worker(State(script): State<std::sync::Arc<str>>) -> Response {
+    revalidated("text/javascript; charset=utf-8", &script)
+}
+
+/// A generated file that browsers must check again on every use.
+fn revalidated(content_type: &'static str, body: &str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        script.to_string(),
+        body.to_owned(),
     )
         .into_response()
 }

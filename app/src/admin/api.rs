@@ -355,23 +355,11 @@ pub async fn list_audit(kind: String, before: Option<String>) -> Result<Vec<Audi
     Ok(entries
         .into_iter()
         .map(|e| {
-            // A target that is gone is named by what the entry kept of it.
-            let kept = |field: &str| {
-                [&e.after, &e.before]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|v| v.get(field).and_then(|v| v.as_str()).map(str::to_owned))
-            };
-            let target = e
-                .target_name
-                .clone()
-                .or_else(|| kept("display_name"))
-                .or_else(|| kept("name"))
-                .or_else(|| {
-                    e.target_type
-                        .as_ref()
-                        .map(|t| format!("{t} {}", e.target_id.clone().unwrap_or_default()))
-                });
+            let target = e.target_name.clone().or_else(|| {
+                e.target_type
+                    .as_ref()
+                    .map(|t| format!("{t} {}", e.target_id.clone().unwrap_or_default()))
+            });
             let mut detail = e.action.clone();
             if let (Some(kind), Some(id)) = (&e.target_type, &e.target_id) {
                 detail.push_str(&format!("\n{kind} {id}"));
@@ -388,17 +376,7 @@ pub async fn list_audit(kind: String, before: Option<String>) -> Result<Vec<Audi
                     .created_at
                     .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 when: e.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                actor: e
-                    .actor_name
-                    .clone()
-                    .or_else(|| {
-                        e.after
-                            .as_ref()
-                            .and_then(|a| a.get("email"))
-                            .and_then(|v| v.as_str())
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_else(|| "Someone".to_owned()),
+                actor: e.actor_name.clone().unwrap_or_else(|| "Someone".to_owned()),
                 summary: studio_core::audit::summary(&e.action, target.as_deref()),
                 detail,
                 ip: e.ip,

@@ -68,6 +68,12 @@ pub(super) mod support {
         }
     }
 
+    /// A model id from the wire: one that is not an id is a model the user cannot use.
+    pub fn model(raw: &str) -> Result<Uuid, AppError> {
+        raw.parse()
+            .map_err(|_| AppError::Invalid("You cannot use that model. Pick another one.".into()))
+    }
+
     /// Starts a chat turn on `model_id` (see `studio_core::chat::turn`). `repositories`, when
     /// given, become the knowledge the conversation answers from.
     pub async fn begin(
@@ -77,9 +83,7 @@ pub(super) mod support {
         repositories: Option<Vec<Uuid>>,
     ) -> Result<Sent, AppError> {
         let state = expect_context::<AppState>();
-        let model_id = model_id.parse().map_err(|_| {
-            AppError::Invalid("You cannot use that model. Pick another one.".into())
-        })?;
+        let model_id = model(model_id)?;
         let begun = state
             .turns()
             .begin(Ask {

@@ -7,17 +7,15 @@
 use axum::{
     Extension, Form,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use studio_core::chat::{
-    Turn,
-    turn::{Ask, TurnError},
-};
+use studio_core::chat::{Turn, turn::Ask};
 
+use super::api::support;
 use crate::{
     auth::ssr::{Authenticated, route_user},
+    error::{AppError, parse_id},
     ssr::AppState,
 };
 
@@ -31,6 +29,7 @@ pub struct SendForm {
     conversation_id: String,
 }
 
+/// Said after a refusal the person can act on.
 const GO_BACK: &str = "Go back to keep your message and try again.";
 
 pub async fn send(
@@ -47,16 +46,14 @@ pub async fn send(
     };
     let conversation_id = match form.conversation_id.as_str() {
         "" => None,
-        id => match id.parse() {
+        id => match parse_id(id) {
             Ok(id) => Some(id),
-            Err(_) => return (StatusCode::NOT_FOUND, "No such conversation.").into_response(),
+            Err(err) => return err.route_answer(""),
         },
     };
-    let Ok(model_id) = form.model_id.parse() else {
-        return refused(
-            StatusCode::BAD_REQUEST,
-            "You cannot use that model. Pick another one.",
-        );
+    let model_id = match support::model(&form.model_id) {
+        Ok(id) => id,
+        Err(err) => return err.route_answer(GO_BACK),
     };
     let ask = Ask {
         user_id,
@@ -73,23 +70,9 @@ pub async fn send(
     };
     match state.turns().begin(ask).await {
         Ok(begun) => Redirect::to(&format!("/chat/{}", begun.conversation_id)).into_response(),
-        Err(TurnError::Invalid(reason)) => refused(StatusCode::BAD_REQUEST, &reason),
-        Err(TurnError::NotFound) => {
-            (StatusCode::NOT_FOUND, "No such conversation.").into_response()
-        }
-        Err(TurnError::TooMany { what, .. }) => {
-            refused(StatusCode::TOO_MANY_REQUESTS, &format!("{what}."))
-        }
-        Err(TurnError::Database(err)) => {
-            tracing::error!(error = %err, "could not start a turn from the form");
-            refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on the server.",
-            )
-        }
+        Err(err) => match AppError::from(err) {
+            err @ AppError::NotFound => err.route_answer(""),
+            err => err.route_answer(GO_BACK),
+        },
     }
-}
-
-fn refused(status: StatusCode, reason: &str) -> Response {
-    (status, format!("{reason} {GO_BACK}")).into_response()
 }

@@ -65,9 +65,8 @@ fn status_text(item: &ItemView) -> String {
         ),
         ItemStatus::Embedding => "Embedding".to_owned(),
         ItemStatus::Ready => format!(
-            "Ready · {} chunk{}",
-            item.chunk_count,
-            if item.chunk_count == 1 { "" } else { "s" }
+            "Ready · {}",
+            crate::ui::counted(item.chunk_count, "chunk", "chunks")
         ),
         ItemStatus::Failed => "Failed".to_owned(),
     }

@@ -1227,6 +1227,12 @@ mod admin_changes {
                 .await
                 .unwrap()
         );
+        // A role that is gone is named in the log by what its entry kept.
+        let entries = crate::audit::list(&pool, Some("admin.role."), None, 1)
+            .await
+            .unwrap();
+        assert_eq!(entries[0].action, "admin.role.deleted");
+        assert_eq!(entries[0].target_name.as_deref(), Some("Librarians"));
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]

@@ -379,6 +379,18 @@ pub(crate) async fn post(
     body: &str,
     cookie: Option<&str>,
 ) -> (StatusCode, String, Vec<String>) {
+    let (status, headers, body) = post_answer(router, path, body, cookie).await;
+    (status, body, set_cookies(&headers))
+}
+
+/// Posts `body` (JSON when it starts with `{`, else a form) as a same-origin browser would;
+/// answers the status, the headers and the body.
+pub(crate) async fn post_answer(
+    router: &Router,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut request = Request::post(path)
         .header(header::HOST, "studio.test")
         .header(header::ORIGIN, "http://studio.test")
@@ -399,13 +411,9 @@ pub(crate) async fn post(
         .await
         .unwrap();
     let status = response.status();
-    let set_cookies = set_cookies(response.headers());
+    let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        String::from_utf8_lossy(&body).into_owned(),
-        set_cookies,
-    )
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]

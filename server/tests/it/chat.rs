@@ -6,7 +6,7 @@ use studio_core::llm::testing::{FakeServer, Frame, Reply, done, finish_chunk, te
 use uuid::Uuid;
 
 use crate::{
-    access::{persona, post, session_cookie},
+    access::{persona, post, post_answer, session_cookie},
     get, router,
 };
 
@@ -630,36 +630,12 @@ async fn post_form(
     form: &str,
     cookie: Option<&str>,
 ) -> (axum::http::StatusCode, String, String) {
-    use axum::{
-        body::Body,
-        http::{Request, header},
-    };
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut request = Request::post("/chat/send")
-        .header(header::HOST, "studio.test")
-        .header(header::ORIGIN, "http://studio.test")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(form.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
+    let (status, headers, body) = post_answer(router, "/chat/send", form, cookie).await;
+    let location = headers
+        .get(axum::http::header::LOCATION)
         .map(|l| l.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        location,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
+    (status, location, body)
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
