@@ -111,6 +111,18 @@ pub struct Model {
     pub role_ids: Vec<Uuid>,
 }
 
+impl Model {
+    /// The cost of a call in US dollars from the model's prices per million tokens.
+    pub fn cost(&self, usage: &crate::llm::Usage) -> Decimal {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let million = Decimal::from(1_000_000u32);
+        (Decimal::from(usage.input_tokens - cached) * self.input_price
+            + Decimal::from(cached) * self.cached_input_price
+            + Decimal::from(usage.output_tokens) * self.output_price)
+            / million
+    }
+}
+
 /// What an admin submits for a model.
 #[derive(Debug, Clone, Default)]
 pub struct ModelInput {

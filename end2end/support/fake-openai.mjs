@@ -11,6 +11,9 @@
 //   anything else      "Echo <n>: <message>" (n counts calls, so regenerations differ), with
 //                      " (N images)" when images came with it
 //
+// Asked for a conversation's title (a system message starting "Write a title"), it answers
+// with the first line of the conversation's first message and " (titled)".
+//
 // Usage: node fake-openai.mjs PORT
 import http from "node:http";
 
@@ -109,9 +112,14 @@ const server = http.createServer(async (req, res) => {
   }
   let raw = "";
   for await (const part of req) raw += part;
-  const text = lastUserText(JSON.parse(raw));
+  const body = JSON.parse(raw);
+  const text = lastUserText(body);
   calls += 1;
-  if (text.startsWith("xss")) {
+  const system = (body.messages ?? []).find((m) => m.role === "system")?.content ?? "";
+  if (typeof system === "string" && system.startsWith("Write a title")) {
+    const first = text.replace(/^First message:\n/, "").split("\n")[0];
+    await stream(res, [`${first.slice(0, 50)} (titled)`]);
+  } else if (text.startsWith("xss")) {
     await stream(res, XSS.match(/[\s\S]{1,12}/g));
   } else if (text.startsWith("fail before")) {
     res.writeHead(400, { "content-type": "application/json" });

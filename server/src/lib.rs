@@ -75,12 +75,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         async move { knowledge.events.run(pool, shutdown).await }
     });
     let generations = std::sync::Arc::new(studio_core::chat::live::Generations::default());
+    let llm = std::sync::Arc::new(Registry::new(keys, RetryPolicy::default()));
     let state = AppState {
         leptos_options: config.leptos.clone(),
         pool: pool.clone(),
         accounts: config.accounts.clone(),
         oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
-        llm: std::sync::Arc::new(Registry::new(keys, RetryPolicy::default())),
+        llm: llm.clone(),
         generations: generations.clone(),
         shutdown: shutdown.clone(),
         knowledge,
@@ -132,7 +133,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let runner = config.embedded_workers.then(|| {
         let runner = Runner::new(
             pool.clone(),
-            workers::handlers(pipeline, mailer),
+            workers::handlers(pipeline, mailer, llm),
             config.runner.clone(),
         );
         tokio::spawn(runner.run(shutdown.child_token()))

@@ -11,20 +11,24 @@ pub mod mail;
 pub mod ping;
 pub mod runner;
 pub mod sqs;
+pub mod titles;
 
 pub use config::RunnerConfig;
 pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
 
 /// Every job handler this crate provides, ready to give to a [`Runner`]. Knowledge items go
-/// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox).
+/// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox); titles
+/// are written by the models `llm` reaches.
 pub fn handlers(
     pipeline: studio_core::knowledge::pipeline::Pipeline,
     mailer: Option<studio_core::mail::Mailer>,
+    llm: std::sync::Arc<studio_core::llm::registry::Registry>,
 ) -> Handlers {
     let mut handlers = Handlers::default();
     handlers.job(ping::run);
     knowledge::add(&mut handlers, pipeline);
     mail::add(&mut handlers, mailer);
+    titles::add(&mut handlers, llm);
     handlers
 }
 

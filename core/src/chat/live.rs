@@ -411,16 +411,6 @@ fn estimate(request: &ChatRequest, snapshot: &Snapshot) -> Usage {
     }
 }
 
-/// The cost of a call in US dollars from the model's prices per million tokens.
-pub fn cost(model: &Model, usage: &Usage) -> Decimal {
-    let cached = usage.cached_input_tokens.min(usage.input_tokens);
-    let million = Decimal::from(1_000_000u32);
-    (Decimal::from(usage.input_tokens - cached) * model.input_price
-        + Decimal::from(cached) * model.cached_input_price
-        + Decimal::from(usage.output_tokens) * model.output_price)
-        / million
-}
-
 /// Saves the reply as it ended and records the call's usage. Retries a failed write a few
 /// times: the reply must not be lost to a brief database hiccup.
 async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
@@ -430,7 +420,7 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
     let usage = ended
         .usage
         .unwrap_or_else(|| estimate(&job.request, &snapshot));
-    let cost = cost(&job.model, &usage);
+    let cost = job.model.cost(&usage);
     let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
     let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     for attempt in 1..=5 {
@@ -479,6 +469,10 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
             )
             .execute(&mut *tx)
             .await?;
+            if ended.status == "complete" && job.feature == "chat" {
+                super::titles::queue_after_first_reply(&mut tx, job.conversation_id, job.reply_id)
+                    .await?;
+            }
             tx.commit().await
         }
         .await;

@@ -9,6 +9,7 @@
 //! - `replies`: replies as saved ([`saved_reply`], [`recover_interrupted`]).
 //! - `conversations`: the list, one conversation's shown branch, the choice of branch.
 //! - `folders`, `images`, [`documents`]: what conversations are filed in and carry.
+//! - [`titles`]: a conversation's title, written by its model after the first reply.
 
 mod conversations;
 pub mod documents;
@@ -18,6 +19,7 @@ pub mod live;
 mod replies;
 #[cfg(test)]
 mod tests;
+pub mod titles;
 pub mod turn;
 mod turns;
 

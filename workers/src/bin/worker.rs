@@ -49,7 +49,13 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())));
     let mailer = studio_core::mail::Mailer::new(&studio_core::mail::MailConfig::from_env()?)?;
-    Runner::new(pool, workers::handlers(pipeline, mailer), config)
+    // The same keys as the server's: titles (and runs) call the models it set up.
+    let keys = studio_core::llm::registry::EnvironmentKeys::from_env(false)?;
+    let llm = std::sync::Arc::new(studio_core::llm::registry::Registry::new(
+        keys,
+        studio_core::llm::RetryPolicy::default(),
+    ));
+    Runner::new(pool, workers::handlers(pipeline, mailer, llm), config)
         .run(shutdown)
         .await;
     if let Some(uploads) = uploads {

@@ -27,7 +27,11 @@ mod turns;
 
 /// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
 fn handlers(pool: &PgPool) -> Handlers {
-    workers::handlers(knowledge::pipeline(pool), None)
+    let llm = std::sync::Arc::new(studio_core::llm::registry::Registry::new(
+        studio_core::llm::registry::EnvironmentKeys::default(),
+        studio_core::llm::RetryPolicy::default(),
+    ));
+    workers::handlers(knowledge::pipeline(pool), None, llm)
 }
 
 fn config() -> RunnerConfig {
@@ -68,6 +72,7 @@ async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_
     pool: PgPool,
 ) {
     use studio_core::{
+        chat::titles::WriteTitle,
         knowledge::{reembed::EmbedItem, repos::IngestItem},
         mail::SendMail,
     };
@@ -76,13 +81,29 @@ async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_
     let handlers = handlers(&pool);
     assert_eq!(
         handlers.kinds(),
-        ["knowledge-embed", "knowledge-ingest", "mail-send", "ping"]
+        [
+            "chat-title",
+            "knowledge-embed",
+            "knowledge-ingest",
+            "mail-send",
+            "ping"
+        ]
     );
     let runner = Runner::new(pool.clone(), handlers, config());
     let never = CancellationToken::new();
     let gone = uuid::Uuid::new_v4();
     let ids = [
         jobs::enqueue_job(&pool, &Ping {}).await.unwrap().id(),
+        jobs::enqueue_job(
+            &pool,
+            &WriteTitle {
+                conversation_id: gone,
+                reply_id: gone,
+            },
+        )
+        .await
+        .unwrap()
+        .id(),
         jobs::enqueue_job(&pool, &SendMail { mail_id: gone })
             .await
             .unwrap()

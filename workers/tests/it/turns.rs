@@ -200,3 +200,119 @@ async fn the_worker_refuses_what_the_server_refuses_before_anything_is_saved(poo
     let refused = engine.begin(ask(user, model, "again")).await.unwrap_err();
     assert!(matches!(refused, TurnError::TooMany { .. }), "{refused:?}");
 }
+
+/// Runs the queue until it has nothing ready.
+async fn drain(pool: &PgPool) {
+    let runner = workers::Runner::new(pool.clone(), super::handlers(pool), super::config());
+    let never = CancellationToken::new();
+    while runner.run_once(&never).await.unwrap() != workers::Outcome::Empty {}
+}
+
+/// `begin`s `text` in a new chat and waits for its reply to end.
+async fn chat_turn(
+    engine: &studio_core::chat::turn::Engine,
+    user: Uuid,
+    model: Uuid,
+    text: &str,
+) -> Uuid {
+    let begun = engine
+        .begin(Ask {
+            feature: "chat",
+            ..ask(user, model, text)
+        })
+        .await
+        .unwrap();
+    let updates = engine.follow(user, begun.reply_id).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), updates.collect::<Vec<_>>())
+        .await
+        .expect("the reply ends");
+    begun.conversation_id
+}
+
+async fn title(pool: &PgPool, conversation: Uuid) -> String {
+    sqlx::query_scalar("select title from conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_chat_is_titled_by_its_model_after_the_first_reply_unless_renamed(pool: PgPool) {
+    let server = FakeServer::start(vec![
+        Reply::text(&["Fractions are ", "parts of a whole."], 12, 5),
+        Reply::text(&["\"Understanding ", "fractions.\"\n"], 40, 3),
+        Reply::text(&["Halves and quarters."], 20, 4),
+        Reply::text(&["Sure."], 12, 1),
+    ])
+    .await
+    .unwrap();
+    let (user, model) = user_and_model(&pool, &server, "staff").await;
+    let engine = workers::turn_engine(
+        &super::knowledge::pipeline(&pool),
+        EnvironmentKeys::default(),
+        LimitsConfig::default(),
+        CancellationToken::new(),
+    );
+    let question = "## What are *fractions*?\nExplain simply.";
+    let conversation = chat_turn(&engine, user, model, question).await;
+    // Until the model has written one, the title is the first line in plain text.
+    assert_eq!(title(&pool, conversation).await, "What are fractions?");
+    drain(&pool).await;
+    assert_eq!(title(&pool, conversation).await, "Understanding fractions");
+    // The model was shown the exchange and asked for a title alone.
+    let asked = &server.requests()[1].body;
+    assert_eq!(asked["max_tokens"], 24, "{asked}");
+    assert!(
+        asked["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Write a title")
+    );
+    let shown = asked["messages"][1]["content"].as_str().unwrap();
+    assert!(shown.contains("What are *fractions*?") && shown.contains("parts of a whole"));
+    // The call is paid for like any other: $2 / $8 per million tokens in / out.
+    let (feature, input, output, cost): (String, i32, i32, String) = sqlx::query_as(
+        "select feature, input_tokens, output_tokens, cost::text from usage_records
+         where conversation_id = $1 and message_id is null",
+    )
+    .bind(conversation)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((feature.as_str(), input, output), ("title", 40, 3));
+    assert_eq!(cost, "0.00010400");
+
+    // A later reply asks for no title again.
+    let begun = engine
+        .begin(Ask {
+            feature: "chat",
+            turn: Turn::Message {
+                conversation_id: Some(conversation),
+                replacing: None,
+                text: "And halves?".into(),
+                images: Vec::new(),
+                documents: Vec::new(),
+            },
+            ..ask(user, model, "")
+        })
+        .await
+        .unwrap();
+    let updates = engine.follow(user, begun.reply_id).await.unwrap().unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(10), updates.collect::<Vec<_>>()).await;
+    drain(&pool).await;
+    assert_eq!(server.requests().len(), 3);
+
+    // Renamed before the title job ran: the person's name stays.
+    let renamed = chat_turn(&engine, user, model, "Plan a trip").await;
+    chat::rename(&pool, user, renamed, "Museum visit")
+        .await
+        .unwrap();
+    drain(&pool).await;
+    assert_eq!(title(&pool, renamed).await, "Museum visit");
+    assert_eq!(
+        server.requests().len(),
+        4,
+        "no title call for a renamed chat"
+    );
+}
