@@ -13,3 +13,13 @@ export async function expectAccessible(page: Page) {
   );
   expect(summary, "accessibility violations").toEqual([]);
 }
+
+/** As [`expectAccessible`], once in the light theme and once in the dark one (the page's
+ *  "system" theme follows the emulated preference), then back to the browser's default. */
+export async function expectAccessibleInBothThemes(page: Page) {
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    await expectAccessible(page);
+  }
+  await page.emulateMedia({ colorScheme: null });
+}

@@ -1,8 +1,8 @@
 import { expect, type Locator, type Page, test } from "@playwright/test";
 
-import { expectAccessible } from "../support/a11y";
+import { expectAccessible, expectAccessibleInBothThemes } from "../support/a11y";
 import { ADMIN, PASSWORD, accountMenu, signIn, signUp, uniqueEmail } from "../support/auth";
-import { newRepository, unique } from "../support/knowledge";
+import { itemRow, newRepository, search, unique } from "../support/knowledge";
 import { FAKE_MODEL, newChat, replies, send, submitMessage } from "../support/chat";
 import { waitForHydration } from "../support/shell";
 
@@ -418,4 +418,220 @@ test("a reply that finishes leaves the reader where they were", async ({ page })
     );
     expect(await page.evaluate(() => window.scrollY)).toBeLessThan(50);
   }
+});
+
+/** Checks that a page's data tables fit the window and read as cards, cell under cell. */
+async function expectCards(page: Page) {
+  const table = page.locator(".data-table").first();
+  await expect(table).toBeVisible();
+  // Nothing scrolls sideways: not the page, not a table's box.
+  const overflow = await page.evaluate(() =>
+    Math.max(
+      document.documentElement.scrollWidth - window.innerWidth,
+      ...[...document.querySelectorAll(".table-scroll")].map(
+        (box) => box.scrollWidth - box.clientWidth,
+      ),
+    ),
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+  // A row's cells are one under another, each named by its column.
+  const cells = table.locator("tbody tr").first().locator("td[data-label]");
+  const [upper, lower] = [await cells.nth(0).boundingBox(), await cells.nth(1).boundingBox()];
+  expect(lower!.y).toBeGreaterThanOrEqual(upper!.y + upper!.height - 1);
+  const named = await cells
+    .nth(1)
+    .evaluate((cell) => [getComputedStyle(cell, "::before").content, cell.dataset.label]);
+  expect(named[0]).toContain(`"${named[1]}"`);
+  // The name is seen, not read: the cell's accessible name is its own text.
+  const text = (await cells.nth(1).innerText()).trim();
+  if (text) await expect(cells.nth(1)).toHaveAccessibleName(text);
+}
+
+test("on a phone the admin and knowledge tables are cards that never scroll sideways", async ({
+  page,
+  isMobile,
+}) => {
+  test.skip(!isMobile, "narrow screens only");
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  for (const path of ["/admin/users", "/admin/models", "/admin/audit", "/admin/roles"]) {
+    await page.goto(path);
+    await waitForHydration(page);
+    await expectCards(page);
+  }
+  // The roles grid: each tool's box beside its name, on its own line.
+  const chat = page.getByRole("checkbox", { name: "Chat for administrator" });
+  await expect(chat).toBeInViewport();
+
+  await newRepository(page, `Cards ${unique()}`);
+  await page.getByText("Paste text").click();
+  await page.getByLabel("Title").fill("Seating plan");
+  await page.getByLabel("Text", { exact: true }).fill("Rows of four by the windows.");
+  await page.getByRole("button", { name: "Add text" }).click();
+  await expect(page.getByRole("row", { name: /Seating plan/ })).toBeVisible();
+  await expectCards(page);
+  await page.goto("/knowledge");
+  await waitForHydration(page);
+  await expectCards(page);
+  await expectAccessibleInBothThemes(page);
+});
+
+test("knowledge search shows only what matches, and says how in plain words", async ({ page }) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await newRepository(page, `History ${unique()}`);
+  await page.getByText("Paste text").click();
+  for (const [title, text] of [
+    ["Treaty", "The Treaty of Westphalia ended the Thirty Years' War in 1648."],
+    ["Seating", "Rows of four by the windows, and a quiet corner at the back."],
+  ]) {
+    await page.getByLabel("Title").fill(title);
+    await page.getByLabel("Text", { exact: true }).fill(text);
+    await page.getByRole("button", { name: "Add text" }).click();
+    await expect(itemRow(page, title)).toContainText("Ready", { timeout: 60_000 });
+  }
+
+  // "a", "of" and "the" are in both; only the treaty holds "treaty".
+  const hits = await search(page, "a history of the treaty", "By words");
+  await expect(hits).toHaveCount(1);
+  await expect(hits.first()).toContainText("contains treaty");
+  await expect(hits.first()).not.toContainText(/\b0%/);
+  // Nothing is about football: the nearest passages are not offered as hits.
+  await page.getByLabel("Search for").fill("football transfer rumours");
+  await page.getByLabel("Both").check();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(page.getByText("Nothing matched.")).toBeVisible();
+  // The balance between meaning and words says what it does.
+  const balance = page.getByRole("slider", { name: /Meaning or exact words/ });
+  await expect(balance).toHaveAccessibleDescription(/Toward meaning finds passages/);
+  await expect(balance).toHaveAttribute("aria-valuetext", "70% meaning, 30% words");
+  await expectAccessibleInBothThemes(page);
+});
+
+test("an answer's sources are the relevant ones, those it cites first", async ({ page }) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.name);
+  const repository = `Rocks ${unique()}`;
+  await newRepository(page, repository);
+  await page.getByText("Paste text").click();
+  for (const [title, text] of [
+    ["Pumice", "Pumice is a volcanic rock so light that it floats on water."],
+    ["Basalt", "Basalt is a dark volcanic rock; dropped in water it sinks."],
+    ["Seating plan", "Rows of four by the windows, and a quiet corner at the back."],
+  ]) {
+    await page.getByLabel("Title").fill(title);
+    await page.getByLabel("Text", { exact: true }).fill(text);
+    await page.getByRole("button", { name: "Add text" }).click();
+    await expect(itemRow(page, title)).toContainText("Ready", { timeout: 60_000 });
+  }
+
+  await newChat(page, FAKE_MODEL);
+  await page.locator("summary", { hasText: "Knowledge" }).click();
+  await page.getByLabel(repository).check();
+  // The fake model answers with the question: this answer cites source 2 only.
+  await send(page, "Which volcanic rock floats on water? [2]");
+  const sources = replies(page).last().getByRole("region", { name: "Sources" });
+  const listed = sources.locator("li");
+  await expect(listed).toHaveCount(2);
+  await expect(listed.first()).toContainText("[2]");
+  await expect(listed.first()).not.toContainText("not cited");
+  await expect(listed.nth(1)).toContainText("[1]");
+  await expect(listed.nth(1)).toContainText("not cited in the answer");
+  await expect(sources).not.toContainText("Seating plan");
+  await expectAccessibleInBothThemes(page);
+});
+
+test("a long form takes the person to the first field it cannot save, and says why there", async ({
+  page,
+}) => {
+  await signIn(page, ADMIN.email, ADMIN.name);
+  await page.goto("/admin/models");
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Add model" }).click();
+  await page.getByLabel("Model id at the provider").fill(`tutor-${unique()}`);
+  await page.getByLabel("Display name").fill(`Tutor ${unique()}`);
+  const context = page.getByLabel("Context window (tokens)");
+  const price = page.getByLabel("Output price ($ per 1M tokens)");
+  await context.fill("lots");
+  await price.fill("ten cents");
+  const save = page.getByRole("button", { name: "Save model" });
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await save.click();
+  // The first field in error has the focus, in view, with the reason under it.
+  await expect(context).toBeFocused();
+  await expect(context).toBeInViewport();
+  await expect(context).toHaveAttribute("aria-invalid", "true");
+  await expect(context).toHaveAccessibleDescription(
+    "The context window must be a whole number of tokens, such as 128000.",
+  );
+  await expectAccessibleInBothThemes(page);
+  // Mended, the next one is shown; the mended field is no longer marked.
+  await context.fill("128000");
+  await save.click();
+  await expect(price).toBeFocused();
+  await expect(price).toHaveAccessibleDescription(
+    "The output price must be a number of dollars, such as 0.15.",
+  );
+  await expect(context).not.toHaveAttribute("aria-invalid", "true");
+  await page.getByRole("button", { name: "Cancel" }).click();
+});
+
+test("folders are groups in the conversation list, filled from each conversation's menu", async ({
+  page,
+  isMobile,
+}) => {
+  await signUp(page, uniqueEmail("sorter"), "Sam Sorter");
+  for (const text of ["fractions homework", "trip to the museum"]) {
+    await newChat(page, FAKE_MODEL);
+    await send(page, text);
+    await expect(replies(page).last()).toContainText("tokens in");
+  }
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  if (isMobile) await page.getByRole("button", { name: "Conversations" }).click();
+  await list.getByRole("button", { name: "New folder" }).click();
+  await list.getByLabel("Name of the new folder").fill("Maths");
+  await list.getByRole("button", { name: "Create" }).click();
+  await expect(list.getByLabel("Folder", { exact: true })).toHaveValue(/[0-9a-f-]{36}/);
+  await list.getByLabel("Folder", { exact: true }).selectOption({ label: "All conversations" });
+
+  // The folder is a group of the list, empty for now.
+  const group = list.locator("details.folder-group", { hasText: "Maths" });
+  await expect(group.locator("summary")).toContainText("0 conversations");
+  const entry = list.locator("li", { hasText: "fractions homework" });
+  await entry.getByLabel(/Actions for/).click();
+  await entry.getByLabel("Move to folder").selectOption({ label: "Maths" });
+  await expect(group.locator("summary")).toContainText("1 conversation");
+  await expect(group.locator("li")).toHaveCount(1);
+  await expect(group.locator("li")).toContainText("fractions homework");
+  // The other stays outside any folder.
+  await expect(list.locator("li", { hasText: "trip to the museum" })).toBeVisible();
+  await expect(group.locator("li", { hasText: "trip to the museum" })).toHaveCount(0);
+  await expectAccessibleInBothThemes(page);
+  // The group folds away and opens again.
+  await group.locator("summary").click();
+  await expect(group.locator("li")).toBeHidden();
+  await group.locator("summary").press("Enter");
+  await expect(group.locator("li")).toBeVisible();
+});
+
+test("a new chat is titled by its model after the first reply, in plain text until then", async ({
+  page,
+  isMobile,
+}) => {
+  await signUp(page, uniqueEmail("titles"), "Tia Titles");
+  await newChat(page, FAKE_MODEL);
+  const word = `volcanoes${unique()}`;
+  await send(page, `## Lesson on *${word}*\nFor year 8.`);
+  await expect(replies(page).last()).toContainText("tokens in");
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  const entry = list.locator("li.current");
+  // The model's title arrives in the background; the list shows it when it next loads.
+  await expect(async () => {
+    await page.reload();
+    await waitForHydration(page);
+    if (isMobile) await page.getByRole("button", { name: "Conversations" }).click();
+    await expect(entry).toContainText(`Lesson on ${word} (titled)`, { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(entry).not.toContainText("#");
+  await expect(entry).not.toContainText("*");
 });

@@ -60,17 +60,25 @@ pub fn AdminAuditPage() -> impl IntoView {
                                         .into_iter()
                                         .map(|row| {
                                             view! {
-                                                <tr>
-                                                    <td class="nowrap">{row.when}</td>
-                                                    <td class="break">{row.actor}</td>
-                                                    <td class="break">{row.summary}</td>
-                                                    <td>
+                                                <tr role="row">
+                                                    <td role="cell" class="nowrap" data-label="When">
+                                                        {row.when}
+                                                    </td>
+                                                    <td role="cell" class="break" data-label="Who">
+                                                        {row.actor}
+                                                    </td>
+                                                    <td role="cell" class="break" data-label="What">
+                                                        {row.summary}
+                                                    </td>
+                                                    <td role="cell">
                                                         <details class="audit-detail">
                                                             <summary>"Details"</summary>
                                                             <pre class="break code">{row.detail}</pre>
                                                         </details>
                                                     </td>
-                                                    <td>{row.ip.unwrap_or_default()}</td>
+                                                    <td role="cell" data-label="IP">
+                                                        {row.ip.unwrap_or_default()}
+                                                    </td>
                                                 </tr>
                                             }
                                         })

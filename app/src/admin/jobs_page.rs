@@ -231,24 +231,28 @@ pub fn AdminJobsPage() -> impl IntoView {
                                             let dead = job.status == "dead";
                                             let waiting = job.status == "queued";
                                             view! {
-                                                <tr data-status=job.status.clone()>
-                                                    <td class="break">
+                                                <tr role="row" data-status=job.status.clone()>
+                                                    <td role="cell" class="break">
                                                         <strong>{job.kind.clone()}</strong>
                                                         <div class="muted small code">{job.subject.clone()}</div>
                                                     </td>
-                                                    <td>
+                                                    <td role="cell" data-label="Status">
                                                         {job.status.clone()}
                                                         {job
                                                             .worker
                                                             .clone()
                                                             .map(|w| view! { <div class="muted small">{w}</div> })}
                                                     </td>
-                                                    <td class="nowrap">{job.attempts.clone()}</td>
-                                                    <td class="break">
+                                                    <td role="cell" class="nowrap" data-label="Attempts">
+                                                        {job.attempts.clone()}
+                                                    </td>
+                                                    <td role="cell" class="break" data-label="Last error">
                                                         {job.error.clone().unwrap_or_default()}
                                                     </td>
-                                                    <td class="nowrap">{job.updated.clone()}</td>
-                                                    <td class="actions">
+                                                    <td role="cell" class="nowrap" data-label="Updated">
+                                                        {job.updated.clone()}
+                                                    </td>
+                                                    <td role="cell" class="actions">
                                                         {dead
                                                             .then(|| {
                                                                 view! {

@@ -89,12 +89,22 @@ fn MailRowView(row: super::types::MailRow) -> impl IntoView {
         }
     });
     view! {
-        <tr>
-            <td class="nowrap">{row.when}</td>
-            <td class="break">{row.to}</td>
-            <td>{row.subject.clone()}</td>
-            <td>{status}</td>
-            <td>{body}</td>
+        <tr role="row">
+            <td role="cell" class="nowrap" data-label="When">
+                {row.when}
+            </td>
+            <td role="cell" class="break" data-label="To">
+                {row.to}
+            </td>
+            <td role="cell" data-label="Subject">
+                {row.subject.clone()}
+            </td>
+            <td role="cell" data-label="Status">
+                {status}
+            </td>
+            <td role="cell" data-label="Message">
+                {body}
+            </td>
         </tr>
     }
 }

@@ -213,6 +213,9 @@ pub async fn save_model(form: ModelForm) -> Result<(), AppError> {
     use super::api::support;
     let admin = support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
+    if let Some((_, why)) = form.first_problem() {
+        return Err(AppError::Invalid(why));
+    }
     let input = convert::model_input(&form)?;
     studio_core::models::save_model(
         &state.pool,

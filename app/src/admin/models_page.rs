@@ -128,10 +128,14 @@ fn Providers(
             let can_discover = provider.kind == "openai";
             let discover_label = format!(" on {}", provider.name);
             view! {
-                <tr>
-                    <th scope="row">{provider.name.clone()}</th>
-                    <td>{provider.kind_label.clone()}</td>
-                    <td class="break">
+                <tr role="row">
+                    <th scope="row" role="rowheader">
+                        {provider.name.clone()}
+                    </th>
+                    <td role="cell" data-label="Type">
+                        {provider.kind_label.clone()}
+                    </td>
+                    <td role="cell" class="break" data-label="Address">
                         {match (&provider.region, &provider.base_url) {
                             (Some(region), Some(url)) => format!("{region} · {url}"),
                             (Some(region), None) => region.clone(),
@@ -139,7 +143,7 @@ fn Providers(
                             (None, None) => "Default".to_owned(),
                         }}
                     </td>
-                    <td>
+                    <td role="cell" data-label="API key">
                         {if provider.has_api_key {
                             "Stored"
                         } else if provider.kind == "bedrock" {
@@ -148,7 +152,7 @@ fn Providers(
                             "From the environment, if set"
                         }}
                     </td>
-                    <td class="actions">
+                    <td role="cell" class="actions">
                         <button class="button secondary" type="button" on:click=edit>
                             "Edit"
                             <span class="visually-hidden">{format!(" {}", provider.name)}</span>
@@ -464,15 +468,27 @@ fn Models(
                 }
             };
             view! {
-                <tr>
-                    <th scope="row">{model.display_name.clone()}</th>
-                    <td class="break">
+                <tr role="row">
+                    <th scope="row" role="rowheader">
+                        {model.display_name.clone()}
+                    </th>
+                    <td role="cell" class="break" data-label="Model id">
                         <code>{model.model_key.clone()}</code>
                     </td>
-                    <td>{provider_name(&model.provider_id)}</td>
-                    <td>{capabilities.join(", ")}</td>
-                    <td>{role_names(&model.role_ids)}</td>
-                    <td class="nowrap">
+                    <td role="cell" data-label="Provider">
+                        {provider_name(&model.provider_id)}
+                    </td>
+                    <td role="cell" data-label="Capabilities">
+                        {capabilities.join(", ")}
+                    </td>
+                    <td role="cell" data-label="Allowed roles">
+                        {role_names(&model.role_ids)}
+                    </td>
+                    <td
+                        role="cell"
+                        class="nowrap"
+                        data-label="Price in / out / cached (per 1M tokens)"
+                    >
                         {format!(
                             "${} / ${} / ${}",
                             model.input_price,
@@ -480,8 +496,10 @@ fn Models(
                             model.cached_input_price,
                         )}
                     </td>
-                    <td>{if model.is_active { "Active" } else { "Off" }}</td>
-                    <td class="actions">
+                    <td role="cell" data-label="Status">
+                        {if model.is_active { "Active" } else { "Off" }}
+                    </td>
+                    <td role="cell" class="actions">
                         <button class="button secondary" type="button" on:click=edit>
                             "Edit"
                             <span class="visually-hidden">
@@ -596,6 +614,8 @@ fn ModelEditor(
     let cached_input_price = RwSignal::new(form.cached_input_price.clone());
     let active = RwSignal::new(form.is_active);
     let role_ids = RwSignal::new(form.role_ids.clone());
+    // The number field that cannot be saved, and why: said under it, and at the page's top.
+    let field_error = RwSignal::new(None::<(&'static str, String)>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let form = ModelForm {
@@ -615,6 +635,13 @@ fn ModelEditor(
             is_active: active.get_untracked(),
             role_ids: role_ids.get_untracked(),
         };
+        if let Some((field, why)) = form.first_problem() {
+            set_status.set(Some((false, why.clone())));
+            field_error.set(Some((field, why)));
+            crate::ui::browser::focus_field(field);
+            return;
+        }
+        field_error.set(None);
         let done = format!("Model {} saved.", form.display_name.trim());
         let save = async move {
             save_model(form).await?;
@@ -623,13 +650,36 @@ fn ModelEditor(
         };
         apply_change(save, done, set_status, set_version);
     };
-    let number_field =
-        |id: &'static str, label: &'static str, value: RwSignal<String>, hint: &'static str| {
-            view! {
-                <label for=id>{label}</label>
-                <input id=id type="text" inputmode="decimal" placeholder=hint bind:value=value />
-            }
+    let number_field = move |id: &'static str,
+                             label: &'static str,
+                             value: RwSignal<String>,
+                             hint: &'static str| {
+        let why = move || {
+            field_error.with(|error| {
+                error
+                    .as_ref()
+                    .filter(|(field, _)| *field == id)
+                    .map(|(_, why)| why.clone())
+            })
         };
+        let invalid = move || why().map(|_| "true");
+        let error_id = format!("{id}-error");
+        view! {
+            <label for=id>{label}</label>
+            <input
+                id=id
+                type="text"
+                inputmode="decimal"
+                placeholder=hint
+                aria-invalid=invalid
+                aria-describedby=error_id.clone()
+                bind:value=value
+            />
+            <p class="field-error" id=error_id>
+                {why}
+            </p>
+        }
+    };
     view! {
         <form class="form editor" on:submit=submit aria-labelledby="model-editor-title">
             <h3 id="model-editor-title">{if is_new { "New model" } else { "Edit model" }}</h3>

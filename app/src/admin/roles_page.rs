@@ -141,8 +141,9 @@ fn RoleRowView(
                 (role.id.clone(), role.name.clone(), granted.clone());
             let label = format!("{} for {}", tool.name, role.name);
             let slug = tool.slug.clone();
+            let column = tool_column(&tool);
             view! {
-                <td>
+                <td role="cell" data-label=column>
                     <input
                         type="checkbox"
                         aria-label=label
@@ -216,15 +217,17 @@ fn RoleRowView(
         .into_any()
     };
     view! {
-        <tr>
-            <th scope="row">
+        <tr role="row">
+            <th scope="row" role="rowheader">
                 {role.name.clone()}
                 <span class="muted small">
                     {format!(" · {}", crate::ui::counted(role.user_count, "user", "users"))}
                 </span>
             </th>
             {cells}
-            <td class="actions">{actions}</td>
+            <td role="cell" class="actions">
+                {actions}
+            </td>
         </tr>
     }
 }
@@ -232,13 +235,16 @@ fn RoleRowView(
 /// The matrix's header: the role, one column per tool, then actions.
 fn role_columns(tools: &[ToolRow]) -> Vec<String> {
     std::iter::once("Role".to_owned())
-        .chain(tools.iter().map(|tool| {
-            if crate::app::TOOLS_WITH_PAGES.contains(&tool.slug.as_str()) {
-                tool.name.clone()
-            } else {
-                format!("{} (coming later)", tool.name)
-            }
-        }))
+        .chain(tools.iter().map(tool_column))
         .chain(std::iter::once("Actions".to_owned()))
         .collect()
+}
+
+/// A tool's column name, saying so when the tool has no page yet.
+fn tool_column(tool: &ToolRow) -> String {
+    if crate::app::TOOLS_WITH_PAGES.contains(&tool.slug.as_str()) {
+        tool.name.clone()
+    } else {
+        format!("{} (coming later)", tool.name)
+    }
 }

@@ -110,6 +110,86 @@ pub struct ModelForm {
     pub role_ids: Vec<String>,
 }
 
+/// The model editor's number fields: the id of each input and what it holds.
+pub const MODEL_NUMBER_FIELDS: [(&str, &str); 5] = [
+    ("model-context", "context window"),
+    ("model-max-output", "maximum output"),
+    ("model-input-price", "input price"),
+    ("model-output-price", "output price"),
+    ("model-cached-price", "cached input price"),
+];
+
+impl ModelForm {
+    /// The first number field that cannot be saved, as `(input id, what to do)`, in the
+    /// order of the form; checked in the browser before sending, so the person is taken to
+    /// the field, and again by the server.
+    pub fn first_problem(&self) -> Option<(&'static str, String)> {
+        let values = [
+            &self.context_tokens,
+            &self.max_output_tokens,
+            &self.input_price,
+            &self.output_price,
+            &self.cached_input_price,
+        ];
+        MODEL_NUMBER_FIELDS.iter().zip(values).enumerate().find_map(
+            |(index, (&(id, label), raw))| {
+                let problem = if index < 2 {
+                    token_problem(label, raw)
+                } else {
+                    price_problem(label, raw)
+                };
+                problem.map(|message| (id, message))
+            },
+        )
+    }
+}
+
+/// Why `raw` is no count of tokens (empty is fine: unknown).
+fn token_problem(label: &str, raw: &str) -> Option<String> {
+    let digits = raw.trim().replace([',', '_', ' '], "");
+    if digits.is_empty() {
+        return None;
+    }
+    match digits.parse::<i32>() {
+        Ok(n) if n > 0 => None,
+        Ok(_) => Some(format!("The {label} must be a positive number of tokens.")),
+        Err(_) => Some(format!(
+            "The {label} must be a whole number of tokens, such as 128000."
+        )),
+    }
+}
+
+/// Why `raw` is no price in dollars per million tokens (empty is fine: free). Read as digits,
+/// not as a float: the browser build carries no float parser for this.
+fn price_problem(label: &str, raw: &str) -> Option<String> {
+    let amount = raw.trim().trim_start_matches('$');
+    if amount.is_empty() {
+        return None;
+    }
+    let (negative, digits) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+        return Some(format!(
+            "The {label} must be a number of dollars, such as 0.15."
+        ));
+    }
+    let whole = whole.trim_start_matches('0');
+    let cents = fraction.bytes().any(|b| b != b'0');
+    let dollars = if whole.len() > 6 {
+        u64::MAX
+    } else {
+        whole.parse::<u64>().unwrap_or(0)
+    };
+    let below_zero = negative && (dollars > 0 || cents);
+    let above_top = dollars > 100_000 || (dollars == 100_000 && cents);
+    (below_zero || above_top)
+        .then(|| "Prices are dollars per million tokens, from 0 to 100000.".to_owned())
+}
+
 /// A provider as edited: the key is write-only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderForm {
@@ -152,4 +232,54 @@ pub struct MailRow {
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModelForm;
+
+    #[test]
+    fn the_first_number_that_cannot_be_saved_is_named_with_its_field() {
+        let mut form = ModelForm {
+            context_tokens: "128,000".into(),
+            input_price: "$0.40".into(),
+            ..ModelForm::default()
+        };
+        assert_eq!(form.first_problem(), None);
+        form.cached_input_price = "ten cents".into();
+        form.output_price = "-1".into();
+        assert_eq!(
+            form.first_problem(),
+            Some((
+                "model-output-price",
+                "Prices are dollars per million tokens, from 0 to 100000.".to_owned()
+            ))
+        );
+        form.max_output_tokens = "16k".into();
+        assert_eq!(
+            form.first_problem().map(|(id, _)| id),
+            Some("model-max-output")
+        );
+        form.context_tokens = "0".into();
+        assert_eq!(
+            form.first_problem().map(|(_, why)| why),
+            Some("The context window must be a positive number of tokens.".to_owned())
+        );
+        form.context_tokens = String::new();
+        form.max_output_tokens = String::new();
+        for (price, saved) in [
+            ("1e3", false),
+            (".", false),
+            ("100000.01", false),
+            ("-0.5", false),
+            ("100000", true),
+            ("-0", true),
+            (".25", true),
+            ("007.50", true),
+        ] {
+            form.output_price = price.into();
+            form.cached_input_price = String::new();
+            assert_eq!(form.first_problem().is_none(), saved, "{price}");
+        }
+    }
 }

@@ -238,10 +238,14 @@ fn UserRowView(
         user.roles.join(", ")
     };
     view! {
-        <tr>
-            <td>{user.display_name.clone()}</td>
-            <td class="break">{user.email.clone()}</td>
-            <td>
+        <tr role="row">
+            <td role="cell" data-label="Name">
+                {user.display_name.clone()}
+            </td>
+            <td role="cell" class="break" data-label="Email">
+                {user.email.clone()}
+            </td>
+            <td role="cell" data-label="Roles">
                 <span>{roles_label}</span>
                 <button
                     class="link-button"
@@ -267,9 +271,13 @@ fn UserRowView(
                     </fieldset>
                 </Show>
             </td>
-            <td>{user_status(&user)}</td>
-            <td>{user.last_sign_in.clone().unwrap_or_else(|| "never".into())}</td>
-            <td class="actions">
+            <td role="cell" data-label="Status">
+                {user_status(&user)}
+            </td>
+            <td role="cell" data-label="Last sign-in">
+                {user.last_sign_in.clone().unwrap_or_else(|| "never".into())}
+            </td>
+            <td role="cell" class="actions">
                 {(!is_you)
                     .then(|| {
                         view! {
@@ -280,7 +288,8 @@ fn UserRowView(
                                 </span>
                             </button>
                         }
-                    })} <button class="button secondary" type="button" on:click=sign_out>
+                    })}
+                <button class="button secondary" type="button" on:click=sign_out>
                     "Sign out"
                     <span class="visually-hidden">
                         {format!(" {} everywhere", user.display_name)}
@@ -296,7 +305,8 @@ fn UserRowView(
                                 </span>
                             </button>
                         }
-                    })} {is_you.then(|| view! { <span class="muted small">"This is you"</span> })}
+                    })}
+                {is_you.then(|| view! { <span class="muted small">"This is you"</span> })}
             </td>
         </tr>
     }

@@ -194,10 +194,15 @@ pub(super) mod support {
                 to_rich_html(text)
             }
         };
+        // The sources the reply cites come first; the others were given but not used.
+        let cited = studio_core::knowledge::retrieval::cited_numbers(&m.content);
+        let mut citations = citations;
+        citations.sort_by_key(|c| (!cited.contains(&c.number), c.number));
         MessageView {
             citations: citations
                 .into_iter()
                 .map(|c| CitationView {
+                    cited: cited.contains(&c.number),
                     number: c.number,
                     item_name: c.item_name,
                     location: c.location,

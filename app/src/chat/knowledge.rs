@@ -136,6 +136,14 @@ pub fn Sources(
                                 <details>
                                     <summary>
                                         {format!("[{}] {}{place}", c.number, c.item_name)}
+                                        {(!c.cited)
+                                            .then(|| {
+                                                view! {
+                                                    <span class="muted small">
+                                                        " · not cited in the answer"
+                                                    </span>
+                                                }
+                                            })}
                                     </summary>
                                     <p class="chunk-text">{c.content}</p>
                                     {c

@@ -97,6 +97,7 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                     {move || Suspend::new(async move {
                         let (items, has_more) = list.await?;
                         let folders = folders.await.unwrap_or_default();
+                        let grouped = folder.get_untracked().is_none() && !folders.is_empty();
                         let empty = items.is_empty();
                         let items = RwSignal::new(items);
                         Effect::new(move |_| {
@@ -108,6 +109,7 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                             _,
                             AppError,
                         >(
+                            // Every conversation: each folder is a group of its own.
                             view! {
                                 <Show when=move || empty>
                                     <p class="muted">
@@ -120,17 +122,11 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                                         }}
                                     </p>
                                 </Show>
-                                <ul class="conversation-items">
-                                    <For
-                                        each=move || items.get()
-                                        key=|item| item.id.clone()
-                                        children=move |item| {
-                                            view! {
-                                                <ConversationEntry item current folders=folders.clone() />
-                                            }
-                                        }
-                                    />
-                                </ul>
+                                {if grouped {
+                                    view! { <FolderGroups items current folders /> }.into_any()
+                                } else {
+                                    view! { <Entries items only=None current folders /> }.into_any()
+                                }}
                                 <Show when=move || has_more>
                                     <button
                                         type="button"
@@ -146,6 +142,79 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </nav>
+    }
+}
+
+/// The conversations of each folder under its name (a group that folds away), then those
+/// in no folder.
+#[component]
+fn FolderGroups(
+    items: RwSignal<Vec<ConversationItem>>,
+    current: Memo<Option<String>>,
+    folders: Vec<FolderView>,
+) -> impl IntoView {
+    let groups = folders
+        .iter()
+        .map(|f| {
+            let id = f.id.clone();
+            let count = move || {
+                let held = items.with(|items| {
+                    items
+                        .iter()
+                        .filter(|item| item.folder_id.as_deref() == Some(id.as_str()))
+                        .count()
+                });
+                crate::ui::counted(
+                    i64::try_from(held).unwrap_or(i64::MAX),
+                    "conversation",
+                    "conversations",
+                )
+            };
+            view! {
+                <details class="folder-group" open>
+                    <summary>
+                        <span class="folder-name">{f.name.clone()}</span>
+                        <span class="muted small">{count}</span>
+                    </summary>
+                    <Entries items only=Some(Some(f.id.clone())) current folders=folders.clone() />
+                </details>
+            }
+        })
+        .collect_view();
+    view! {
+        {groups}
+        <Entries items only=Some(None) current folders />
+    }
+}
+
+/// The entries of `items`: all of them (`only` is `None`), or those in folder `only`
+/// (`Some(None)`: in none).
+#[component]
+fn Entries(
+    items: RwSignal<Vec<ConversationItem>>,
+    only: Option<Option<String>>,
+    current: Memo<Option<String>>,
+    folders: Vec<FolderView>,
+) -> impl IntoView {
+    let shown = move || {
+        items.with(|items| {
+            items
+                .iter()
+                .filter(|item| only.as_ref().is_none_or(|folder| item.folder_id == *folder))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <ul class="conversation-items">
+            <For
+                each=shown
+                key=|item| item.id.clone()
+                children=move |item| {
+                    view! { <ConversationEntry item current folders=folders.clone() /> }
+                }
+            />
+        </ul>
     }
 }
 
@@ -395,8 +464,9 @@ pub(super) fn ConversationEntry(
                                     {folders
                                         .iter()
                                         .map(|f| {
+                                            let chosen = f.id == current_folder;
                                             view! {
-                                                <option value=f.id.clone() selected=f.id == current_folder>
+                                                <option value=f.id.clone() selected=chosen>
                                                     {f.name.clone()}
                                                 </option>
                                             }

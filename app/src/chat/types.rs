@@ -77,6 +77,8 @@ pub struct MessageView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CitationView {
     pub number: i32,
+    /// Whether the reply names it (`[n]`); cited sources come first.
+    pub cited: bool,
     pub item_name: String,
     pub location: Option<String>,
     pub content: String,

@@ -169,8 +169,8 @@ fn ItemRow(
         });
     };
     view! {
-        <tr class:failed=failed data-status=item.status.as_str()>
-            <td class="break">
+        <tr role="row" class:failed=failed data-status=item.status.as_str()>
+            <td role="cell" class="break">
                 {if item.kind == "url" {
                     view! {
                         <a href=item.name.clone() target="_blank" rel="noopener noreferrer">
@@ -187,9 +187,13 @@ fn ItemRow(
                         .into_any()
                 }}
             </td>
-            <td>{kind}</td>
-            <td class="nowrap">{human_size(item.size_bytes)}</td>
-            <td class="item-status">
+            <td role="cell" data-label="Type">
+                {kind}
+            </td>
+            <td role="cell" class="nowrap" data-label="Size">
+                {human_size(item.size_bytes)}
+            </td>
+            <td role="cell" class="item-status" data-label="Status">
                 <span class="status-label">{label}</span>
                 {progress
                     .map(|(done, total)| {
@@ -217,7 +221,7 @@ fn ItemRow(
                 {item.error.clone().map(|e| view! { <p class="error small">{e}</p> })}
                 {ocr_note.map(|n| view! { <p class="muted small">{n}</p> })}
             </td>
-            <td class="actions">
+            <td role="cell" class="actions">
                 {is_ready
                     .then(|| {
                         view! {

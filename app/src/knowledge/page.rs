@@ -117,14 +117,21 @@ fn RepositoryList(list: Vec<RepositoryView>) -> impl IntoView {
                         format!("{} ({} ready)", r.item_count, r.ready_count)
                     };
                     view! {
-                        <tr>
-                            <td>
+                        <tr role="row">
+                            <td role="cell">
                                 <a href=format!("/knowledge/{}", r.id)>{r.name}</a>
                                 <div class="muted small">{r.description}</div>
                             </td>
-                            <td>{r.access_label} {r.is_public.then_some(" · public")}</td>
-                            <td>{r.owner_name}</td>
-                            <td>{items}</td>
+                            <td role="cell" data-label="Access">
+                                {r.access_label}
+                                {r.is_public.then_some(" · public")}
+                            </td>
+                            <td role="cell" data-label="Owner">
+                                {r.owner_name}
+                            </td>
+                            <td role="cell" data-label="Items">
+                                {items}
+                            </td>
                         </tr>
                     }
                 })

@@ -5,8 +5,15 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{api::search_knowledge, types::HitView};
 
+/// A share as a whole percentage; a positive share under one percent reads "under 1%",
+/// never "0%".
 fn percent(value: f32) -> String {
-    format!("{:.0}%", (value * 100.0).clamp(0.0, 100.0))
+    let value = (value * 100.0).clamp(0.0, 100.0);
+    if value > 0.0 && value < 0.5 {
+        "under 1%".to_owned()
+    } else {
+        format!("{value:.0}%")
+    }
 }
 
 /// The search form and its results: each hit with its scores and the query words it holds.
@@ -32,6 +39,10 @@ pub fn SearchPanel(repository: Option<String>) -> impl IntoView {
             searching.set(false);
             results.set(Some(found.map_err(|e| e.for_person())));
         });
+    };
+    let balance = move || {
+        let meaning = weight.get();
+        format!("{meaning}% meaning, {}% words", 100 - meaning)
     };
     let mode_choice = move |value: &'static str, label: &'static str| {
         let chosen = move || mode.get() == value;
@@ -67,15 +78,15 @@ pub fn SearchPanel(repository: Option<String>) -> impl IntoView {
                 {mode_choice("keyword", "By words")}
             </fieldset>
             <Show when=move || mode.get() == "hybrid">
-                <label for="semantic-weight">
-                    "Weight of meaning: " {move || format!("{}%", weight.get())}
-                </label>
+                <label for="semantic-weight">"Meaning or exact words: " {balance}</label>
                 <input
                     id="semantic-weight"
                     type="range"
                     min="0"
                     max="100"
                     step="5"
+                    aria-describedby="semantic-weight-help"
+                    aria-valuetext=balance
                     prop:value=move || weight.get().to_string()
                     on:input=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse() {
@@ -83,6 +94,9 @@ pub fn SearchPanel(repository: Option<String>) -> impl IntoView {
                         }
                     }
                 />
+                <p id="semantic-weight-help" class="muted small">
+                    "Toward meaning finds passages that say the same in other words; toward words finds the words you typed."
+                </p>
             </Show>
             <div class="form-actions">
                 <button class="button" type="submit" disabled=move || searching.get()>
@@ -128,6 +142,7 @@ fn Hit(hit: HitView) -> impl IntoView {
     if !hit.matched_terms.is_empty() {
         why.push(format!("contains {}", hit.matched_terms.join(", ")));
     }
+    let score = format!("{} match", percent(hit.score));
     let source = match &hit.location {
         Some(location) => format!("{} · {location}", hit.item_name),
         None => hit.item_name.clone(),
@@ -135,9 +150,7 @@ fn Hit(hit: HitView) -> impl IntoView {
     view! {
         <li class="hit">
             <p class="hit-head">
-                <span class="score" title="Score">
-                    {percent(hit.score)}
-                </span>
+                <span class="score">{score}</span>
                 <a href=format!("/knowledge/{}", hit.repository_id)>{hit.repository_name}</a>
                 " · "
                 {source}

@@ -246,3 +246,20 @@ pub fn focus_is_lost_in(element: &leptos::web_sys::Element) -> bool {
         false
     }
 }
+
+/// Puts the keyboard focus on the field `id` (a form's first field in error); the browser
+/// scrolls it into view.
+pub fn focus_field(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(field) = document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = field.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

@@ -251,8 +251,13 @@ async fn search_finds_by_meaning_and_by_words_and_says_why(pool: PgPool) {
     .await;
     assert!(hits[0].content.contains("chlorophyll"), "{hits:#?}");
     assert_eq!(hits[0].location.as_deref(), None);
-    assert!(hits[0].semantic.unwrap() > hits.last().unwrap().semantic.unwrap());
     assert_eq!(hits[0].keyword, None);
+    // The treaty is not about plants: it is no hit, however near it comes.
+    assert!(hits.iter().all(|h| h.item_id != history), "{hits:#?}");
+    assert!(
+        hits.iter()
+            .all(|h| h.semantic.unwrap() >= search::MIN_SIMILARITY)
+    );
 
     let hits = find(&setup, owner, "Westphalia", Mode::Keyword).await;
     assert_eq!(hits.len(), 1, "only the chunk with the word: {hits:#?}");
@@ -278,6 +283,48 @@ async fn search_finds_by_meaning_and_by_words_and_says_why(pool: PgPool) {
     .await
     .unwrap_err();
     assert!(matches!(err, search::SearchError::Invalid(_)));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn search_skips_stop_words_and_hits_that_are_merely_nearest(pool: PgPool) {
+    let setup = setup(&pool);
+    let owner = person(&pool, "teacher@school.test", "staff").await;
+    let repo = repos::create(&pool, owner, &fields("Science", false))
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+    for (name, text) in [
+        ("notes.md", NOTES),
+        (
+            "history.txt",
+            "The Treaty of Westphalia ended the Thirty Years' War in 1648.",
+        ),
+    ] {
+        let item = add(&setup.pipeline, owner, repo, name, text.as_bytes()).await;
+        setup.pipeline.ingest(item, &cancel).await.unwrap();
+    }
+
+    // "a", "of" and "the" are in every chunk; only "treaty" says what is sought.
+    let hits = find(&setup, owner, "a history of the treaty", Mode::Keyword).await;
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0].matched_terms, vec!["treaty".to_owned()]);
+    // A query of stop words alone is searched as typed.
+    let hits = find(&setup, owner, "the", Mode::Keyword).await;
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h.matched_terms == ["the"]), "{hits:#?}");
+
+    // Nothing here is about football: the nearest chunks are not hits.
+    let hits = find(&setup, owner, "football transfer rumours", Mode::Semantic).await;
+    assert!(hits.is_empty(), "{hits:#?}");
+    let hits = find(&setup, owner, "football transfer rumours", Mode::Hybrid).await;
+    assert!(hits.is_empty(), "{hits:#?}");
+    // Those about the question stay, with what they share in meaning.
+    let hits = find(&setup, owner, "the war that ended in 1648", Mode::Hybrid).await;
+    assert_eq!(hits[0].item_name, "history.txt", "{hits:#?}");
+    assert!(
+        hits.iter()
+            .all(|h| h.score > 0.0 && !h.matched_terms.contains(&"the".to_owned()))
+    );
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]

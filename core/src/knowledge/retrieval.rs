@@ -154,6 +154,23 @@ pub fn instructions(hits: &[Hit]) -> String {
     text
 }
 
+/// The source numbers `reply` cites as `[1]` or `[2][3]`, each once, in number order.
+pub fn cited_numbers(reply: &str) -> Vec<i32> {
+    let mut found: Vec<i32> = reply
+        .split('[')
+        .skip(1)
+        .filter_map(|after| {
+            let inside = &after[..after.find(']')?];
+            let digits =
+                (1..=3).contains(&inside.len()) && inside.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| inside.parse().ok()).flatten()
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
 /// Keeps `hits` as reply `message`'s citations, numbered in order.
 pub async fn save_citations(pool: &PgPool, message: Uuid, hits: &[Hit]) -> sqlx::Result<()> {
     if hits.is_empty() {

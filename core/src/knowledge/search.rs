@@ -3,7 +3,10 @@
 //! semantic score weighted `w`, the keyword score `1 - w`).
 //!
 //! Keyword search matches any of the query's words (more matches rank higher), as people type
-//! questions rather than exact phrases.
+//! questions rather than exact phrases; English stop words ("a", "to", "the": Postgres's own
+//! list) are left out unless the query has nothing else. A hit must hold one of the words or
+//! be at least [`MIN_SIMILARITY`] close in meaning: a search shows no hit that merely came
+//! nearest.
 //!
 //! Each hit says why it matched: its semantic similarity, its keyword score (relative to the
 //! best keyword match among the candidates, so the two scales are comparable), and which of the
@@ -22,6 +25,11 @@ use super::{
 /// built with `ef_construction` 200), 400 finds 99% of an exact scan's top 10 for queries
 /// that mix topics (86% at 200, 80% at 100) in about 7.5 ms per index query.
 pub const HNSW_EF_SEARCH: u32 = 400;
+
+/// The least cosine similarity that makes a chunk a hit by meaning alone. With
+/// all-MiniLM-L6-v2, text on the same subject scores about 0.3 and above, unrelated text
+/// below 0.15; OpenAI's and Titan's models spread similarly.
+pub const MIN_SIMILARITY: f32 = 0.2;
 
 /// The semantic share of a hybrid score unless the user moves the slider.
 pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.7;
@@ -145,9 +153,16 @@ pub async fn search(
         ("select null::uuid as chunk_id where false", "null::real")
     };
     let sql = format!(
-        "with q as (select replace(plainto_tsquery('simple', $2)::text, ' & ', ' | ')::tsquery
-                               as tsq,
-                           tsvector_to_array(to_tsvector('simple', $2)) as words),
+        "with typed as (select tsvector_to_array(to_tsvector('simple', $2)) as words),
+         kept as (select coalesce(nullif(array(select w from unnest(typed.words) as w
+                                               where to_tsvector('english', w) <> ''::tsvector),
+                                         '{{}}'),
+                                  typed.words) as words
+                  from typed),
+         q as (select replace(plainto_tsquery('simple', array_to_string(kept.words, ' '))::text,
+                              ' & ', ' | ')::tsquery as tsq,
+                      kept.words
+               from kept),
          sem as ({semantic_candidates}),
          kw as ({keyword_candidates}),
          cand as (select chunk_id from sem union select chunk_id from kw)
@@ -219,6 +234,10 @@ pub async fn search(
                 keyword,
                 matched_terms: row.get("matched"),
             }
+        })
+        .filter(|hit: &Hit| {
+            hit.keyword.is_some_and(|k| k > 0.0)
+                || hit.semantic.is_some_and(|s| s >= MIN_SIMILARITY)
         })
         .collect();
     hits.sort_by(|a, b| {

@@ -899,3 +899,13 @@ fn uploads_are_sniffed_from_their_first_bytes() {
             .contains("empty")
     );
 }
+
+#[test]
+fn a_reply_cites_the_sources_it_names_in_brackets() {
+    use super::retrieval::cited_numbers;
+    assert_eq!(
+        cited_numbers("Pumice floats [2], basalt sinks [1][2]. See [x], [1234] and [].\n[3"),
+        vec![1, 2]
+    );
+    assert_eq!(cited_numbers("No sources named."), Vec::<i32>::new());
+}
