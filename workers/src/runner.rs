@@ -288,6 +288,7 @@ impl Runner {
             self.wake.clone(),
             shutdown.clone(),
         ));
+        let pruner = tokio::spawn(prune(self.pool.clone(), shutdown.clone()));
         let consumers: Vec<_> = (0..self.config.concurrency)
             .map(|_| tokio::spawn(self.clone().consume(shutdown.clone())))
             .collect();
@@ -297,6 +298,7 @@ impl Runner {
             }
         }
         listener.abort();
+        pruner.abort();
         tracing::info!(worker = %self.name, "job runner stopped");
     }
 
@@ -342,4 +344,39 @@ async fn listen(pool: PgPool, wake: Arc<watch::Sender<u64>>, shutdown: Cancellat
         wake.send_modify(|n| *n = n.wrapping_add(1));
     })
     .await;
+}
+
+/// How often a runner deletes old succeeded jobs, and how many one statement deletes.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+const PRUNE_BATCH: i64 = 1000;
+
+/// Deletes jobs that succeeded more than [`jobs::KEEP_SUCCEEDED`] ago, at start and then
+/// every [`PRUNE_EVERY`], in batches so no statement holds many rows; several runners doing
+/// it at once only share the work.
+async fn prune(pool: PgPool, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let mut pruned = 0;
+        loop {
+            match jobs::prune_succeeded(&pool, jobs::KEEP_SUCCEEDED, PRUNE_BATCH).await {
+                Ok(deleted) => {
+                    pruned += deleted;
+                    if deleted < PRUNE_BATCH.unsigned_abs() || shutdown.is_cancelled() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not delete old succeeded jobs");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            tracing::info!(pruned, "old succeeded jobs deleted");
+        }
+    }
 }

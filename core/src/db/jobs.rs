@@ -299,6 +299,30 @@ pub async fn complete(executor: impl PgExecutor<'_>, id: Uuid, token: Uuid) -> s
     Ok(done.rows_affected() == 1)
 }
 
+/// How long a succeeded job is kept after it finished (for the record) before
+/// [`prune_succeeded`] deletes it.
+pub const KEEP_SUCCEEDED: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Deletes up to `batch` jobs that succeeded more than `kept` ago; returns how many. Queued,
+/// running and dead jobs stay whatever their age (dead ones until an admin discards them).
+pub async fn prune_succeeded(
+    executor: impl PgExecutor<'_>,
+    kept: Duration,
+    batch: i64,
+) -> sqlx::Result<u64> {
+    let deleted = sqlx::query!(
+        "delete from jobs where id in (
+             select id from jobs
+             where status = 'succeeded' and finished_at < now() - make_interval(secs => $1)
+             limit $2)",
+        kept.as_secs_f64(),
+        batch
+    )
+    .execute(executor)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 /// How an attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -581,6 +605,50 @@ mod tests {
         let unique: HashSet<Uuid> = all.iter().copied().collect();
         assert_eq!(all.len(), 60, "every job claimed exactly once");
         assert_eq!(unique.len(), 60, "no job claimed twice");
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn only_jobs_that_succeeded_long_ago_are_pruned(pool: PgPool) {
+        let mut succeeded = Vec::new();
+        for n in 0..3 {
+            enqueue(&pool, &NewJob::new("ping", json!({ "n": n })))
+                .await
+                .unwrap();
+            let job = claim(&pool, "a", &kinds(), LEASE).await.unwrap().unwrap();
+            assert!(complete(&pool, job.id, job.lease_token).await.unwrap());
+            succeeded.push(job.id);
+        }
+        let waiting = enqueue(&pool, &NewJob::new("ping", json!({ "n": "later" })))
+            .await
+            .unwrap()
+            .id();
+        // Two finished eight days ago, one just now; the waiting job is as old.
+        sqlx::query("update jobs set finished_at = now() - interval '8 days' where id = any($1)")
+            .bind(&succeeded[..2])
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("update jobs set created_at = now() - interval '8 days' where id = $1")
+            .bind(waiting)
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        assert_eq!(prune_succeeded(&pool, KEEP_SUCCEEDED, 1).await.unwrap(), 1);
+        assert_eq!(
+            prune_succeeded(&pool, KEEP_SUCCEEDED, 100).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            prune_succeeded(&pool, KEEP_SUCCEEDED, 100).await.unwrap(),
+            0
+        );
+        let left: Vec<Uuid> = sqlx::query_scalar("select id from jobs order by created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&succeeded[2]) && left.contains(&waiting));
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
