@@ -612,6 +612,11 @@ test("folders are groups in the conversation list, filled from each conversation
   await expect(group.locator("li")).toBeHidden();
   await group.locator("summary").press("Enter");
   await expect(group.locator("li")).toBeVisible();
+  // A search lists what matches, without the groups.
+  await list.getByLabel("Search conversations").fill("museum");
+  await expect(list.locator("details.folder-group")).toHaveCount(0);
+  await expect(list.locator("li")).toHaveCount(1);
+  await expect(list.locator("li")).toContainText("trip to the museum");
 });
 
 test("a new chat is titled by its model after the first reply, in plain text until then", async ({

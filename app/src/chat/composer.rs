@@ -144,42 +144,20 @@ pub(super) fn Composer(
     let documents = RwSignal::new(Vec::<(String, String)>::new());
     let reading = RwSignal::new(0_usize);
     let uploader = Uploader::new();
-    let vision = models
-        .iter()
-        .filter(|m| m.supports_vision)
-        .map(|m| m.id.clone())
-        .collect::<Vec<_>>();
-    let can_see = move || vision.contains(&chat.model.get());
+    // The models offered; what the composer shows follows the chosen one.
+    let offered = StoredValue::new(models.clone());
+    let chosen_model =
+        move |id: &str| offered.with_value(|all| all.iter().find(|m| m.id == id).cloned());
+    let can_see = move || chosen_model(&chat.model.get()).is_some_and(|m| m.supports_vision);
     let conversation_id = StoredValue::new(conversation_id);
     let streaming = move || turns.and_then(|t| t.streaming.get());
-    let model_names = StoredValue::new(
-        models
-            .iter()
-            .map(|m| (m.id.clone(), m.name.clone()))
-            .collect::<Vec<_>>(),
-    );
     let no_models = models.is_empty();
     // What the administrator wrote about the chosen model, under the picker.
-    let descriptions = StoredValue::new(
-        models
-            .iter()
-            .map(|m| (m.id.clone(), m.description.clone()))
-            .collect::<Vec<_>>(),
-    );
     let description = move || {
-        let chosen = chat.model.get();
-        descriptions.with_value(|all| {
-            all.iter()
-                .find(|(id, _)| *id == chosen)
-                .map(|(_, text)| text.clone())
-                .unwrap_or_default()
-        })
+        chosen_model(&chat.model.get())
+            .map(|m| m.description)
+            .unwrap_or_default()
     };
-    let builtin = models
-        .iter()
-        .filter(|m| m.is_builtin)
-        .map(|m| m.id.clone())
-        .collect::<Vec<_>>();
     let send = move || {
         let message = text.get_untracked();
         let images: Vec<String> =
@@ -198,12 +176,7 @@ pub(super) fn Composer(
         chat.problem.set(None);
         let navigate = navigate.clone();
         let model_id = chat.model.get_untracked();
-        let model_name = model_names.with_value(|names| {
-            names
-                .iter()
-                .find(|(id, _)| *id == model_id)
-                .map(|(_, name)| name.clone())
-        });
+        let model_name = chosen_model(&model_id).map(|m| m.name);
         spawn_local(async move {
             let conversation = conversation_id.get_value();
             let with_documents = !document_ids.is_empty();
@@ -263,7 +236,7 @@ pub(super) fn Composer(
             });
         }
     };
-    let is_builtin = move || builtin.contains(&chat.model.get());
+    let is_builtin = move || chosen_model(&chat.model.get()).is_some_and(|m| m.is_builtin);
     let on_keydown = {
         let send = send.clone();
         move |ev: leptos::ev::KeyboardEvent| {
@@ -330,11 +303,11 @@ pub(super) fn Composer(
                         })
                         .collect_view()}
                 </select>
-                <Show when=is_builtin.clone()>
+                <Show when=is_builtin>
                     <span class="muted small">"A tiny demo model: expect odd answers."</span>
                 </Show>
                 <super::knowledge::KnowledgePicker />
-                <Show when=can_see.clone()>
+                <Show when=can_see>
                     <label class="button secondary attach">
                         <span class="attach-verb">"Attach "</span>
                         "images"

@@ -97,7 +97,9 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                     {move || Suspend::new(async move {
                         let (items, has_more) = list.await?;
                         let folders = folders.await.unwrap_or_default();
-                        let grouped = folder.get_untracked().is_none() && !folders.is_empty();
+                        let grouped = folder.get_untracked().is_none() && !folders.is_empty()
+                            && !archived.get_untracked()
+                            && search.get_untracked().trim().is_empty();
                         let empty = items.is_empty();
                         let items = RwSignal::new(items);
                         Effect::new(move |_| {
@@ -109,7 +111,8 @@ pub(super) fn ConversationList(current: Memo<Option<String>>) -> impl IntoView {
                             _,
                             AppError,
                         >(
-                            // Every conversation: each folder is a group of its own.
+                            // The plain list (no folder chosen, no search, not the archive):
+                            // each folder is a group of its own.
                             view! {
                                 <Show when=move || empty>
                                     <p class="muted">

@@ -36,12 +36,7 @@ pub fn percent_encode(text: &str) -> String {
 pub fn copy_code(ev: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-        let Some(button) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .filter(|el| el.class_list().contains("copy-code"))
-        else {
+        let Some(button) = target_closest(&ev, ".copy-code") else {
             return;
         };
         if let Some(code) = button
@@ -137,15 +132,20 @@ pub fn place_next_to(anchor: &leptos::web_sys::Element, panel: &leptos::web_sys:
     let _ = (anchor, panel);
 }
 
+/// The element an event landed on, or its nearest ancestor, that matches `selector`.
+#[cfg(feature = "hydrate")]
+fn target_closest(ev: &web_sys::Event, selector: &str) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest(selector).ok().flatten())
+}
+
 /// Whether a click landed on a button (or inside one).
 pub fn is_inside_button(ev: &leptos::ev::MouseEvent) -> bool {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-        ev.target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("button").ok().flatten())
-            .is_some()
+        target_closest(ev, "button").is_some()
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -159,10 +159,7 @@ pub fn close_enclosing_menu(ev: &leptos::web_sys::Event) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        if let Some(menu) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[popover]").ok().flatten())
+        if let Some(menu) = target_closest(ev, "[popover]")
             .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = menu.hide_popover();
