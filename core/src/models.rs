@@ -690,25 +690,25 @@ pub async fn model_for_user(
     user_id: Uuid,
     model_id: Uuid,
 ) -> sqlx::Result<Option<Model>> {
-    let allowed = sqlx::query_scalar!(
-        r#"
-        select exists (
-            select 1
-            from ai_models as m
-            join ai_model_roles as mr on mr.model_id = m.id
-            join granted_roles as ur on ur.role_id = mr.role_id
-            where m.id = $2 and ur.user_id = $1 and m.is_active
-        ) as "allowed!"
-        "#,
-        user_id,
-        model_id,
-    )
-    .fetch_one(pool)
-    .await?;
-    if !allowed {
-        return Ok(None);
-    }
-    Ok(fetch_models(pool, Some(model_id)).await?.pop())
+    // Both at once: a turn waits for this answer before anything else.
+    let (allowed, mut found) = tokio::try_join!(
+        sqlx::query_scalar!(
+            r#"
+            select exists (
+                select 1
+                from ai_models as m
+                join ai_model_roles as mr on mr.model_id = m.id
+                join granted_roles as ur on ur.role_id = mr.role_id
+                where m.id = $2 and ur.user_id = $1 and m.is_active
+            ) as "allowed!"
+            "#,
+            user_id,
+            model_id,
+        )
+        .fetch_one(pool),
+        fetch_models(pool, Some(model_id)),
+    )?;
+    Ok(found.pop().filter(|_| allowed))
 }
 
 #[cfg(test)]

@@ -90,8 +90,7 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
     let session = authenticated().ok_or(AppError::Unauthenticated)?;
     let state = expect_context::<AppState>();
     let user = session.user;
-    let roles = access::role_names(&state.pool, user.user_id).await?;
-    let tools = access::tool_slugs(&state.pool, user.user_id).await?;
+    let access::Grants { roles, tools } = access::grants(&state.pool, user.user_id).await?;
     Ok(CurrentUser {
         id: user.user_id.to_string(),
         email: user.email,

@@ -21,6 +21,44 @@ pub async fn role_names(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::R
     .await
 }
 
+/// What a user holds: their role names and the tools those roles grant, both sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub roles: Vec<String>,
+    pub tools: Vec<String>,
+}
+
+/// [`role_names`] and [`tool_slugs`] in one round trip (every signed-in request reads both).
+pub async fn grants(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Grants> {
+    let row = sqlx::query!(
+        r#"
+        select
+            array(
+                select r.name
+                from granted_roles as ur
+                join roles as r on r.id = ur.role_id
+                where ur.user_id = $1
+                order by r.name
+            ) as "roles!",
+            array(
+                select distinct t.slug
+                from granted_roles as ur
+                join role_tools as rt on rt.role_id = ur.role_id
+                join tools as t on t.id = rt.tool_id
+                where ur.user_id = $1
+                order by t.slug
+            ) as "tools!"
+        "#,
+        user_id,
+    )
+    .fetch_one(executor)
+    .await?;
+    Ok(Grants {
+        roles: row.roles,
+        tools: row.tools,
+    })
+}
+
 /// The slugs of the tools any of `user_id`'s roles grants, sorted.
 pub async fn tool_slugs(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(

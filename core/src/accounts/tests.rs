@@ -125,6 +125,10 @@ async fn a_sign_up_holds_no_role_until_its_address_is_verified_then_follows_the_
         .await
         .unwrap();
     assert!(!access::has_tool(&pool, first.id, "admin").await.unwrap());
+    assert_eq!(
+        access::grants(&pool, first.id).await.unwrap(),
+        access::Grants::default()
+    );
 
     let teacher = member(&pool, "teacher@school.org").await;
     assert_eq!(
@@ -136,6 +140,17 @@ async fn a_sign_up_holds_no_role_until_its_address_is_verified_then_follows_the_
         access::role_names(&pool, pupil.id).await.unwrap(),
         ["student"]
     );
+    // Both lists in one read, each as the single readers give it.
+    users::grant_role_by_name(&pool, pupil.id, "staff")
+        .await
+        .unwrap();
+    let grants = access::grants(&pool, pupil.id).await.unwrap();
+    assert_eq!(grants.roles, ["staff", "student"]);
+    assert_eq!(
+        grants.tools,
+        access::tool_slugs(&pool, pupil.id).await.unwrap()
+    );
+    assert!(grants.tools.iter().any(|t| t == "chat"));
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]

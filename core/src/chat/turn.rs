@@ -23,7 +23,7 @@ use super::{
 use crate::{
     knowledge::{embed::Embedder, repos::KnowledgeError, retrieval},
     limits::Guards,
-    llm::{ChatRequest, Message, Part, Role, registry::Registry},
+    llm::{ChatRequest, Guarded, Message, Part, Role, registry::Registry},
     models::{self, ProviderKind},
 };
 
@@ -144,18 +144,34 @@ impl Engine {
                 model.display_name
             )));
         }
-        let provider = self
-            .llm
-            .provider(&self.pool, model.provider_id)
-            .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, model.id = %model.id, "no client for the model's provider");
-                let why = match &err {
-                    crate::llm::registry::RegistryError::Client(err) => err.category(),
-                    _ => "its provider is not set up correctly".to_owned(),
-                };
-                TurnError::Invalid(format!("{} cannot be used now: {why}.", model.display_name))
-            })?;
+        let new_conversation = matches!(
+            turn,
+            Turn::Message {
+                conversation_id: None,
+                ..
+            }
+        );
+        // The repositories an existing conversation answers from.
+        let known_conversation = match &turn {
+            Turn::Message {
+                conversation_id: Some(id),
+                ..
+            } if knowledge => Some(*id),
+            _ => None,
+        };
+        let attached = async {
+            match known_conversation {
+                Some(id) => retrieval::conversation_repositories(&self.pool, user_id, id)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        // Both at once, before the transaction: a request never holds a connection while it
+        // waits for another (many at once would wait on each other until the pool gave up).
+        let (provider, attached) = tokio::join!(self.client(&model), attached);
+        let provider = provider?;
+        let attached = attached?;
         let guards = &self.guards;
         guards
             .ai_calls
@@ -178,17 +194,16 @@ impl Engine {
             turns: guards.config.chat_image_turns,
             max_bytes: guards.config.chat_image_bytes,
         };
-        let new_conversation = matches!(
-            turn,
-            Turn::Message {
-                conversation_id: None,
-                ..
-            }
-        );
         let mut started = super::start_turn(&self.pool, user_id, model.id, turn, budget).await?;
         if knowledge {
-            self.with_knowledge(user_id, &mut started, new_conversation, repositories)
-                .await?;
+            self.with_knowledge(
+                user_id,
+                &mut started,
+                new_conversation,
+                attached,
+                repositories,
+            )
+            .await?;
         }
         if !model.supports_vision {
             // Images from earlier in the conversation: a model that cannot read them would
@@ -232,6 +247,25 @@ impl Engine {
         Ok(begun)
     }
 
+    /// The client for `model`'s provider, or why the model cannot be used now.
+    async fn client(&self, model: &models::Model) -> Result<Guarded, TurnError> {
+        self.llm
+            .provider(&self.pool, model.provider_id)
+            .await
+            .map_err(|err| {
+                use crate::llm::registry::RegistryError;
+                let why = match err {
+                    RegistryError::Database(err) => return TurnError::Database(err),
+                    RegistryError::Client(err) => err.category(),
+                    other => {
+                        tracing::warn!(error = %other, model.id = %model.id, "no client for the model's provider");
+                        "its provider is not set up correctly".to_owned()
+                    }
+                };
+                TurnError::Invalid(format!("{} cannot be used now: {why}.", model.display_name))
+            })
+    }
+
     /// Reply `reply_id` of `user_id`: what it has so far, every piece after and how it ended
     /// (see [`live::follow`]); `None` when it is not theirs.
     pub async fn follow(
@@ -272,23 +306,31 @@ impl Engine {
     /// them): the question's best chunks go first in the history as numbered sources, and
     /// the reply keeps them as its citations. A search that fails leaves the reply without
     /// sources rather than without an answer.
+    ///
+    /// `read_before` holds the repositories the conversation had when they were read
+    /// beside the save.
     async fn with_knowledge(
         &self,
         user_id: Uuid,
         started: &mut Started,
         new_conversation: bool,
+        read_before: Option<Vec<Uuid>>,
         repositories: Option<Vec<Uuid>>,
     ) -> Result<(), TurnError> {
         let conversation = started.conversation_id;
+        let had = async {
+            match read_before {
+                Some(had) => Ok(had),
+                // A new conversation starts with none.
+                None if new_conversation => Ok(Vec::new()),
+                None => {
+                    retrieval::conversation_repositories(&self.pool, user_id, conversation).await
+                }
+            }
+        };
         let attached = match repositories {
-            // A new conversation starts with none.
-            Some(chosen) if chosen.is_empty() && new_conversation => chosen,
             Some(chosen) => {
-                let now = if new_conversation {
-                    Vec::new()
-                } else {
-                    retrieval::conversation_repositories(&self.pool, user_id, conversation).await?
-                };
+                let now = had.await?;
                 let same = now.len() == chosen.len() && chosen.iter().all(|id| now.contains(id));
                 if !same {
                     retrieval::set_conversation_repositories(
@@ -301,7 +343,7 @@ impl Engine {
                 }
                 chosen
             }
-            None => retrieval::conversation_repositories(&self.pool, user_id, conversation).await?,
+            None => had.await?,
         };
         if attached.is_empty() {
             return Ok(());

@@ -65,7 +65,21 @@ pub async fn start_turn(
     budget: ImageBudget,
 ) -> Result<Started, ChatError> {
     let mut tx = pool.begin().await?;
-    let (conversation_id, user_message_id) = match turn {
+    let started = save_turn(&mut tx, user_id, model_id, turn, budget).await?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// [`start_turn`] inside the caller's transaction: a few round trips, whatever the
+/// conversation's length.
+async fn save_turn(
+    tx: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    model_id: Uuid,
+    turn: Turn,
+    budget: ImageBudget,
+) -> Result<Started, ChatError> {
+    let (conversation_id, user_message_id, reply_id) = match turn {
         Turn::Message {
             conversation_id,
             replacing,
@@ -82,20 +96,22 @@ pub async fn start_turn(
                     "The message is too long: at most {MAX_MESSAGE_CHARS} characters."
                 )));
             }
-            let conversation_id = match conversation_id {
+            // The conversation and the message the new one follows (the branch shown).
+            let (conversation_id, shown) = match conversation_id {
                 Some(id) => {
                     // Locks the conversation: one turn at a time.
-                    sqlx::query_scalar!(
-                        "select id from conversations where id = $1 and user_id = $2 for update",
+                    let row = sqlx::query!(
+                        "select id, current_message_id from conversations where id = $1 and user_id = $2 for update",
                         id,
                         user_id
                     )
                     .fetch_optional(&mut *tx)
                     .await?
-                    .ok_or(ChatError::NotFound)?
+                    .ok_or(ChatError::NotFound)?;
+                    (row.id, row.current_message_id)
                 }
                 None => {
-                    sqlx::query_scalar!(
+                    let id = sqlx::query_scalar!(
                         "insert into conversations (user_id, title, model_id) values ($1, $2, $3) returning id",
                         user_id,
                         auto_title(if !text.is_empty() {
@@ -108,7 +124,8 @@ pub async fn start_turn(
                         model_id,
                     )
                     .fetch_one(&mut *tx)
-                    .await?
+                    .await?;
+                    (id, None)
                 }
             };
             let parent_id = match replacing {
@@ -122,26 +139,33 @@ pub async fn start_turn(
                     .await?
                     .ok_or(ChatError::NotFound)?
                 }
-                None => {
-                    sqlx::query_scalar!(
-                        "select current_message_id from conversations where id = $1",
-                        conversation_id
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?
-                }
+                None => shown,
             };
-            let message_id = sqlx::query_scalar!(
+            // The message, its empty reply, and the conversation shows their branch: one
+            // statement.
+            let saved = sqlx::query!(
                 r#"
-                insert into messages (conversation_id, parent_id, role, content)
-                values ($1, $2, 'user', $3) returning id
+                with question as (
+                    insert into messages (conversation_id, parent_id, role, content)
+                    values ($1, $2, 'user', $3) returning id
+                ), reply as (
+                    insert into messages (conversation_id, parent_id, role, model_id, status)
+                    select $1, id, 'assistant', $4, 'streaming' from question returning id
+                )
+                update conversations
+                set current_message_id = (select id from reply), model_id = $4,
+                    last_activity_at = now()
+                where id = $1
+                returning (select id from question) as "question!", current_message_id as "reply!"
                 "#,
                 conversation_id,
                 parent_id,
                 text,
+                model_id,
             )
             .fetch_one(&mut *tx)
             .await?;
+            let message_id = saved.question;
             if images.len() > MAX_IMAGES {
                 return Err(invalid(format!(
                     "Attach at most {MAX_IMAGES} images to a message."
@@ -216,7 +240,7 @@ pub async fn start_turn(
                 .execute(&mut *tx)
                 .await?;
             }
-            (conversation_id, message_id)
+            (conversation_id, message_id, saved.reply)
         }
         Turn::Regenerate { reply } => {
             let row = sqlx::query!(
@@ -232,34 +256,29 @@ pub async fn start_turn(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(ChatError::NotFound)?;
-            (row.conversation_id, row.parent_id)
+            // The empty reply, and the conversation shows its branch.
+            let reply_id = sqlx::query_scalar!(
+                r#"
+                with reply as (
+                    insert into messages (conversation_id, parent_id, role, model_id, status)
+                    values ($1, $2, 'assistant', $3, 'streaming') returning id
+                )
+                update conversations
+                set current_message_id = (select id from reply), model_id = $3,
+                    last_activity_at = now()
+                where id = $1
+                returning current_message_id as "id!"
+                "#,
+                row.conversation_id,
+                row.parent_id,
+                model_id,
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            (row.conversation_id, row.parent_id, reply_id)
         }
     };
-    let reply_id = sqlx::query_scalar!(
-        r#"
-        insert into messages (conversation_id, parent_id, role, model_id, status)
-        values ($1, $2, 'assistant', $3, 'streaming') returning id
-        "#,
-        conversation_id,
-        user_message_id,
-        model_id,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        r#"
-        update conversations
-        set current_message_id = $2, model_id = $3, last_activity_at = now()
-        where id = $1
-        "#,
-        conversation_id,
-        reply_id,
-        model_id,
-    )
-    .execute(&mut *tx)
-    .await?;
-    let history = history(&mut tx, user_message_id, budget).await?;
-    tx.commit().await?;
+    let history = history(&mut *tx, user_message_id, budget).await?;
     Ok(Started {
         conversation_id,
         user_message_id,
@@ -287,7 +306,9 @@ async fn history(
             select m.id, m.parent_id, b.depth + 1
             from messages as m join branch as b on m.id = b.parent_id
         )
-        select m.id, m.role, m.content, m.status
+        select m.id, m.role, m.content, m.status,
+            exists (select 1 from message_images as i where i.message_id = m.id) as "has_images!",
+            exists (select 1 from message_documents as d where d.message_id = m.id) as "has_documents!"
         from branch as b join messages as m on m.id = b.id
         order by b.depth desc
         "#,
@@ -295,32 +316,34 @@ async fn history(
     )
     .fetch_all(&mut *executor)
     .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    // Attachments are read only when the branch has some (most turns: none).
+    let with_images: Vec<Uuid> = rows.iter().filter(|r| r.has_images).map(|r| r.id).collect();
+    let with_documents: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r.has_documents)
+        .map(|r| r.id)
+        .collect();
     // Sizes first: only the images the budget takes are read.
-    let sizes = sqlx::query!(
-        r#"
-        select id, message_id as "message_id!", octet_length(data) as "size!"
-        from message_images
-        where message_id = any($1)
-        order by message_id, position
-        "#,
-        &ids,
-    )
-    .fetch_all(&mut *executor)
-    .await?;
+    let sizes = if with_images.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query!(
+            r#"
+            select id, message_id as "message_id!", octet_length(data) as "size!"
+            from message_images
+            where message_id = any($1)
+            order by message_id, position
+            "#,
+            &with_images,
+        )
+        .fetch_all(&mut *executor)
+        .await?
+    };
     let mut chosen: Vec<Uuid> = Vec::new();
-    let mut turns_taken = 0;
     let mut bytes_taken: u64 = 0;
-    for message in ids.iter().rev() {
-        let of_message: Vec<_> = sizes.iter().filter(|i| i.message_id == *message).collect();
-        if of_message.is_empty() {
-            continue;
-        }
-        if turns_taken == budget.turns {
-            break;
-        }
-        turns_taken += 1;
-        for image in of_message {
+    // The latest `budget.turns` messages with images, newest first.
+    for message in with_images.iter().rev().take(budget.turns) {
+        for image in sizes.iter().filter(|i| i.message_id == *message) {
             let size = u64::try_from(image.size).unwrap_or(u64::MAX);
             if bytes_taken.saturating_add(size) <= budget.max_bytes {
                 bytes_taken += size;
@@ -328,22 +351,30 @@ async fn history(
             }
         }
     }
-    let images = sqlx::query!(
-        r#"
-        select id, message_id, media_type, data from message_images
-        where id = any($1)
-        "#,
-        &chosen,
-    )
-    .fetch_all(&mut *executor)
-    .await?;
-    let documents = sqlx::query!(
-        "select message_id, file_name, content, truncated from message_documents
-         where message_id = any($1) order by message_id, position",
-        &ids,
-    )
-    .fetch_all(&mut *executor)
-    .await?;
+    let images = if chosen.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query!(
+            r#"
+            select id, message_id, media_type, data from message_images
+            where id = any($1)
+            "#,
+            &chosen,
+        )
+        .fetch_all(&mut *executor)
+        .await?
+    };
+    let documents = if with_documents.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query!(
+            "select message_id, file_name, content, truncated from message_documents
+             where message_id = any($1) order by message_id, position",
+            &with_documents,
+        )
+        .fetch_all(&mut *executor)
+        .await?
+    };
     Ok(rows
         .into_iter()
         .filter(|r| {

@@ -316,3 +316,71 @@ async fn a_chat_is_titled_by_its_model_after_the_first_reply_unless_renamed(pool
         "no title call for a renamed chat"
     );
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn many_turns_at_once_start_even_when_they_outnumber_the_connections(pool: PgPool) {
+    // A request that held a connection while it waited for another would wait here on the
+    // others until the pool gave up: three connections, sixteen turns at once.
+    let small = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(3)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let server = FakeServer::start(vec![Reply::text(&["Fine."], 3, 1)])
+        .await
+        .unwrap();
+    // Staff may use knowledge: each turn also reads its conversation's repositories.
+    let (user, model) = user_and_model(&small, &server, "staff").await;
+    let engine = workers::turn_engine(
+        &super::knowledge::pipeline(&small),
+        EnvironmentKeys::default(),
+        LimitsConfig {
+            ai_calls_per_minute: 100,
+            live_generations_per_user: 100,
+            ..LimitsConfig::default()
+        },
+        CancellationToken::new(),
+    );
+    let mut conversations = Vec::new();
+    for n in 0..4 {
+        let begun = engine
+            .begin(Ask {
+                repositories: Some(Vec::new()),
+                ..ask(user, model, &format!("Conversation {n}"))
+            })
+            .await
+            .unwrap();
+        conversations.push(begun.conversation_id);
+    }
+    let turns = (0..16).map(|n| {
+        let engine = engine.clone();
+        let conversation = (n % 2 == 0).then(|| conversations[n % 4]);
+        async move {
+            engine
+                .begin(Ask {
+                    turn: Turn::Message {
+                        conversation_id: conversation,
+                        replacing: None,
+                        text: format!("Turn {n}"),
+                        images: Vec::new(),
+                        documents: Vec::new(),
+                    },
+                    repositories: Some(Vec::new()),
+                    ..ask(user, model, "")
+                })
+                .await
+        }
+    });
+    let begun = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(turns))
+        .await
+        .expect("every turn starts");
+    for turn in begun {
+        turn.unwrap();
+    }
+    let saved: i64 = sqlx::query_scalar("select count(*) from messages where role = 'user'")
+        .fetch_one(&small)
+        .await
+        .unwrap();
+    assert_eq!(saved, 20);
+}
