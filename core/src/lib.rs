@@ -5,6 +5,7 @@
 //! Nothing here is compiled into the browser bundle; `app` reaches it only with `ssr`.
 
 pub mod accounts;
+
 pub mod audit;
 pub mod chat;
 pub mod db;
@@ -18,6 +19,7 @@ pub mod quota;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
+pub mod usage;
 
 /// The schema migrations in `core/migrations`, applied by the server at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -22,6 +22,17 @@ export function itemRow(page: Page, name: string) {
   return page.getByRole("row").filter({ has: page.getByRole("link", { name }) });
 }
 
+/** Pastes each `[title, text]` into the repository page shown and waits until it is ready. */
+export async function addTexts(page: Page, texts: [title: string, text: string][]) {
+  await page.getByText("Paste text").click();
+  for (const [title, text] of texts) {
+    await page.getByLabel("Title").fill(title);
+    await page.getByLabel("Text", { exact: true }).fill(text);
+    await page.getByRole("button", { name: "Add text" }).click();
+    await expect(itemRow(page, title)).toContainText("Ready", { timeout: 60_000 });
+  }
+}
+
 /** Searches the repository page and returns the hits once there is one. */
 export async function search(page: Page, query: string, mode: "Both" | "By meaning" | "By words") {
   await page.getByLabel("Search for").fill(query);

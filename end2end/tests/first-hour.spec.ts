@@ -2,7 +2,7 @@ import { expect, type Locator, type Page, test } from "@playwright/test";
 
 import { expectAccessible, expectAccessibleInBothThemes } from "../support/a11y";
 import { ADMIN, PASSWORD, accountMenu, signIn, signUp, uniqueEmail } from "../support/auth";
-import { itemRow, newRepository, search, unique } from "../support/knowledge";
+import { addTexts, itemRow, newRepository, search, unique } from "../support/knowledge";
 import { FAKE_MODEL, newChat, replies, send, submitMessage } from "../support/chat";
 import { waitForHydration } from "../support/shell";
 
@@ -480,16 +480,10 @@ test("knowledge search shows only what matches, and says how in plain words", as
   test.setTimeout(90_000);
   await signIn(page, ADMIN.email, ADMIN.name);
   await newRepository(page, `History ${unique()}`);
-  await page.getByText("Paste text").click();
-  for (const [title, text] of [
+  await addTexts(page, [
     ["Treaty", "The Treaty of Westphalia ended the Thirty Years' War in 1648."],
     ["Seating", "Rows of four by the windows, and a quiet corner at the back."],
-  ]) {
-    await page.getByLabel("Title").fill(title);
-    await page.getByLabel("Text", { exact: true }).fill(text);
-    await page.getByRole("button", { name: "Add text" }).click();
-    await expect(itemRow(page, title)).toContainText("Ready", { timeout: 60_000 });
-  }
+  ]);
 
   // "a", "of" and "the" are in both; only the treaty holds "treaty".
   const hits = await search(page, "a history of the treaty", "By words");
@@ -513,17 +507,11 @@ test("an answer's sources are the relevant ones, those it cites first", async ({
   await signIn(page, ADMIN.email, ADMIN.name);
   const repository = `Rocks ${unique()}`;
   await newRepository(page, repository);
-  await page.getByText("Paste text").click();
-  for (const [title, text] of [
+  await addTexts(page, [
     ["Pumice", "Pumice is a volcanic rock so light that it floats on water."],
     ["Basalt", "Basalt is a dark volcanic rock; dropped in water it sinks."],
     ["Seating plan", "Rows of four by the windows, and a quiet corner at the back."],
-  ]) {
-    await page.getByLabel("Title").fill(title);
-    await page.getByLabel("Text", { exact: true }).fill(text);
-    await page.getByRole("button", { name: "Add text" }).click();
-    await expect(itemRow(page, title)).toContainText("Ready", { timeout: 60_000 });
-  }
+  ]);
 
   await newChat(page, FAKE_MODEL);
   await page.locator("summary", { hasText: "Knowledge" }).click();

@@ -4,7 +4,7 @@ import { expectAccessible } from "../support/a11y";
 import { ADMIN, signIn } from "../support/auth";
 import { FAKE_MODEL, newChat, replies, send } from "../support/chat";
 import { docx, pdf } from "../support/documents";
-import { itemRow, newRepository, search, unique } from "../support/knowledge";
+import { addTexts, itemRow, newRepository, search, unique } from "../support/knowledge";
 import { waitForHydration } from "../support/shell";
 
 test("a PDF and a Word document are uploaded, processed live, and found by search", async ({
@@ -105,11 +105,8 @@ test("pasted text becomes a searchable item; removing it takes it out of search"
   await signIn(page, ADMIN.email, ADMIN.name);
   await newRepository(page, `Notes ${unique()}`);
   const word = `zebrafish${unique()}`;
-  await page.getByText("Paste text").click();
-  await page.getByLabel("Title").fill("Lab notes");
-  await page.getByLabel("Text", { exact: true }).fill(`The ${word} regrows its fins in a week.`);
-  await page.getByRole("button", { name: "Add text" }).click();
-  await expect(itemRow(page, "Lab notes")).toContainText("Ready · 1 chunk", { timeout: 60_000 });
+  await addTexts(page, [["Lab notes", `The ${word} regrows its fins in a week.`]]);
+  await expect(itemRow(page, "Lab notes")).toContainText("Ready · 1 chunk");
   const hits = await search(page, word, "By words");
   await expect(hits).toHaveCount(1);
 
@@ -155,13 +152,9 @@ test("a chat answering from a repository cites the chunk it was given", async ({
   await signIn(page, ADMIN.email, ADMIN.name);
   const repository = `Geology ${unique()}`;
   await newRepository(page, repository);
-  await page.getByText("Paste text").click();
-  await page.getByLabel("Title").fill("Rock notes");
-  await page
-    .getByLabel("Text", { exact: true })
-    .fill("Pumice is a volcanic rock so light that it floats on water.");
-  await page.getByRole("button", { name: "Add text" }).click();
-  await expect(itemRow(page, "Rock notes")).toContainText("Ready", { timeout: 60_000 });
+  await addTexts(page, [
+    ["Rock notes", "Pumice is a volcanic rock so light that it floats on water."],
+  ]);
 
   await newChat(page, FAKE_MODEL);
   await page.locator("summary", { hasText: "Knowledge" }).click();

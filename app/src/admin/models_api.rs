@@ -62,14 +62,9 @@ mod convert {
         }
     }
 
-    fn tokens(label: &str, raw: &str) -> Result<Option<i32>, AppError> {
-        let raw = raw.trim().replace([',', '_', ' '], "");
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        raw.parse::<i32>().map(Some).map_err(|_| {
-            AppError::Invalid(format!("The {label} must be a whole number of tokens."))
-        })
+    /// A count [`ModelForm::first_problem`] accepted (empty: unknown).
+    fn tokens(raw: &str) -> Option<i32> {
+        raw.trim().replace([',', '_', ' '], "").parse().ok()
     }
 
     fn price(label: &str, raw: &str) -> Result<Decimal, AppError> {
@@ -84,7 +79,11 @@ mod convert {
         })
     }
 
+    /// The form as the catalogue takes it, or the first field it cannot save and why.
     pub fn model_input(form: &ModelForm) -> Result<ModelInput, AppError> {
+        if let Some((_, why)) = form.first_problem() {
+            return Err(AppError::Invalid(why));
+        }
         Ok(ModelInput {
             provider_id: support::id(&form.provider_id)
                 .map_err(|_| AppError::Invalid("Choose a provider for the model.".into()))?,
@@ -94,8 +93,8 @@ mod convert {
             supports_vision: form.supports_vision,
             supports_tools: form.supports_tools,
             supports_reasoning: form.supports_reasoning,
-            context_tokens: tokens("context window", &form.context_tokens)?,
-            max_output_tokens: tokens("maximum output", &form.max_output_tokens)?,
+            context_tokens: tokens(&form.context_tokens),
+            max_output_tokens: tokens(&form.max_output_tokens),
             input_price: price("input", &form.input_price)?,
             output_price: price("output", &form.output_price)?,
             cached_input_price: price("cached input", &form.cached_input_price)?,
@@ -213,9 +212,6 @@ pub async fn save_model(form: ModelForm) -> Result<(), AppError> {
     use super::api::support;
     let admin = support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
-    if let Some((_, why)) = form.first_problem() {
-        return Err(AppError::Invalid(why));
-    }
     let input = convert::model_input(&form)?;
     studio_core::models::save_model(
         &state.pool,

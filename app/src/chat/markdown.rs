@@ -497,40 +497,24 @@ mod rich {
                 return Event::Text(text);
             };
             let mut pieces = Vec::new();
-            let mut plain = String::new();
-            let mut rest: &str = &text;
-            while let Some(open) = rest.find('[') {
-                let after = &rest[open + 1..];
-                let number = after
-                    .find(']')
-                    .map(|close| &after[..close])
-                    .filter(|d| (1..=3).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|d| d.parse::<i32>().ok().map(|n| (d.len(), n)))
-                    .filter(|(_, n)| sources.contains(n));
-                match number {
-                    Some((digits, n)) => {
-                        plain.push_str(&rest[..open]);
-                        if !plain.is_empty() {
-                            pieces.push(Event::Text(CowStr::from(std::mem::take(&mut plain))));
-                        }
-                        let anchor = super::source_anchor(reply, n);
-                        pieces.push(Event::InlineHtml(CowStr::from(format!(
-                            "<a class=\"cite\" href=\"#{anchor}\">[{n}]</a>"
-                        ))));
-                        rest = &after[digits + 1..];
-                    }
-                    None => {
-                        plain.push_str(&rest[..=open]);
-                        rest = after;
-                    }
+            let mut shown = 0;
+            let markers = studio_core::knowledge::retrieval::citation_markers(&text)
+                .filter(|(_, n)| sources.contains(n));
+            for (at, n) in markers {
+                if at.start > shown {
+                    pieces.push(Event::Text(CowStr::from(text[shown..at.start].to_owned())));
                 }
+                let anchor = super::source_anchor(reply, n);
+                pieces.push(Event::InlineHtml(CowStr::from(format!(
+                    "<a class=\"cite\" href=\"#{anchor}\">[{n}]</a>"
+                ))));
+                shown = at.end;
             }
             if pieces.is_empty() {
                 return Event::Text(text);
             }
-            plain.push_str(rest);
-            if !plain.is_empty() {
-                pieces.push(Event::Text(CowStr::from(plain)));
+            if shown < text.len() {
+                pieces.push(Event::Text(CowStr::from(text[shown..].to_owned())));
             }
             let first = pieces.remove(0);
             self.pending.extend(pieces);

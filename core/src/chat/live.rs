@@ -421,8 +421,6 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
         .usage
         .unwrap_or_else(|| estimate(&job.request, &snapshot));
     let cost = job.model.cost(&usage);
-    let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
-    let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     for attempt in 1..=5 {
         let saved: sqlx::Result<()> = async {
             let mut tx = job.pool.begin().await?;
@@ -436,32 +434,22 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
             )
             .execute(&mut *tx)
             .await?;
-            sqlx::query!(
-                r#"
-                insert into usage_records
-                    (user_id, model_id, model_key, provider_kind, feature, conversation_id,
-                     message_id, input_tokens, output_tokens, cached_input_tokens,
-                     tokens_estimated, first_token_ms, total_ms, cost, status, error)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                "#,
-                job.user_id,
-                job.model.id,
-                job.model.model_key,
-                job.model.provider_kind.as_str(),
-                job.feature,
-                job.conversation_id,
-                job.reply_id,
-                tokens(usage.input_tokens),
-                tokens(usage.output_tokens),
-                tokens(usage.cached_input_tokens),
-                estimated,
-                ended.first_token.map(millis),
-                millis(ended.total),
-                cost,
-                ended.status,
-                ended.error,
+            crate::usage::record(
+                &mut *tx,
+                crate::usage::Call {
+                    user_id: job.user_id,
+                    model: &job.model,
+                    feature: job.feature,
+                    conversation_id: Some(job.conversation_id),
+                    message_id: Some(job.reply_id),
+                    usage: &usage,
+                    estimated,
+                    first_token: ended.first_token,
+                    total: ended.total,
+                    status: ended.status,
+                    error: ended.error.as_deref(),
+                },
             )
-            .execute(&mut *tx)
             .await?;
             sqlx::query!(
                 "update conversations set last_activity_at = now() where id = $1",

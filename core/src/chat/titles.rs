@@ -183,29 +183,23 @@ pub async fn write_title(
         output_tokens: text.chars().count().div_ceil(4) as u64,
         cached_input_tokens: 0,
     });
-    let cost = model.cost(&usage);
-    let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
-    let total_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     let mut tx = pool.begin().await?;
-    sqlx::query!(
-        "insert into usage_records
-             (user_id, model_id, model_key, provider_kind, feature, conversation_id,
-              input_tokens, output_tokens, cached_input_tokens, tokens_estimated, total_ms,
-              cost, status)
-         values ($1, $2, $3, $4, 'title', $5, $6, $7, $8, $9, $10, $11, 'complete')",
-        found.user_id,
-        model.id,
-        model.model_key,
-        model.provider_kind.as_str(),
-        job.conversation_id,
-        tokens(usage.input_tokens),
-        tokens(usage.output_tokens),
-        tokens(usage.cached_input_tokens),
-        estimated,
-        total_ms,
-        cost,
+    crate::usage::record(
+        &mut *tx,
+        crate::usage::Call {
+            user_id: found.user_id,
+            model: &model,
+            feature: "title",
+            conversation_id: Some(job.conversation_id),
+            message_id: None,
+            usage: &usage,
+            estimated,
+            first_token: None,
+            total: started.elapsed(),
+            status: "complete",
+            error: None,
+        },
     )
-    .execute(&mut *tx)
     .await?;
     let written = match &title {
         Some(title) => {

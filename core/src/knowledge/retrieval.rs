@@ -156,19 +156,22 @@ pub fn instructions(hits: &[Hit]) -> String {
 
 /// The source numbers `reply` cites as `[1]` or `[2][3]`, each once, in number order.
 pub fn cited_numbers(reply: &str) -> Vec<i32> {
-    let mut found: Vec<i32> = reply
-        .split('[')
-        .skip(1)
-        .filter_map(|after| {
-            let inside = &after[..after.find(']')?];
-            let digits =
-                (1..=3).contains(&inside.len()) && inside.bytes().all(|b| b.is_ascii_digit());
-            digits.then(|| inside.parse().ok()).flatten()
-        })
-        .collect();
+    let mut found: Vec<i32> = citation_markers(reply).map(|(_, n)| n).collect();
     found.sort_unstable();
     found.dedup();
     found
+}
+
+/// Each source marker in `text` (`[n]`, one to three digits): where it is and its number.
+pub fn citation_markers(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, i32)> + '_ {
+    text.match_indices('[').filter_map(|(open, _)| {
+        let after = &text[open + 1..];
+        let close = after.find(']')?;
+        let inside = &after[..close];
+        let digits = (1..=3).contains(&inside.len()) && inside.bytes().all(|b| b.is_ascii_digit());
+        let number = digits.then(|| inside.parse().ok()).flatten()?;
+        Some((open..open + close + 2, number))
+    })
 }
 
 /// Keeps `hits` as reply `message`'s citations, numbered in order.
