@@ -5,7 +5,7 @@
 //! Nothing here is compiled into the browser bundle; `app` reaches it only with `ssr`.
 
 pub mod accounts;
-
+pub mod assistants;
 pub mod audit;
 pub mod chat;
 pub mod db;
