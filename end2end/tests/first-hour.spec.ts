@@ -204,6 +204,31 @@ test("the message box is ready to type into, and Escape closes what is open", as
   }
 });
 
+test("the message box leaves the focus where the person put it before the page was ready", async ({
+  page,
+  isMobile,
+}) => {
+  test.skip(isMobile, "on a touch screen the message box never takes the focus by itself");
+  await signUp(page, uniqueEmail("early"), "Eli Early");
+  // The person reaches the account menu while the page is still loading.
+  await page.addInitScript(() => {
+    document.addEventListener("DOMContentLoaded", () => {
+      document.querySelector<HTMLElement>("button.user-menu-button")?.focus();
+    });
+  });
+  await page.goto("/chat");
+  await waitForHydration(page);
+  const account = accountMenu(page, "Eli Early");
+  // A few frames later the focus is still theirs.
+  await page.evaluate(
+    () =>
+      new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null)))),
+  );
+  await expect(account).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.locator(".user-menu-panel")).toBeVisible();
+});
+
 test("on a touch screen Enter starts a new line and Send sends", async ({ page, isMobile }) => {
   test.skip(!isMobile, "touch keyboards only");
   await signUp(page, uniqueEmail("thumbs"), "Tia Thumbs");

@@ -119,11 +119,14 @@ pub(super) fn Composer(
         touch.set(browser::is_touch_screen());
         // Where a keyboard is the way in, the message box is ready to type into, on opening
         // the page and after each send that opens a conversation (on a touch screen that would
-        // pop the keyboard up unasked).
+        // pop the keyboard up unasked), unless the person has already moved the focus
+        // elsewhere (a menu opened while the page was loading keeps it).
         if !touch.get_untracked() && text_box.get().is_some() {
             // A composer drawn while the page changes is in the document from the next frame.
             request_animation_frame(move || {
-                if let Some(text_box) = text_box.get_untracked() {
+                if let Some(text_box) = text_box.get_untracked()
+                    && browser::focus_is_lost_in(&text_box)
+                {
                     let _ = text_box.focus();
                 }
             });

@@ -7,18 +7,7 @@ use uuid::Uuid;
 
 /// The names of the roles `user_id` holds, sorted.
 pub async fn role_names(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        r#"
-        select r.name
-        from granted_roles as ur
-        join roles as r on r.id = ur.role_id
-        where ur.user_id = $1
-        order by r.name
-        "#,
-        user_id,
-    )
-    .fetch_all(executor)
-    .await
+    Ok(grants(executor, user_id).await?.roles)
 }
 
 /// What a user holds: their role names and the tools those roles grant, both sorted.
@@ -28,7 +17,7 @@ pub struct Grants {
     pub tools: Vec<String>,
 }
 
-/// [`role_names`] and [`tool_slugs`] in one round trip (every signed-in request reads both).
+/// A user's roles and tools in one round trip (every signed-in request reads both).
 pub async fn grants(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Grants> {
     let row = sqlx::query!(
         r#"
@@ -61,19 +50,7 @@ pub async fn grants(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Resul
 
 /// The slugs of the tools any of `user_id`'s roles grants, sorted.
 pub async fn tool_slugs(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        r#"
-        select distinct t.slug
-        from granted_roles as ur
-        join role_tools as rt on rt.role_id = ur.role_id
-        join tools as t on t.id = rt.tool_id
-        where ur.user_id = $1
-        order by t.slug
-        "#,
-        user_id,
-    )
-    .fetch_all(executor)
-    .await
+    Ok(grants(executor, user_id).await?.tools)
 }
 
 /// Whether any of `user_id`'s roles grants the tool `slug`.
