@@ -711,6 +711,30 @@ pub async fn model_for_user(
     Ok(found.pop().filter(|_| allowed))
 }
 
+/// The models among `ids` that `user_id` may use now (active, and one of their roles allowed).
+pub async fn usable_ids(
+    executor: impl sqlx::PgExecutor<'_>,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar!(
+        r#"
+        select distinct m.id
+        from ai_models as m
+        join ai_model_roles as mr on mr.model_id = m.id
+        join granted_roles as ur on ur.role_id = mr.role_id
+        where m.id = any($2) and ur.user_id = $1 and m.is_active
+        "#,
+        user_id,
+        ids,
+    )
+    .fetch_all(executor)
+    .await
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -6,8 +6,17 @@
 //! - `plan`: the prompt graph read from those placeholders: what each prompt waits for, the
 //!   levels a run follows, and the problems that refuse a save (unknown names, circles,
 //!   limits).
+//! - `inputs`: the values a run is given, checked against the fields (required, choices, the
+//!   100 KB bound).
+//! - `store`: assistants as saved, in versions, and their review (draft, pending, approved or
+//!   rejected); approval makes an assistant a tool granted to roles. Its database tests
+//!   cover `transfer` too.
+//! - `transfer`: export as versioned JSON and import (models matched by provider model id).
 
+pub mod inputs;
 pub mod plan;
+pub mod store;
 pub mod template;
+pub mod transfer;
 
 pub use plan::{Plan, Problem, PromptText, plan};
