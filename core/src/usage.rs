@@ -21,6 +21,8 @@ pub struct Call<'a> {
     pub conversation_id: Option<Uuid>,
     /// The reply the call wrote, when it wrote one.
     pub message_id: Option<Uuid>,
+    /// The assistant run the call was a step of.
+    pub assistant_run_id: Option<Uuid>,
     pub usage: &'a Usage,
     /// The provider did not count: the tokens are estimated from the text.
     pub estimated: bool,
@@ -40,9 +42,9 @@ pub async fn record(executor: impl PgExecutor<'_>, call: Call<'_>) -> sqlx::Resu
         r#"
         insert into usage_records
             (user_id, model_id, model_key, provider_kind, feature, conversation_id,
-             message_id, input_tokens, output_tokens, cached_input_tokens,
+             message_id, assistant_run_id, input_tokens, output_tokens, cached_input_tokens,
              tokens_estimated, first_token_ms, total_ms, cost, status, error)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
         "#,
         call.user_id,
         call.model.id,
@@ -51,6 +53,7 @@ pub async fn record(executor: impl PgExecutor<'_>, call: Call<'_>) -> sqlx::Resu
         call.feature,
         call.conversation_id,
         call.message_id,
+        call.assistant_run_id,
         tokens(call.usage.input_tokens),
         tokens(call.usage.output_tokens),
         tokens(call.usage.cached_input_tokens),

@@ -81,7 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         pool: pool.clone(),
         accounts: config.accounts.clone(),
         oidc: std::sync::Arc::new(studio_core::accounts::oidc::Oidc::new(config.oidc.clone())?),
-        llm: llm.clone(),
+        llm,
         generations: generations.clone(),
         shutdown: shutdown.clone(),
         knowledge,
@@ -120,6 +120,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "/metrics is not served: set METRICS_TOKEN or METRICS_ADDR to reach it from another machine"
         );
     }
+    // Jobs that call models (titles, assistant runs) share the server's live replies.
+    let engine = state.turns();
     let router = routes::router(state, &operations);
 
     let uploads = if config.embedded_workers {
@@ -133,7 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let runner = config.embedded_workers.then(|| {
         let runner = Runner::new(
             pool.clone(),
-            workers::handlers(pipeline, mailer, llm),
+            workers::handlers(pipeline, mailer, engine),
             config.runner.clone(),
         );
         tokio::spawn(runner.run(shutdown.child_token()))

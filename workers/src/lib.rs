@@ -4,6 +4,7 @@
 //! The server runs a [`Runner`] (and the SQS consumer, when configured) in-process in embedded
 //! mode; the `worker` binary runs the same as its own service.
 
+pub mod assistants;
 pub mod config;
 pub mod events;
 pub mod knowledge;
@@ -18,17 +19,18 @@ pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
 
 /// Every job handler this crate provides, ready to give to a [`Runner`]. Knowledge items go
 /// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox); titles
-/// are written by the models `llm` reaches.
+/// and assistant runs call models through `engine` (see [`turn_engine`]).
 pub fn handlers(
     pipeline: studio_core::knowledge::pipeline::Pipeline,
     mailer: Option<studio_core::mail::Mailer>,
-    llm: std::sync::Arc<studio_core::llm::registry::Registry>,
+    engine: studio_core::chat::turn::Engine,
 ) -> Handlers {
     let mut handlers = Handlers::default();
     handlers.job(ping::run);
     knowledge::add(&mut handlers, pipeline);
     mail::add(&mut handlers, mailer);
-    titles::add(&mut handlers, llm);
+    titles::add(&mut handlers, engine.llm.clone());
+    assistants::add(&mut handlers, engine);
     handlers
 }
 

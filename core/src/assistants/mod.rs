@@ -11,10 +11,13 @@
 //! - `store`: assistants as saved, in versions, and their review (draft, pending, approved or
 //!   rejected); approval makes an assistant a tool granted to roles. Its database tests
 //!   cover `transfer` too.
+//! - `run`: runs of an approved version, a job that sends the prompts level by level through
+//!   the turn engine's generations and resumes after an interruption.
 //! - `transfer`: export as versioned JSON and import (models matched by provider model id).
 
 pub mod inputs;
 pub mod plan;
+pub mod run;
 pub mod store;
 pub mod template;
 pub mod transfer;

@@ -25,6 +25,9 @@ use crate::{
     models::Model,
 };
 
+/// What a step of an assistant run that was stopped before its end says.
+pub const STEP_STOPPED: &str = "The step was stopped.";
+
 /// How often a streaming reply's text is written to the database.
 pub const SAVE_EVERY: Duration = Duration::from_millis(1000);
 
@@ -198,13 +201,24 @@ pub struct Job {
     pub request: ChatRequest,
     pub model: Model,
     pub user_id: Uuid,
-    pub conversation_id: Uuid,
-    pub reply_id: Uuid,
+    /// The reply's `messages` row, or the step's `assistant_run_steps` row.
+    pub id: Uuid,
+    /// What is written: a chat reply or a step of an assistant run.
+    pub target: Target,
     /// `chat`, `compare`, ... for the usage record.
     pub feature: &'static str,
     /// The user's place among their live replies (see `limits::Guards::generations`), given
     /// back when the reply ends.
     pub slot: Option<crate::limits::Held>,
+}
+
+/// Where a generation's text is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A reply in a conversation.
+    Reply { conversation_id: Uuid },
+    /// A step of an assistant run.
+    Step { run_id: Uuid },
 }
 
 impl Generations {
@@ -243,8 +257,13 @@ impl Generations {
         }
     }
 
-    /// Starts writing the reply; returns at once. `shutdown` stops it like the user would.
-    pub fn start(self: &Arc<Self>, job: Job, shutdown: &CancellationToken) {
+    /// Starts writing the reply; returns at once, with a handle that yields how it ended once
+    /// it is saved. `shutdown` stops it like the user would.
+    pub fn start(
+        self: &Arc<Self>,
+        job: Job,
+        shutdown: &CancellationToken,
+    ) -> tokio::task::JoinHandle<Outcome> {
         let live = Arc::new(Live {
             user_id: job.user_id,
             snapshot: Mutex::default(),
@@ -252,17 +271,18 @@ impl Generations {
             deltas: broadcast::channel(128).0,
             cancel: shutdown.child_token(),
         });
-        self.map().insert(job.reply_id, live.clone());
+        self.map().insert(job.id, live.clone());
         let generations = self.clone();
         tokio::spawn(async move {
-            let reply_id = job.reply_id;
+            let id = job.id;
             let outcome = run(&job, &live).await;
             // Saved before it leaves the map: a page that finds it gone reads the final text.
             let outcome = finish(&job, &live, outcome).await;
-            generations.map().remove(&reply_id);
+            generations.map().remove(&id);
             drop(job);
-            let _ = live.deltas.send(Delta::Done(outcome));
-        });
+            let _ = live.deltas.send(Delta::Done(outcome.clone()));
+            outcome
+        })
     }
 }
 
@@ -342,8 +362,8 @@ async fn run(job: &Job, live: &Live) -> Ended {
         }
         if unsaved && saved_at.elapsed() >= SAVE_EVERY {
             let snapshot = live.snapshot();
-            if let Err(err) = save_progress(&job.pool, job.reply_id, &snapshot).await {
-                tracing::warn!(error = %err, reply = %job.reply_id, "could not save a streaming reply");
+            if let Err(err) = save_progress(&job.pool, job.id, job.target, &snapshot).await {
+                tracing::warn!(error = %err, reply = %job.id, "could not save a streaming reply");
             }
             saved_at = Instant::now();
             unsaved = false;
@@ -374,15 +394,29 @@ fn failure(err: &LlmError) -> String {
     format!("{text}.")
 }
 
-async fn save_progress(pool: &PgPool, id: Uuid, snapshot: &Snapshot) -> sqlx::Result<()> {
-    sqlx::query!(
-        "update messages set content = $2, reasoning = $3 where id = $1 and status = 'streaming'",
-        id,
-        snapshot.content,
-        snapshot.reasoning,
-    )
-    .execute(pool)
-    .await?;
+async fn save_progress(
+    pool: &PgPool,
+    id: Uuid,
+    target: Target,
+    snapshot: &Snapshot,
+) -> sqlx::Result<()> {
+    match target {
+        Target::Reply { .. } => sqlx::query!(
+            "update messages set content = $2, reasoning = $3 where id = $1 and status = 'streaming'",
+            id,
+            snapshot.content,
+            snapshot.reasoning,
+        )
+        .execute(pool)
+        .await?,
+        Target::Step { .. } => sqlx::query!(
+            "update assistant_run_steps set output = $2 where id = $1 and status = 'running'",
+            id,
+            snapshot.content,
+        )
+        .execute(pool)
+        .await?,
+    };
     Ok(())
 }
 
@@ -422,61 +456,20 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
         .unwrap_or_else(|| estimate(&job.request, &snapshot));
     let cost = job.model.cost(&usage);
     for attempt in 1..=5 {
-        let saved: sqlx::Result<()> = async {
-            let mut tx = job.pool.begin().await?;
-            sqlx::query!(
-                "update messages set content = $2, reasoning = $3, status = $4, error = $5 where id = $1",
-                job.reply_id,
-                snapshot.content,
-                snapshot.reasoning,
-                ended.status,
-                ended.error,
-            )
-            .execute(&mut *tx)
-            .await?;
-            crate::usage::record(
-                &mut *tx,
-                crate::usage::Call {
-                    user_id: job.user_id,
-                    model: &job.model,
-                    feature: job.feature,
-                    conversation_id: Some(job.conversation_id),
-                    message_id: Some(job.reply_id),
-                    usage: &usage,
-                    estimated,
-                    first_token: ended.first_token,
-                    total: ended.total,
-                    status: ended.status,
-                    error: ended.error.as_deref(),
-                },
-            )
-            .await?;
-            sqlx::query!(
-                "update conversations set last_activity_at = now() where id = $1",
-                job.conversation_id
-            )
-            .execute(&mut *tx)
-            .await?;
-            if ended.status == "complete" && job.feature == "chat" {
-                super::titles::queue_after_first_reply(&mut tx, job.conversation_id, job.reply_id)
-                    .await?;
-            }
-            tx.commit().await
-        }
-        .await;
+        let saved = save_end(job, &snapshot, &ended, &usage, estimated).await;
         match saved {
             Ok(()) => break,
             Err(err) if attempt < 5 => {
-                tracing::warn!(error = %err, attempt, reply = %job.reply_id, "could not save a finished reply; retrying");
+                tracing::warn!(error = %err, attempt, reply = %job.id, "could not save a finished reply; retrying");
                 tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             }
             Err(err) => {
-                tracing::error!(error = %err, reply = %job.reply_id, "could not save a finished reply");
+                tracing::error!(error = %err, reply = %job.id, "could not save a finished reply");
             }
         }
     }
     tracing::info!(
-        reply = %job.reply_id,
+        reply = %job.id,
         model = %job.model.model_key,
         status = ended.status,
         input_tokens = usage.input_tokens,
@@ -491,4 +484,90 @@ async fn finish(job: &Job, live: &Live, ended: Ended) -> Outcome {
         usage,
         cost,
     }
+}
+
+/// Writes how the generation ended where its text belongs, with the call's usage record, in
+/// one transaction.
+async fn save_end(
+    job: &Job,
+    snapshot: &Snapshot,
+    ended: &Ended,
+    usage: &Usage,
+    estimated: bool,
+) -> sqlx::Result<()> {
+    let mut tx = job.pool.begin().await?;
+    let (conversation_id, message_id, run_id) = match job.target {
+        Target::Reply { conversation_id } => {
+            sqlx::query!(
+                "update messages set content = $2, reasoning = $3, status = $4, error = $5 where id = $1",
+                job.id,
+                snapshot.content,
+                snapshot.reasoning,
+                ended.status,
+                ended.error,
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "update conversations set last_activity_at = now() where id = $1",
+                conversation_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            if ended.status == "complete" && job.feature == "chat" {
+                super::titles::queue_after_first_reply(&mut tx, conversation_id, job.id).await?;
+            }
+            (Some(conversation_id), Some(job.id), None)
+        }
+        Target::Step { run_id } => {
+            let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+            let status = if ended.status == "complete" {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            let error = match ended.status {
+                "complete" => None,
+                "stopped" => Some(STEP_STOPPED.to_owned()),
+                _ => ended.error.clone(),
+            };
+            sqlx::query!(
+                r#"
+                update assistant_run_steps
+                set output = $2, status = $3, error = $4, input_tokens = $5, output_tokens = $6,
+                    cost = $7, finished_at = now()
+                where id = $1
+                "#,
+                job.id,
+                snapshot.content,
+                status,
+                error,
+                tokens(usage.input_tokens),
+                tokens(usage.output_tokens),
+                job.model.cost(usage),
+            )
+            .execute(&mut *tx)
+            .await?;
+            (None, None, Some(run_id))
+        }
+    };
+    crate::usage::record(
+        &mut *tx,
+        crate::usage::Call {
+            user_id: job.user_id,
+            model: &job.model,
+            feature: job.feature,
+            conversation_id,
+            message_id,
+            assistant_run_id: run_id,
+            usage,
+            estimated,
+            first_token: ended.first_token,
+            total: ended.total,
+            status: ended.status,
+            error: ended.error.as_deref(),
+        },
+    )
+    .await?;
+    tx.commit().await
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    live::{self, Delta, Generations, Job, Update},
+    live::{self, Delta, Generations, Job, Target, Update},
     *,
 };
 use crate::{
@@ -117,8 +117,10 @@ impl Harness {
                 },
                 model: self.model.clone(),
                 user_id,
-                conversation_id: started.conversation_id,
-                reply_id: started.reply_id,
+                id: started.reply_id,
+                target: Target::Reply {
+                    conversation_id: started.conversation_id,
+                },
                 feature: "chat",
                 slot: None,
             },

@@ -192,6 +192,7 @@ pub async fn write_title(
             feature: "title",
             conversation_id: Some(job.conversation_id),
             message_id: None,
+            assistant_run_id: None,
             usage: &usage,
             estimated,
             first_token: None,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     ChatError, ImageBudget, Started, Turn,
-    live::{self, Generations, Job, Update},
+    live::{self, Generations, Job, Target, Update},
 };
 use crate::{
     knowledge::{embed::Embedder, repos::KnowledgeError, retrieval},
@@ -216,10 +216,7 @@ impl Engine {
                 }
             }
         }
-        let max_output_tokens = model
-            .max_output_tokens
-            .and_then(|n| u32::try_from(n).ok())
-            .or((model.provider_kind == ProviderKind::Local).then_some(LOCAL_MAX_OUTPUT_TOKENS));
+        let max_output_tokens = max_output_tokens(&model);
         let begun = Begun {
             conversation_id: started.conversation_id,
             message_id: started.user_message_id,
@@ -237,8 +234,10 @@ impl Engine {
                 },
                 model,
                 user_id,
-                conversation_id: begun.conversation_id,
-                reply_id: begun.reply_id,
+                id: begun.reply_id,
+                target: Target::Reply {
+                    conversation_id: begun.conversation_id,
+                },
                 feature,
                 slot: Some(slot),
             },
@@ -248,7 +247,7 @@ impl Engine {
     }
 
     /// The client for `model`'s provider, or why the model cannot be used now.
-    async fn client(&self, model: &models::Model) -> Result<Guarded, TurnError> {
+    pub(crate) async fn client(&self, model: &models::Model) -> Result<Guarded, TurnError> {
         self.llm
             .provider(&self.pool, model.provider_id)
             .await
@@ -369,6 +368,15 @@ impl Engine {
         );
         Ok(())
     }
+}
+
+/// The most tokens a reply from `model` may have: its catalogue entry's limit, else a local
+/// model's cap.
+pub(crate) fn max_output_tokens(model: &models::Model) -> Option<u32> {
+    model
+        .max_output_tokens
+        .and_then(|n| u32::try_from(n).ok())
+        .or((model.provider_kind == ProviderKind::Local).then_some(LOCAL_MAX_OUTPUT_TOKENS))
 }
 
 /// The text of the last user message: what knowledge is searched for.

@@ -49,13 +49,16 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .map(|consumer| tokio::spawn(consumer.run(shutdown.clone())));
     let mailer = studio_core::mail::Mailer::new(&studio_core::mail::MailConfig::from_env()?)?;
-    // The same keys as the server's: titles (and runs) call the models it set up.
+    // The same keys and limits as the server's: titles and assistant runs call the models it
+    // set up.
     let keys = studio_core::llm::registry::EnvironmentKeys::from_env(false)?;
-    let llm = std::sync::Arc::new(studio_core::llm::registry::Registry::new(
+    let engine = workers::turn_engine(
+        &pipeline,
         keys,
-        studio_core::llm::RetryPolicy::default(),
-    ));
-    Runner::new(pool, workers::handlers(pipeline, mailer, llm), config)
+        studio_core::limits::LimitsConfig::from_env()?,
+        shutdown.clone(),
+    );
+    Runner::new(pool, workers::handlers(pipeline, mailer, engine), config)
         .run(shutdown)
         .await;
     if let Some(uploads) = uploads {

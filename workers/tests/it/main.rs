@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use workers::{Handlers, JobError, Outcome, Runner, RunnerConfig, runner::ProcessResult};
 
+mod assistant_runs;
 mod knowledge;
 mod mail;
 mod sqs;
@@ -27,11 +28,14 @@ mod turns;
 
 /// The crate's handlers, knowledge items stored in a folder that lives as long as the process.
 fn handlers(pool: &PgPool) -> Handlers {
-    let llm = std::sync::Arc::new(studio_core::llm::registry::Registry::new(
+    let pipeline = knowledge::pipeline(pool);
+    let engine = workers::turn_engine(
+        &pipeline,
         studio_core::llm::registry::EnvironmentKeys::default(),
-        studio_core::llm::RetryPolicy::default(),
-    ));
-    workers::handlers(knowledge::pipeline(pool), None, llm)
+        studio_core::limits::LimitsConfig::default(),
+        CancellationToken::new(),
+    );
+    workers::handlers(pipeline, None, engine)
 }
 
 fn config() -> RunnerConfig {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 /// A user with the `role` and a model on the fake provider that every role may use, priced
 /// $2 / $8 per million tokens in / out.
-async fn user_and_model(pool: &PgPool, server: &FakeServer, role: &str) -> (Uuid, Uuid) {
+pub(crate) async fn user_and_model(pool: &PgPool, server: &FakeServer, role: &str) -> (Uuid, Uuid) {
     let user: Uuid = sqlx::query_scalar(
         "insert into users (email, display_name, is_email_verified, email_verified_at)
          values ($1, 'Runner', true, now()) returning id",
@@ -33,9 +33,10 @@ async fn user_and_model(pool: &PgPool, server: &FakeServer, role: &str) -> (Uuid
     .unwrap();
     users::grant_role_by_name(pool, user, role).await.unwrap();
     let provider: Uuid = sqlx::query_scalar(
-        "insert into ai_providers (kind, name, base_url) values ('openai', 'Fake', $1) returning id",
+        "insert into ai_providers (kind, name, base_url) values ('openai', $2, $1) returning id",
     )
     .bind(server.base_url())
+    .bind(format!("Fake at {}", server.url()))
     .fetch_one(pool)
     .await
     .unwrap();
@@ -202,7 +203,7 @@ async fn the_worker_refuses_what_the_server_refuses_before_anything_is_saved(poo
 }
 
 /// Runs the queue until it has nothing ready.
-async fn drain(pool: &PgPool) {
+pub(crate) async fn drain(pool: &PgPool) {
     let runner = workers::Runner::new(pool.clone(), super::handlers(pool), super::config());
     let never = CancellationToken::new();
     while runner.run_once(&never).await.unwrap() != workers::Outcome::Empty {}

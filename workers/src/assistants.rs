@@ -1,0 +1,31 @@
+//! `assistant-run`: sends an assistant run's prompts (see `studio_core::assistants::run`).
+
+use studio_core::{
+    assistants::run::{self, RunAssistant, State},
+    chat::turn::Engine,
+};
+
+use crate::{Handlers, JobContext, JobError};
+
+/// Registers the run job; steps go through `engine`, as chat replies do.
+pub fn add(handlers: &mut Handlers, engine: Engine) {
+    handlers.job(move |_ctx: JobContext, job: RunAssistant| {
+        let engine = engine.clone();
+        async move {
+            match run::execute(&engine, job.run_id).await {
+                // Stopped with the process: taken up again, it resumes.
+                Ok(State::Running) => Err(JobError::Transient(anyhow::anyhow!(
+                    "the run was interrupted by a shutdown"
+                ))),
+                Ok(ended) => {
+                    tracing::info!(run = %job.run_id, status = ended.as_str(), "assistant run ended");
+                    Ok(())
+                }
+                Err(sqlx::Error::RowNotFound) => {
+                    Err(JobError::Permanent("the run no longer exists".into()))
+                }
+                Err(err) => Err(JobError::Transient(err.into())),
+            }
+        }
+    });
+}

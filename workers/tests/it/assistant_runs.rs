@@ -1,0 +1,361 @@
+//! Assistant runs sent by the job: prompts in the order of their graph, through the turn
+//! engine's generations, against fake providers that speak the OpenAI wire protocol.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use studio_core::{
+    accounts::{admin::Actor, users},
+    assistants::{
+        inputs::{Inputs, Value},
+        run::{self, State},
+        store::{self, Definition, Field, FieldKind, Prompt},
+    },
+    limits::LimitsConfig,
+    llm::{
+        registry::EnvironmentKeys,
+        testing::{FakeServer, Frame, Reply, done, finish_chunk, text_chunk, usage_chunk},
+    },
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A reply that takes `pause` before its text.
+fn slow(text: &str, pause: Duration) -> Reply {
+    Reply::Stream(vec![
+        Frame::Pause(pause),
+        text_chunk(text),
+        finish_chunk("stop"),
+        usage_chunk(20, 4, 0),
+        done(),
+    ])
+}
+
+fn prompt(key: &str, content: &str, model_id: Uuid) -> Prompt {
+    Prompt {
+        key: key.into(),
+        name: format!("Step {key}"),
+        content: content.into(),
+        system: None,
+        model_id: Some(model_id),
+        repositories: Vec::new(),
+    }
+}
+
+fn definition(prompts: Vec<Prompt>) -> Definition {
+    Definition {
+        name: "Letter".into(),
+        description: String::new(),
+        icon: "letter".into(),
+        share_knowledge: false,
+        fields: vec![Field {
+            name: "notes".into(),
+            label: "Notes".into(),
+            help: String::new(),
+            kind: FieldKind::LongText,
+            required: true,
+            options: Vec::new(),
+        }],
+        prompts,
+    }
+}
+
+/// An approved assistant of a staff owner that students run; returns (its id, a student).
+async fn approved(pool: &PgPool, owner: Uuid, definition: &Definition) -> (Uuid, Uuid) {
+    let admin = person(pool, "administrator").await;
+    let student = person(pool, "student").await;
+    let id = store::create(pool, owner, definition).await.unwrap();
+    store::submit(pool, owner, id).await.unwrap();
+    let students: Uuid = sqlx::query_scalar("select id from roles where name = 'student'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    store::approve(
+        pool,
+        Actor {
+            user_id: admin,
+            ip: None,
+        },
+        id,
+        &[students],
+    )
+    .await
+    .unwrap();
+    (id, student)
+}
+
+async fn person(pool: &PgPool, role: &str) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "insert into users (email, display_name, is_email_verified, email_verified_at)
+         values ($1, 'Someone', true, now()) returning id",
+    )
+    .bind(format!("{}@school.org", Uuid::new_v4().simple()))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    users::grant_role_by_name(pool, id, role).await.unwrap();
+    id
+}
+
+fn engine(pool: &PgPool) -> studio_core::chat::turn::Engine {
+    workers::turn_engine(
+        &super::knowledge::pipeline(pool),
+        EnvironmentKeys::default(),
+        LimitsConfig::default(),
+        CancellationToken::new(),
+    )
+}
+
+fn notes(text: &str) -> Inputs {
+    Inputs::from([("notes".to_owned(), Value::One(text.to_owned()))])
+}
+
+#[derive(Debug, PartialEq)]
+struct Step {
+    key: String,
+    status: String,
+    input: Option<String>,
+    output: String,
+    error: Option<String>,
+}
+
+async fn steps(pool: &PgPool, run_id: Uuid) -> Vec<Step> {
+    sqlx::query_as::<_, (String, String, Option<String>, String, Option<String>)>(
+        "select key, status, input, output, error from assistant_run_steps where run_id = $1 order by position",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(key, status, input, output, error)| Step {
+        key,
+        status,
+        input,
+        output,
+        error,
+    })
+    .collect()
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn independent_prompts_are_sent_together_and_a_joining_one_after_both(pool: PgPool) {
+    let pause = Duration::from_millis(400);
+    let server = FakeServer::start(vec![
+        slow("one", pause),
+        slow("two", pause),
+        slow("three", Duration::ZERO),
+    ])
+    .await
+    .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![
+            prompt("summary", "Summarise {{notes}}", model),
+            prompt("greeting", "Greet about ${notes}", model),
+            prompt("letter", "Join {{summary}} and {{greeting}}", model),
+        ]),
+    )
+    .await;
+
+    // Refused before anything is saved: a missing required field.
+    let refused = run::start(&pool, student, id, &Inputs::new()).await;
+    assert!(
+        matches!(&refused, Err(store::AssistantError::Invalid(p)) if p == &["\u{201c}Notes\u{201d} is required."]),
+        "{refused:?}"
+    );
+    let run_id = run::start(&pool, student, id, &notes("Lost a shoe."))
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(
+        Duration::from_secs(20),
+        run::execute(&engine(&pool), run_id),
+    )
+    .await
+    .expect("the run ends")
+    .unwrap();
+    assert_eq!(ended, State::Succeeded);
+
+    let sent = server.requests();
+    assert_eq!(sent.len(), 3);
+    // The two independent prompts were both sent before either answered; the joining one
+    // only after both had.
+    assert!(sent[1].at.duration_since(sent[0].at) < pause, "{sent:?}");
+    assert!(sent[2].at.duration_since(sent[1].at) >= pause, "{sent:?}");
+    let join = sent[2].body["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        join == "Join one and two" || join == "Join two and one",
+        "{join}"
+    );
+
+    let saved = steps(&pool, run_id).await;
+    assert_eq!(
+        saved
+            .iter()
+            .map(|s| (s.key.as_str(), s.status.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("summary", "succeeded"),
+            ("greeting", "succeeded"),
+            ("letter", "succeeded")
+        ]
+    );
+    assert_eq!(saved[0].input.as_deref(), Some("Summarise Lost a shoe."));
+    assert_eq!(saved[1].input.as_deref(), Some("Greet about Lost a shoe."));
+    assert_eq!(saved[2].output, "three");
+    // Each call is counted for the student, under the run, at the model's prices.
+    let usage: Vec<(String, Option<Uuid>, i32, i32, String)> = sqlx::query_as(
+        "select feature, user_id, input_tokens, output_tokens, cost::text from usage_records where assistant_run_id = $1",
+    )
+    .bind(run_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(usage.len(), 3);
+    for (feature, user, input, output, cost) in usage {
+        assert_eq!(
+            (feature.as_str(), user, input, output),
+            ("assistant", Some(student), 20, 4)
+        );
+        // 20 in at $2 and 4 out at $8 per million.
+        assert_eq!(cost, "0.00007200");
+    }
+    let status: String = sqlx::query_scalar("select status from assistant_runs where id = $1")
+        .bind(run_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "succeeded");
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_failed_step_skips_what_waits_for_it_and_keeps_the_rest(pool: PgPool) {
+    let working = FakeServer::start(vec![Reply::text(&["fine"], 10, 2)])
+        .await
+        .unwrap();
+    let broken = FakeServer::start(vec![Reply::error(400, "model refuses")])
+        .await
+        .unwrap();
+    let (owner, good) = super::turns::user_and_model(&pool, &working, "staff").await;
+    let (_, bad) = super::turns::user_and_model(&pool, &broken, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![
+            prompt("a", "{{notes}}", bad),
+            prompt("b", "After {{a}}", good),
+            prompt("c", "{{notes}} too", good),
+            prompt("d", "After {{c}}", good),
+        ]),
+    )
+    .await;
+    let run_id = run::start(&pool, student, id, &notes("x")).await.unwrap();
+    let ended = run::execute(&engine(&pool), run_id).await.unwrap();
+    assert_eq!(ended, State::Failed);
+
+    let saved = steps(&pool, run_id).await;
+    let (a, b, c, d) = (&saved[0], &saved[1], &saved[2], &saved[3]);
+    assert_eq!(a.status, "failed");
+    assert!(a.error.is_some(), "{a:?}");
+    assert_eq!(
+        (b.status.as_str(), b.input.as_deref(), b.error.as_deref()),
+        (
+            "skipped",
+            None,
+            Some("Not sent: it uses \u{201c}Step a\u{201d}, which did not finish.")
+        )
+    );
+    assert_eq!(
+        (c.status.as_str(), c.output.as_str()),
+        ("succeeded", "fine")
+    );
+    assert_eq!(
+        (d.status.as_str(), d.input.as_deref()),
+        ("succeeded", Some("After fine"))
+    );
+    assert!(broken.requests().len() == 1 && working.requests().len() == 2);
+    let error: Option<String> =
+        sqlx::query_scalar("select error from assistant_runs where id = $1")
+            .bind(run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        error.as_deref(),
+        Some("2 of 4 steps did not finish: \u{201c}Step a\u{201d}, \u{201c}Step b\u{201d}.")
+    );
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn an_interrupted_run_resumes_its_unfinished_steps_from_the_queue(pool: PgPool) {
+    let server = FakeServer::start(vec![Reply::text(&["again"], 10, 2)])
+        .await
+        .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![
+            prompt("first", "{{notes}}", model),
+            prompt("second", "{{notes}} second", model),
+            prompt("last", "{{first}} + {{second}}", model),
+        ]),
+    )
+    .await;
+    let run_id = run::start(&pool, student, id, &notes("x")).await.unwrap();
+    // As a process left it when it died: the first step done, the second under way.
+    sqlx::query("update assistant_runs set status = 'running', started_at = now() where id = $1")
+        .bind(run_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update assistant_run_steps set status = 'succeeded', output = 'kept', input = 'x'
+         where run_id = $1 and key = 'first'",
+    )
+    .bind(run_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update assistant_run_steps set status = 'running', output = 'half'
+         where run_id = $1 and key = 'second'",
+    )
+    .bind(run_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    // The queued job picks it up.
+    super::turns::drain(&pool).await;
+    let saved = steps(&pool, run_id).await;
+    assert_eq!(
+        saved
+            .iter()
+            .map(|s| (s.status.as_str(), s.output.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("succeeded", "kept"),
+            ("succeeded", "again"),
+            ("succeeded", "again")
+        ]
+    );
+    // Only what was unfinished was sent again, with the kept output.
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].body["messages"][0]["content"], "kept + again");
+    let status: String = sqlx::query_scalar("select status from assistant_runs where id = $1")
+        .bind(run_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "succeeded");
+    // A run already ended is left as it is.
+    assert_eq!(
+        run::execute(&engine(&pool), run_id).await.unwrap(),
+        State::Succeeded
+    );
+    assert_eq!(server.requests().len(), 2);
+}
