@@ -21,8 +21,10 @@ pub fn add(handlers: &mut Handlers, engine: Engine) {
                     tracing::info!(run = %job.run_id, status = ended.as_str(), "assistant run ended");
                     Ok(())
                 }
+                // Deleted meanwhile (with its assistant or its user): nothing to do.
                 Err(sqlx::Error::RowNotFound) => {
-                    Err(JobError::Permanent("the run no longer exists".into()))
+                    tracing::info!(run = %job.run_id, "assistant run gone before it ran");
+                    Ok(())
                 }
                 Err(err) => Err(JobError::Transient(err.into())),
             }

@@ -76,6 +76,7 @@ async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_
     pool: PgPool,
 ) {
     use studio_core::{
+        assistants::run::RunAssistant,
         chat::titles::WriteTitle,
         knowledge::{reembed::EmbedItem, repos::IngestItem},
         mail::SendMail,
@@ -86,6 +87,7 @@ async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_
     assert_eq!(
         handlers.kinds(),
         [
+            "assistant-run",
             "chat-title",
             "knowledge-embed",
             "knowledge-ingest",
@@ -98,6 +100,10 @@ async fn every_job_kind_is_enqueued_typed_and_handled_and_a_wrong_payload_fails_
     let gone = uuid::Uuid::new_v4();
     let ids = [
         jobs::enqueue_job(&pool, &Ping {}).await.unwrap().id(),
+        jobs::enqueue_job(&pool, &RunAssistant { run_id: gone })
+            .await
+            .unwrap()
+            .id(),
         jobs::enqueue_job(
             &pool,
             &WriteTitle {
