@@ -664,18 +664,7 @@ pub async fn delete_model(pool: &PgPool, actor: Actor<'_>, id: Uuid) -> Result<(
 
 /// The active models one of `user_id`'s roles allows, for the model picker.
 pub async fn models_for_user(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<Model>> {
-    let allowed: Vec<Uuid> = sqlx::query_scalar!(
-        r#"
-        select distinct m.id
-        from ai_models as m
-        join ai_model_roles as mr on mr.model_id = m.id
-        join granted_roles as ur on ur.role_id = mr.role_id
-        where ur.user_id = $1 and m.is_active
-        "#,
-        user_id,
-    )
-    .fetch_all(pool)
-    .await?;
+    let allowed = usable_ids(pool, user_id, None).await?;
     Ok(list_models(pool)
         .await?
         .into_iter()
@@ -691,33 +680,22 @@ pub async fn model_for_user(
     model_id: Uuid,
 ) -> sqlx::Result<Option<Model>> {
     // Both at once: a turn waits for this answer before anything else.
+    let one = [model_id];
     let (allowed, mut found) = tokio::try_join!(
-        sqlx::query_scalar!(
-            r#"
-            select exists (
-                select 1
-                from ai_models as m
-                join ai_model_roles as mr on mr.model_id = m.id
-                join granted_roles as ur on ur.role_id = mr.role_id
-                where m.id = $2 and ur.user_id = $1 and m.is_active
-            ) as "allowed!"
-            "#,
-            user_id,
-            model_id,
-        )
-        .fetch_one(pool),
+        usable_ids(pool, user_id, Some(&one)),
         fetch_models(pool, Some(model_id)),
     )?;
-    Ok(found.pop().filter(|_| allowed))
+    Ok(found.pop().filter(|_| !allowed.is_empty()))
 }
 
-/// The models among `ids` that `user_id` may use now (active, and one of their roles allowed).
+/// The models `user_id` may use now (active, and one of their roles allowed): all of them, or
+/// those `among` the ids given.
 pub async fn usable_ids(
     executor: impl sqlx::PgExecutor<'_>,
     user_id: Uuid,
-    ids: &[Uuid],
+    among: Option<&[Uuid]>,
 ) -> sqlx::Result<Vec<Uuid>> {
-    if ids.is_empty() {
+    if among.is_some_and(<[Uuid]>::is_empty) {
         return Ok(Vec::new());
     }
     sqlx::query_scalar!(
@@ -726,10 +704,10 @@ pub async fn usable_ids(
         from ai_models as m
         join ai_model_roles as mr on mr.model_id = m.id
         join granted_roles as ur on ur.role_id = mr.role_id
-        where m.id = any($2) and ur.user_id = $1 and m.is_active
+        where ur.user_id = $1 and m.is_active and ($2::uuid[] is null or m.id = any($2))
         "#,
         user_id,
-        ids,
+        among as Option<&[Uuid]>,
     )
     .fetch_all(executor)
     .await

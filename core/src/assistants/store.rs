@@ -365,7 +365,7 @@ async fn access_problems(
         .flat_map(|p| p.repositories.iter().copied())
         .collect();
     let (usable, readable, tools) = tokio::try_join!(
-        crate::models::usable_ids(pool, owner, &models),
+        crate::models::usable_ids(pool, owner, Some(&models)),
         crate::knowledge::repos::readable_ids(pool, owner, &repositories),
         crate::accounts::access::tool_slugs(pool, owner),
     )?;
