@@ -33,10 +33,14 @@ pub struct Call<'a> {
     pub error: Option<&'a str>,
 }
 
+/// A token count as an `integer` column holds it (a count past its range is saturated).
+pub fn count(tokens: u64) -> i32 {
+    i32::try_from(tokens).unwrap_or(i32::MAX)
+}
+
 /// Saves `call`'s usage record; returns its cost.
 pub async fn record(executor: impl PgExecutor<'_>, call: Call<'_>) -> sqlx::Result<Decimal> {
     let cost = call.model.cost(call.usage);
-    let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     let millis = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
     sqlx::query!(
         r#"
@@ -54,9 +58,9 @@ pub async fn record(executor: impl PgExecutor<'_>, call: Call<'_>) -> sqlx::Resu
         call.conversation_id,
         call.message_id,
         call.assistant_run_id,
-        tokens(call.usage.input_tokens),
-        tokens(call.usage.output_tokens),
-        tokens(call.usage.cached_input_tokens),
+        count(call.usage.input_tokens),
+        count(call.usage.output_tokens),
+        count(call.usage.cached_input_tokens),
         call.estimated,
         call.first_token.map(millis),
         millis(call.total),

@@ -497,6 +497,28 @@ async fn save_end(
 ) -> sqlx::Result<()> {
     let mut tx = job.pool.begin().await?;
     let (conversation_id, message_id, run_id) = match job.target {
+        Target::Reply { conversation_id } => (Some(conversation_id), Some(job.id), None),
+        Target::Step { run_id } => (None, None, Some(run_id)),
+    };
+    let cost = crate::usage::record(
+        &mut *tx,
+        crate::usage::Call {
+            user_id: job.user_id,
+            model: &job.model,
+            feature: job.feature,
+            conversation_id,
+            message_id,
+            assistant_run_id: run_id,
+            usage,
+            estimated,
+            first_token: ended.first_token,
+            total: ended.total,
+            status: ended.status,
+            error: ended.error.as_deref(),
+        },
+    )
+    .await?;
+    match job.target {
         Target::Reply { conversation_id } => {
             sqlx::query!(
                 "update messages set content = $2, reasoning = $3, status = $4, error = $5 where id = $1",
@@ -517,10 +539,8 @@ async fn save_end(
             if ended.status == "complete" && job.feature == "chat" {
                 super::titles::queue_after_first_reply(&mut tx, conversation_id, job.id).await?;
             }
-            (Some(conversation_id), Some(job.id), None)
         }
-        Target::Step { run_id } => {
-            let tokens = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Target::Step { .. } => {
             let status = if ended.status == "complete" {
                 "succeeded"
             } else {
@@ -542,32 +562,13 @@ async fn save_end(
                 snapshot.content,
                 status,
                 error,
-                tokens(usage.input_tokens),
-                tokens(usage.output_tokens),
-                job.model.cost(usage),
+                crate::usage::count(usage.input_tokens),
+                crate::usage::count(usage.output_tokens),
+                cost,
             )
             .execute(&mut *tx)
             .await?;
-            (None, None, Some(run_id))
         }
-    };
-    crate::usage::record(
-        &mut *tx,
-        crate::usage::Call {
-            user_id: job.user_id,
-            model: &job.model,
-            feature: job.feature,
-            conversation_id,
-            message_id,
-            assistant_run_id: run_id,
-            usage,
-            estimated,
-            first_token: ended.first_token,
-            total: ended.total,
-            status: ended.status,
-            error: ended.error.as_deref(),
-        },
-    )
-    .await?;
+    }
     tx.commit().await
 }
