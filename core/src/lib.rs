@@ -19,6 +19,8 @@ pub mod quota;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 pub mod usage;
 
 /// The schema migrations in `core/migrations`, applied by the server at start.

@@ -13,28 +13,14 @@ use super::{
     *,
 };
 use crate::{
-    accounts::users,
     llm::{
         ChatRequest,
         openai::{OpenAi, OpenAiSettings},
         testing::{FakeServer, Frame, Reply, done, finish_chunk, text_chunk, usage_chunk},
     },
     models::{self, Model},
+    test_support::person,
 };
-
-async fn person(pool: &PgPool, email: &str) -> Uuid {
-    let id: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Someone', true, now()) returning id",
-    )
-    .bind(email)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    users::grant_role_by_name(pool, id, "student")
-        .await
-        .unwrap();
-    id
-}
 
 /// A model priced at $1 / $2 / $0.5 per million input / output / cached tokens.
 async fn model(pool: &PgPool) -> Model {
@@ -155,7 +141,7 @@ async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
         ])],
     )
     .await;
-    let user = person(&h.pool, "a@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
     assert_eq!(last_used_model(&h.pool, user).await.unwrap(), None);
     let started = h
         .turn(
@@ -209,7 +195,7 @@ async fn a_reply_is_saved_with_its_usage_and_cost(pool: PgPool) {
         .expect("the owner's finished reply");
     assert_eq!(of, started.conversation_id);
     assert_eq!(reply, conversation.messages[1]);
-    let other = person(&h.pool, "b@example.org").await;
+    let other = person(&h.pool, "b@example.org", "student").await;
     assert_eq!(
         super::finished_reply(&h.pool, other, started.reply_id)
             .await
@@ -269,8 +255,8 @@ async fn attaching_sees_everything_and_stop_keeps_what_came(pool: PgPool) {
         ])],
     )
     .await;
-    let user = person(&h.pool, "a@example.org").await;
-    let other = person(&h.pool, "b@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
+    let other = person(&h.pool, "b@example.org", "student").await;
     let started = h.turn(user, message(None, "Tell me a story")).await;
     // Someone else can neither watch nor stop it.
     assert!(h.generations.attach(other, started.reply_id).is_none());
@@ -333,8 +319,8 @@ async fn a_follower_that_falls_behind_gets_a_snapshot_and_the_end_never_a_cut(po
     frames.extend((400..410).map(|i| text_chunk(&piece(i))));
     frames.extend([finish_chunk("stop"), done()]);
     let h = Harness::new(pool, vec![Reply::Stream(frames)]).await;
-    let user = person(&h.pool, "a@example.org").await;
-    let other = person(&h.pool, "b@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
+    let other = person(&h.pool, "b@example.org", "student").await;
     let started = h.turn(user, message(None, "Count to 409")).await;
     let whole: String = (0..410).map(piece).collect();
     let complete = Update::Done {
@@ -384,7 +370,7 @@ async fn a_provider_failure_keeps_the_partial_reply_with_the_reason(pool: PgPool
         ],
     )
     .await;
-    let user = person(&h.pool, "a@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
     let cut = h.turn(user, message(None, "Go")).await;
     let saved = h.settled(cut.reply_id).await;
     assert_eq!(
@@ -427,7 +413,7 @@ async fn regenerate_and_edit_make_branches_the_user_can_switch(pool: PgPool) {
         ],
     )
     .await;
-    let user = person(&h.pool, "a@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
     let first = h.turn(user, message(None, "Count")).await;
     h.settled(first.reply_id).await;
     let second = h
@@ -500,8 +486,8 @@ async fn the_list_searches_pins_archives_and_stays_private(pool: PgPool) {
         ],
     )
     .await;
-    let user = person(&h.pool, "a@example.org").await;
-    let other = person(&h.pool, "b@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
+    let other = person(&h.pool, "b@example.org", "student").await;
     let biology = h.turn(user, message(None, "Explain plants")).await;
     h.settled(biology.reply_id).await;
     let history = h.turn(user, message(None, "Romans")).await;
@@ -656,7 +642,7 @@ async fn the_list_searches_pins_archives_and_stays_private(pool: PgPool) {
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn replies_interrupted_by_a_restart_are_marked_stopped(pool: PgPool) {
     let model = model(&pool).await;
-    let user = person(&pool, "a@example.org").await;
+    let user = person(&pool, "a@example.org", "student").await;
     let started = start_turn(
         &pool,
         user,
@@ -726,8 +712,8 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn images_are_checked_by_content_and_sent_to_the_model(pool: PgPool) {
     let h = Harness::new(pool, vec![Reply::text(&["A red dot."], 1, 1)]).await;
-    let user = person(&h.pool, "a@example.org").await;
-    let other = person(&h.pool, "b@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
+    let other = person(&h.pool, "b@example.org", "student").await;
 
     let refusal = |result: Result<Uuid, ChatError>| match result {
         Err(ChatError::Invalid(message)) => message,
@@ -842,8 +828,8 @@ async fn documents_go_to_the_model_as_text_before_the_question(pool: PgPool) {
 
     let replies = (0..3).map(|_| Reply::text(&["Ethanol."], 1, 1)).collect();
     let h = Harness::new(pool, replies).await;
-    let user = person(&h.pool, "reader@school.test").await;
-    let other = person(&h.pool, "other@school.test").await;
+    let user = person(&h.pool, "reader@school.test", "student").await;
+    let other = person(&h.pool, "other@school.test", "student").await;
     let document = |text: String| NewDocument {
         file_name: "Lab report.pdf".into(),
         content_kind: "pdf".into(),
@@ -948,7 +934,7 @@ async fn documents_go_to_the_model_as_text_before_the_question(pool: PgPool) {
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn a_send_carries_only_the_latest_turns_images_within_the_byte_budget(pool: PgPool) {
     let h = Harness::new(pool, vec![Reply::text(&["Seen."], 1, 1)]).await;
-    let user = person(&h.pool, "a@example.org").await;
+    let user = person(&h.pool, "a@example.org", "student").await;
     let budget = ImageBudget {
         turns: 2,
         max_bytes: 1_000_000,

@@ -138,6 +138,15 @@ async fn steps(pool: &PgPool, run_id: Uuid) -> Vec<Step> {
     .collect()
 }
 
+/// The run's status and error as saved.
+async fn ended_as(pool: &PgPool, run_id: Uuid) -> (String, Option<String>) {
+    sqlx::query_as("select status, error from assistant_runs where id = $1")
+        .bind(run_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
 async fn independent_prompts_are_sent_together_and_a_joining_one_after_both(pool: PgPool) {
     let pause = Duration::from_millis(400);
@@ -222,12 +231,7 @@ async fn independent_prompts_are_sent_together_and_a_joining_one_after_both(pool
         // 20 in at $2 and 4 out at $8 per million.
         assert_eq!(cost, "0.00007200");
     }
-    let status: String = sqlx::query_scalar("select status from assistant_runs where id = $1")
-        .bind(run_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "succeeded");
+    assert_eq!(ended_as(&pool, run_id).await, ("succeeded".into(), None));
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
@@ -276,15 +280,15 @@ async fn a_failed_step_skips_what_waits_for_it_and_keeps_the_rest(pool: PgPool) 
         ("succeeded", Some("After fine"))
     );
     assert!(broken.requests().len() == 1 && working.requests().len() == 2);
-    let error: Option<String> =
-        sqlx::query_scalar("select error from assistant_runs where id = $1")
-            .bind(run_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
     assert_eq!(
-        error.as_deref(),
-        Some("2 of 4 steps did not finish: \u{201c}Step a\u{201d}, \u{201c}Step b\u{201d}.")
+        ended_as(&pool, run_id).await,
+        (
+            "failed".into(),
+            Some(
+                "2 of 4 steps did not finish: \u{201c}Step a\u{201d}, \u{201c}Step b\u{201d}."
+                    .into()
+            )
+        )
     );
 }
 
@@ -346,12 +350,7 @@ async fn an_interrupted_run_resumes_its_unfinished_steps_from_the_queue(pool: Pg
     let sent = server.requests();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].body["messages"][0]["content"], "kept + again");
-    let status: String = sqlx::query_scalar("select status from assistant_runs where id = $1")
-        .bind(run_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "succeeded");
+    assert_eq!(ended_as(&pool, run_id).await, ("succeeded".into(), None));
     // A run already ended is left as it is.
     assert_eq!(
         run::execute(&engine(&pool), run_id).await.unwrap(),

@@ -7,30 +7,10 @@ use uuid::Uuid;
 
 use super::*;
 use crate::{
-    accounts::users,
     knowledge::repos::{self, RepositoryFields},
     models::{ModelInput, ProviderInput, save_model, save_provider},
+    test_support::{person, role},
 };
-
-async fn person(pool: &PgPool, email: &str, role: &str) -> Uuid {
-    let id: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Someone', true, now()) returning id",
-    )
-    .bind(email)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    users::grant_role_by_name(pool, id, role).await.unwrap();
-    id
-}
-
-async fn role(pool: &PgPool, name: &str) -> Uuid {
-    sqlx::query_scalar("select id from roles where name = $1")
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
 
 /// A model the roles named may use.
 async fn model(pool: &PgPool, admin: Uuid, key: &str, roles: &[&str]) -> Uuid {
