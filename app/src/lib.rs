@@ -9,6 +9,7 @@
 
 mod admin;
 mod app;
+pub mod assistants;
 pub mod auth;
 pub mod chat;
 pub mod error;

@@ -137,6 +137,10 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             get(app::knowledge::routes::events),
         )
         .route(
+            "/api/assistants/runs/{id}/events",
+            get(app::assistants::events::run_events),
+        )
+        .route(
             "/auth/oidc/{provider}/callback",
             get(app::auth::oidc::callback),
         )

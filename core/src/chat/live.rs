@@ -181,9 +181,20 @@ struct Live {
 }
 
 /// The replies being written on this server. Cheap to share behind an `Arc`.
-#[derive(Default)]
 pub struct Generations {
     live: Mutex<HashMap<Uuid, Arc<Live>>>,
+    /// The id of each generation as it starts and as it ends.
+    changes: broadcast::Sender<Uuid>,
+}
+
+impl Default for Generations {
+    fn default() -> Self {
+        Self {
+            live: Mutex::default(),
+            // A listener that falls behind reads its state afresh (see `subscribe`).
+            changes: broadcast::channel(256).0,
+        }
+    }
 }
 
 impl std::fmt::Debug for Generations {
@@ -246,6 +257,12 @@ impl Generations {
         Some((snapshot.clone(), live.deltas.subscribe()))
     }
 
+    /// The id of every generation that starts or ends here from now on. A receiver that
+    /// falls behind is told so (`Lagged`) and should read again what it follows.
+    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.changes.subscribe()
+    }
+
     /// Stops reply `id` of `user_id`. Returns whether it was running.
     pub fn stop(&self, user_id: Uuid, id: Uuid) -> bool {
         match self.map().get(&id) {
@@ -272,6 +289,7 @@ impl Generations {
             cancel: shutdown.child_token(),
         });
         self.map().insert(job.id, live.clone());
+        let _ = self.changes.send(job.id);
         let generations = self.clone();
         tokio::spawn(async move {
             let id = job.id;
@@ -281,6 +299,7 @@ impl Generations {
             generations.map().remove(&id);
             drop(job);
             let _ = live.deltas.send(Delta::Done(outcome.clone()));
+            let _ = generations.changes.send(id);
             outcome
         })
     }

@@ -6,6 +6,7 @@
 )]
 
 mod access;
+mod assistants;
 mod chat;
 mod knowledge;
 mod oidc;

@@ -1,12 +1,13 @@
 //! Assistant runs sent by the job: prompts in the order of their graph, through the turn
 //! engine's generations, against fake providers that speak the OpenAI wire protocol.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use sqlx::PgPool;
 use studio_core::{
     accounts::{admin::Actor, users},
     assistants::{
+        events::{self, RunEvent},
         inputs::{Inputs, Value},
         run::{self, State},
         store::{self, Definition, Field, FieldKind, Prompt},
@@ -357,4 +358,185 @@ async fn an_interrupted_run_resumes_its_unfinished_steps_from_the_queue(pool: Pg
         State::Succeeded
     );
     assert_eq!(server.requests().len(), 2);
+}
+
+/// A reply in pieces, `pause` before each.
+fn pieces(texts: &[&str], pause: Duration) -> Reply {
+    let mut frames = Vec::new();
+    for text in texts {
+        frames.push(Frame::Pause(pause));
+        frames.push(text_chunk(text));
+    }
+    frames.extend([finish_chunk("stop"), usage_chunk(20, 4, 0), done()]);
+    Reply::Stream(frames)
+}
+
+/// Events of `follower` until the run's end (or a timeout).
+async fn until_end(mut follower: futures::stream::BoxStream<'static, RunEvent>) -> Vec<RunEvent> {
+    use futures::StreamExt;
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = follower.next().await {
+            let last = matches!(event, RunEvent::RunEnded { .. });
+            seen.push(event);
+            if last {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the run ends");
+    seen
+}
+
+/// Each step's text as a follower put it together from `events`: `StepStarted` clears it,
+/// `StepOutput` replaces it, `StepText` adds to it.
+fn texts(events: &[RunEvent]) -> HashMap<Uuid, String> {
+    let mut texts: HashMap<Uuid, String> = HashMap::new();
+    for event in events {
+        match event {
+            RunEvent::Snapshot(run) => {
+                for step in &run.steps {
+                    texts.insert(step.id, step.output.clone());
+                }
+            }
+            RunEvent::StepStarted { step, .. } => {
+                texts.insert(*step, String::new());
+            }
+            RunEvent::StepOutput { step, output } => {
+                texts.insert(*step, output.clone());
+            }
+            RunEvent::StepText { step, text } => texts.entry(*step).or_default().push_str(text),
+            RunEvent::StepFinished(_) | RunEvent::RunEnded { .. } => {}
+        }
+    }
+    texts
+}
+
+/// Where the first event matching `what` is in `events`.
+fn position(events: &[RunEvent], what: impl Fn(&RunEvent) -> bool) -> usize {
+    events
+        .iter()
+        .position(what)
+        .unwrap_or_else(|| panic!("not among {events:#?}"))
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_run_is_followed_live_step_by_step_and_again_after_a_reload(pool: PgPool) {
+    let pause = Duration::from_millis(150);
+    let server = FakeServer::start(vec![
+        pieces(&["Shoe ", "lost ", "today."], pause),
+        pieces(&["Dear ", "parent,"], pause),
+        pieces(&["Dear parent, ", "a shoe was lost."], pause),
+    ])
+    .await
+    .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![
+            prompt("summary", "Summarise {{notes}}", model),
+            prompt("greeting", "Greet about {{notes}}", model),
+            prompt("letter", "Join {{summary}} and {{greeting}}", model),
+        ]),
+    )
+    .await;
+    let run_id = run::start(&pool, student, id, &notes("Lost a shoe."))
+        .await
+        .unwrap();
+    let engine = engine(&pool);
+    let follow = |user| events::follow(engine.generations.clone(), pool.clone(), user, run_id);
+    // Nobody else follows it, not even its assistant's owner.
+    assert!(follow(owner).await.unwrap().is_none());
+
+    let first = follow(student).await.unwrap().unwrap();
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        async move { run::execute(&engine, run_id).await }
+    });
+    let live = tokio::spawn(until_end(first));
+    // A reload in the middle of the run: it starts from the run as it is then.
+    tokio::time::sleep(pause * 2).await;
+    let again = until_end(follow(student).await.unwrap().unwrap()).await;
+    assert_eq!(running.await.unwrap().unwrap(), State::Succeeded);
+    let live = live.await.unwrap();
+
+    let saved = steps(&pool, run_id).await;
+    let RunEvent::Snapshot(start) = &live[0] else {
+        panic!("{live:#?}")
+    };
+    assert_eq!(start.status, State::Queued);
+    assert_eq!(start.assistant_name, "Letter");
+    assert!(start.steps.iter().all(|s| s.status == State::Pending));
+    let ids: Vec<Uuid> = start.steps.iter().map(|s| s.id).collect();
+    let started = |step: Uuid| move |event: &RunEvent| matches!(event, RunEvent::StepStarted { step: s, .. } if *s == step);
+    let finished = |step: Uuid| move |event: &RunEvent| matches!(event, RunEvent::StepFinished(s) if s.id == step);
+    let streamed = |step: Uuid| move |event: &RunEvent| matches!(event, RunEvent::StepText { step: s, .. } if *s == step);
+    for &step in &ids {
+        // Each step starts, streams in more than one piece, then finishes.
+        let texts_at: Vec<usize> = live
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| streamed(step)(e))
+            .map(|(i, _)| i)
+            .collect();
+        assert!(texts_at.len() >= 2, "{live:#?}");
+        assert!(position(&live, started(step)) < texts_at[0]);
+        assert!(texts_at[texts_at.len() - 1] < position(&live, finished(step)));
+    }
+    // The joining step starts only once both steps it uses have finished.
+    assert!(position(&live, finished(ids[0])) < position(&live, started(ids[2])));
+    assert!(position(&live, finished(ids[1])) < position(&live, started(ids[2])));
+    let RunEvent::StepFinished(letter) = &live[position(&live, finished(ids[2]))] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (
+            letter.status,
+            letter.output.as_str(),
+            letter.input_tokens,
+            letter.output_tokens,
+            letter.model.as_deref()
+        ),
+        (
+            State::Succeeded,
+            "Dear parent, a shoe was lost.",
+            Some(20),
+            Some(4),
+            Some("Fake")
+        )
+    );
+    assert_eq!(
+        letter.cost.map(|c| c.to_string()).as_deref(),
+        Some("0.00007200")
+    );
+    assert!(letter.millis.is_some_and(|ms| ms >= 0));
+    assert_eq!(
+        live.last(),
+        Some(&RunEvent::RunEnded {
+            status: State::Succeeded,
+            error: None
+        })
+    );
+
+    // The reload saw the run under way, and ended with the same text for every step.
+    let RunEvent::Snapshot(then) = &again[0] else {
+        panic!("{again:#?}")
+    };
+    assert_eq!(then.status, State::Running);
+    assert_eq!(again.last(), live.last());
+    let (live_texts, again_texts) = (texts(&live), texts(&again));
+    for step in &saved {
+        let id = ids[saved.iter().position(|s| s.key == step.key).unwrap()];
+        assert_eq!(live_texts[&id], step.output, "{live:#?}");
+        assert_eq!(again_texts[&id], step.output, "{again:#?}");
+    }
+
+    // Once ended, a follower gets the run and its end.
+    let after = until_end(follow(student).await.unwrap().unwrap()).await;
+    assert!(
+        matches!(&after[..], [RunEvent::Snapshot(run), RunEvent::RunEnded { status: State::Succeeded, .. }] if run.steps.iter().all(|s| s.status == State::Succeeded)),
+        "{after:#?}"
+    );
 }

@@ -1,0 +1,133 @@
+//! `GET /api/assistants/runs/{id}/events`: a run as server-sent events, for the person who
+//! started it. First `run` (the run now), then `step-started`, `step-text` (more of a step's
+//! text), `step-output` (a step's whole text so far, replacing what the page had),
+//! `step-finished` (the step as saved: output, tokens, cost, time), and last `run-ended`.
+//! A reload starts again from `run`. Leaving the page only closes this stream: the run goes
+//! on (it is a job).
+
+use std::convert::Infallible;
+
+use axum::{
+    Extension,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures::StreamExt;
+use studio_core::assistants::{
+    events::{self, RunEvent},
+    run,
+};
+use uuid::Uuid;
+
+use crate::{auth::ssr::Authenticated, ssr::AppState};
+
+/// The names of the events, as the page listens for them.
+pub mod names {
+    pub const RUN: &str = "run";
+    pub const STEP_STARTED: &str = "step-started";
+    pub const STEP_TEXT: &str = "step-text";
+    pub const STEP_OUTPUT: &str = "step-output";
+    pub const STEP_FINISHED: &str = "step-finished";
+    pub const RUN_ENDED: &str = "run-ended";
+}
+
+#[derive(serde::Serialize)]
+struct StepText<'a> {
+    step: Uuid,
+    text: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct StepStarted<'a> {
+    step: Uuid,
+    model: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct RunEnded<'a> {
+    status: run::State,
+    error: Option<&'a str>,
+}
+
+fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
+    Ok(Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name)))
+}
+
+fn sse(update: &RunEvent) -> Result<Event, Infallible> {
+    match update {
+        RunEvent::Snapshot(run) => event(names::RUN, run),
+        RunEvent::StepStarted { step, model } => event(
+            names::STEP_STARTED,
+            &StepStarted {
+                step: *step,
+                model: model.as_deref(),
+            },
+        ),
+        RunEvent::StepText { step, text } => {
+            event(names::STEP_TEXT, &StepText { step: *step, text })
+        }
+        RunEvent::StepOutput { step, output } => event(
+            names::STEP_OUTPUT,
+            &StepText {
+                step: *step,
+                text: output,
+            },
+        ),
+        RunEvent::StepFinished(step) => event(names::STEP_FINISHED, step),
+        RunEvent::RunEnded { status, error } => event(
+            names::RUN_ENDED,
+            &RunEnded {
+                status: *status,
+                error: error.as_deref(),
+            },
+        ),
+    }
+}
+
+pub async fn run_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: Option<Extension<Authenticated>>,
+) -> Response {
+    let Some(session) = session else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
+    };
+    let user_id = session.user.user_id;
+    // A malformed id is a run nobody has.
+    let Ok(run_id) = id.parse::<Uuid>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let updates = match events::follow(
+        state.generations.clone(),
+        state.pool.clone(),
+        user_id,
+        run_id,
+    )
+    .await
+    {
+        Ok(Some(updates)) => updates,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a run");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let events = updates.map(|update| sse(&update));
+    let events = match crate::ssr::limit_streams(&state, user_id, events) {
+        Ok(events) => events,
+        Err(refused) => return refused.into_response(),
+    };
+    (
+        // Proxies must not hold the stream back.
+        [("x-accel-buffering", "no"), ("cache-control", "no-store")],
+        Sse::new(events).keep_alive(KeepAlive::default()),
+    )
+        .into_response()
+}
