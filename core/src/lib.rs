@@ -16,6 +16,7 @@ pub mod llm;
 pub mod mail;
 pub mod models;
 pub mod quota;
+pub mod schedules;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;

@@ -133,6 +133,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let mailer = studio_core::mail::Mailer::new(&config.mail)?;
     let runner = config.embedded_workers.then(|| {
+        tokio::spawn(workers::schedules::tick_until(
+            pool.clone(),
+            shutdown.child_token(),
+        ));
         let runner = Runner::new(
             pool.clone(),
             workers::handlers(pipeline, mailer, engine),

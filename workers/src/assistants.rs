@@ -3,6 +3,7 @@
 use studio_core::{
     assistants::run::{self, RunAssistant, State},
     chat::turn::Engine,
+    schedules,
 };
 
 use crate::{Handlers, JobContext, JobError};
@@ -19,7 +20,10 @@ pub fn add(handlers: &mut Handlers, engine: Engine) {
                 ))),
                 Ok(ended) => {
                     tracing::info!(run = %job.run_id, status = ended.as_str(), "assistant run ended");
-                    Ok(())
+                    // A schedule counts its runs' failures (and pauses after a few).
+                    schedules::store::ran(&engine.pool, job.run_id)
+                        .await
+                        .map_err(|err| JobError::Transient(err.into()))
                 }
                 // Deleted meanwhile (with its assistant or its user): nothing to do.
                 Err(sqlx::Error::RowNotFound) => {

@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod ping;
 pub mod runner;
+pub mod schedules;
 pub mod sqs;
 pub mod titles;
 

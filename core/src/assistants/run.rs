@@ -12,6 +12,8 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +51,13 @@ impl Job for RunAssistant {
     }
 }
 
+/// The occurrence of a schedule a run is for: each has at most one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    pub schedule_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 /// Starts a run of assistant `id` by `user` with `given`: refused when they may not run it,
 /// the inputs do not fit its fields, or a prompt has no model. Returns the run's id; the
 /// steps are sent by the job.
@@ -58,6 +67,20 @@ pub async fn start(
     id: Uuid,
     given: &Inputs,
 ) -> Result<Uuid, AssistantError> {
+    start_for(pool, user, id, given, None)
+        .await?
+        .ok_or(AssistantError::NotFound)
+}
+
+/// [`start`], for `occurrence` of a schedule when given: `None` when that occurrence has its
+/// run already (another process started it).
+pub async fn start_for(
+    pool: &PgPool,
+    user: Uuid,
+    id: Uuid,
+    given: &Inputs,
+    occurrence: Option<Occurrence>,
+) -> Result<Option<Uuid>, AssistantError> {
     let version = store::runnable(pool, user, id)
         .await?
         .ok_or(AssistantError::NotFound)?;
@@ -72,19 +95,25 @@ pub async fn start(
     let given = serde_json::to_value(given).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let prompts = &version.definition.prompts;
     let mut tx = pool.begin().await?;
-    let run_id = sqlx::query_scalar!(
+    let Some(run_id) = sqlx::query_scalar!(
         r#"
-        insert into assistant_runs (assistant_id, version_id, user_id, inputs)
-        values ($1, $2, $3, $4)
+        insert into assistant_runs (assistant_id, version_id, user_id, inputs, schedule_id, scheduled_for)
+        values ($1, $2, $3, $4, $5, $6)
+        on conflict (schedule_id, scheduled_for) where schedule_id is not null do nothing
         returning id
         "#,
         id,
         version.id,
         user,
         given,
+        occurrence.map(|o| o.schedule_id),
+        occurrence.map(|o| o.at),
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
     sqlx::query!(
         r#"
         insert into assistant_run_steps (run_id, position, key, name, model_id)
@@ -102,7 +131,7 @@ pub async fn start(
     .await?;
     jobs::enqueue_job(&mut *tx, &RunAssistant { run_id }).await?;
     tx.commit().await?;
-    Ok(run_id)
+    Ok(Some(run_id))
 }
 
 /// Where a run or a step is.

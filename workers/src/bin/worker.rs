@@ -3,6 +3,8 @@
 //!
 //! `worker ping` instead enqueues one `ping` job and waits for some worker (this deployment's
 //! servers or worker services) to finish it: a check that the queue works end to end.
+//! `worker tick` starts the scheduled runs that are due, once, and exits (for a timer
+//! outside, such as an EventBridge rule); the service itself ticks every 20 seconds.
 
 use std::time::{Duration, Instant};
 
@@ -18,19 +20,24 @@ async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     studio_core::telemetry::init();
     let command = std::env::args().nth(1);
-    let is_ping = match command.as_deref() {
-        None => false,
-        Some("ping") => true,
-        Some(other) => anyhow::bail!("unknown command {other:?}; usage: worker [ping]"),
-    };
+    match command.as_deref() {
+        None | Some("ping" | "tick") => {}
+        Some(other) => anyhow::bail!("unknown command {other:?}; usage: worker [ping | tick]"),
+    }
     let db = studio_core::db::DbConfig::from_env()?;
     let config = RunnerConfig::from_env()?;
     let knowledge = studio_core::knowledge::config::KnowledgeConfig::from_env()?;
     let pool = studio_core::db::connect(&db).await?;
     studio_core::db::require_current_migrations(&pool).await?;
 
-    if is_ping {
-        return ping(&pool).await;
+    match command.as_deref() {
+        Some("ping") => return ping(&pool).await,
+        // One tick of the schedules, for a timer outside (an EventBridge rule).
+        Some("tick") => {
+            workers::schedules::tick_once(&pool).await?;
+            return Ok(());
+        }
+        _ => {}
     }
 
     let shutdown = CancellationToken::new();
@@ -58,6 +65,10 @@ async fn main() -> anyhow::Result<()> {
         studio_core::limits::LimitsConfig::from_env()?,
         shutdown.clone(),
     );
+    tokio::spawn(workers::schedules::tick_until(
+        pool.clone(),
+        shutdown.clone(),
+    ));
     Runner::new(pool, workers::handlers(pipeline, mailer, engine), config)
         .run(shutdown)
         .await;

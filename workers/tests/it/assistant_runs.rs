@@ -540,3 +540,89 @@ async fn a_run_is_followed_live_step_by_step_and_again_after_a_reload(pool: PgPo
         "{after:#?}"
     );
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_schedule_ticked_runs_its_assistant_and_counts_a_failed_run(pool: PgPool) {
+    use studio_core::schedules::{recurrence::Recurrence, store as schedules};
+
+    let server = FakeServer::start(vec![
+        Reply::text(&["Digest."], 10, 2),
+        Reply::error(400, "model refuses"),
+    ])
+    .await
+    .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, _) = approved(
+        &pool,
+        owner,
+        &definition(vec![prompt("digest", "News on {{notes}}", model)]),
+    )
+    .await;
+    // The owner's role runs it too.
+    let staff: Uuid = sqlx::query_scalar("select id from roles where name = 'staff'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into role_tools (role_id, tool_id) select $1, tool_id from assistants where id = $2",
+    )
+    .bind(staff)
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let schedule = schedules::create(
+        &pool,
+        owner,
+        &schedules::Draft {
+            name: "Morning digest".into(),
+            assistant_id: id,
+            inputs: notes("the week"),
+            recurrence: Recurrence::Cron {
+                pattern: "0 7 * * 1-5".into(),
+            },
+            time_zone: "America/Chicago".into(),
+            catch_up: true,
+            email: false,
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("update schedules set next_run_at = now() - interval '1 minute' where id = $1")
+        .bind(schedule)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The ticker starts it; the queue runs it, as the owner.
+    assert_eq!(
+        workers::schedules::tick_once(&pool).await.unwrap().started,
+        1
+    );
+    super::turns::drain(&pool).await;
+    let (status, user, output): (String, Uuid, String) = sqlx::query_as(
+        "select r.status, r.user_id, s.output from assistant_runs r join assistant_run_steps s on s.run_id = r.id where r.schedule_id = $1",
+    )
+    .bind(schedule)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), user, output.as_str()),
+        ("succeeded", owner, "Digest.")
+    );
+    assert_eq!(
+        server.requests()[0].body["messages"][0]["content"],
+        "News on the week"
+    );
+
+    // "Run now" fails at the model: the schedule counts it.
+    schedules::run_now(&pool, owner, schedule).await.unwrap();
+    super::turns::drain(&pool).await;
+    let failures: i32 = sqlx::query_scalar("select failures from schedules where id = $1")
+        .bind(schedule)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(failures, 1);
+}

@@ -1,63 +1,14 @@
 //! Assistants as saved: what a save refuses, versions through review, and who may run the
 //! approved one.
 
-use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::*;
 use crate::{
     knowledge::repos::{self, RepositoryFields},
-    models::{ModelInput, ProviderInput, save_model, save_provider},
-    test_support::{person, role},
+    test_support::{model, person, role},
 };
-
-/// A model the roles named may use.
-async fn model(pool: &PgPool, admin: Uuid, key: &str, roles: &[&str]) -> Uuid {
-    let actor = Actor {
-        user_id: admin,
-        ip: None,
-    };
-    let secrets = crate::secrets::SecretBox::ephemeral();
-    let provider = save_provider(
-        pool,
-        &secrets,
-        actor,
-        None,
-        &ProviderInput {
-            kind: "openai".into(),
-            name: format!("Provider {key}"),
-            base_url: Some("http://models.lan:11434/v1/".into()),
-            api_key: None,
-            clear_api_key: false,
-            region: None,
-        },
-    )
-    .await
-    .unwrap();
-    let mut role_ids = Vec::new();
-    for name in roles {
-        role_ids.push(role(pool, name).await);
-    }
-    save_model(
-        pool,
-        actor,
-        None,
-        &ModelInput {
-            provider_id: provider.id,
-            model_key: key.into(),
-            display_name: key.to_uppercase(),
-            input_price: Decimal::new(15, 2),
-            output_price: Decimal::new(60, 2),
-            is_active: true,
-            role_ids,
-            ..ModelInput::default()
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
 
 fn field(name: &str, kind: FieldKind, options: &[&str]) -> Field {
     Field {

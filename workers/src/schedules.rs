@@ -1,0 +1,41 @@
+//! The schedule ticker (see `studio_core::schedules::tick`): every [`TICK_EVERY`], starts the
+//! runs whose occurrence has come. Every process that runs jobs ticks; the database makes
+//! sure each occurrence starts once. `worker tick` runs one tick, for a timer outside (an
+//! EventBridge rule running the worker task in AWS).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use studio_core::schedules::tick::{Ticked, tick};
+use tokio_util::sync::CancellationToken;
+
+/// How often due schedules are looked for: an occurrence starts at most this late.
+pub const TICK_EVERY: Duration = Duration::from_secs(20);
+
+/// One tick now; what it did.
+pub async fn tick_once(pool: &PgPool) -> sqlx::Result<Ticked> {
+    let ticked = tick(pool, Utc::now()).await?;
+    if ticked != Ticked::default() {
+        tracing::info!(
+            started = ticked.started,
+            skipped = ticked.skipped,
+            failed = ticked.failed,
+            "schedules ticked"
+        );
+    }
+    Ok(ticked)
+}
+
+/// Ticks every [`TICK_EVERY`] until `shutdown`.
+pub async fn tick_until(pool: PgPool, shutdown: CancellationToken) {
+    loop {
+        if let Err(err) = tick_once(&pool).await {
+            tracing::warn!(error = %err, "could not tick the schedules; trying again");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(TICK_EVERY) => {}
+        }
+    }
+}
