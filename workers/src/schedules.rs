@@ -1,13 +1,20 @@
 //! The schedule ticker (see `studio_core::schedules::tick`): every [`TICK_EVERY`], starts the
-//! runs whose occurrence has come. Every process that runs jobs ticks; the database makes
-//! sure each occurrence starts once. `worker tick` runs one tick, for a timer outside (an
+//! runs whose occurrence has come, and ends the assistant runs whose job gave up (so no run
+//! stays "running" for ever). Every process that runs jobs ticks; the database makes sure
+//! each occurrence starts once. `worker tick` runs one tick, for a timer outside (an
 //! EventBridge rule running the worker task in AWS).
 
 use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::PgPool;
-use studio_core::schedules::tick::{Ticked, tick};
+use studio_core::{
+    assistants::run,
+    schedules::{
+        self,
+        tick::{Ticked, tick},
+    },
+};
 use tokio_util::sync::CancellationToken;
 
 /// How often due schedules are looked for: an occurrence starts at most this late.
@@ -15,6 +22,10 @@ pub const TICK_EVERY: Duration = Duration::from_secs(20);
 
 /// One tick now; what it did.
 pub async fn tick_once(pool: &PgPool) -> sqlx::Result<Ticked> {
+    for run in run::fail_abandoned(pool).await? {
+        tracing::warn!(run = %run, "an assistant run's job gave up; the run failed");
+        schedules::store::ran(pool, run).await?;
+    }
     let ticked = tick(pool, Utc::now()).await?;
     if ticked != Ticked::default() {
         tracing::info!(

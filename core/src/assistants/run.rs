@@ -506,3 +506,46 @@ async fn end(pool: &PgPool, run_id: Uuid, error: Option<String>) -> sqlx::Result
     .await?;
     Ok(to)
 }
+
+/// What a run whose job gave up says.
+pub const ABANDONED: &str =
+    "The run was interrupted too many times and stopped; run it again to start afresh.";
+
+/// Ends the runs whose job is no longer there to run them (it died on its last attempt, or
+/// an administrator discarded it): failed, with [`ABANDONED`]; their steps under way failed
+/// and those waiting skipped. Returns those runs, so a schedule can count them.
+pub async fn fail_abandoned(pool: &PgPool) -> sqlx::Result<Vec<Uuid>> {
+    let mut tx = pool.begin().await?;
+    let ended = sqlx::query_scalar!(
+        r#"
+        update assistant_runs r
+        set status = 'failed', error = $1, finished_at = now()
+        where r.status in ('queued', 'running')
+          and not exists (
+              select 1 from jobs j
+              where j.dedupe_key = 'assistant-run:' || r.id::text
+                and j.status in ('queued', 'running')
+          )
+        returning r.id
+        "#,
+        ABANDONED,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if !ended.is_empty() {
+        sqlx::query!(
+            r#"
+            update assistant_run_steps
+            set status = case when status = 'running' then 'failed' else 'skipped' end,
+                error = $2, finished_at = now()
+            where run_id = any($1) and status in ('pending', 'running')
+            "#,
+            &ended,
+            ABANDONED,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ended)
+}

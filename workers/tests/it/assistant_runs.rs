@@ -626,3 +626,61 @@ async fn a_schedule_ticked_runs_its_assistant_and_counts_a_failed_run(pool: PgPo
         .unwrap();
     assert_eq!(failures, 1);
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_run_whose_job_gave_up_fails_with_the_reason_and_never_stays_running(pool: PgPool) {
+    // Never called: nothing here runs the jobs.
+    let server = FakeServer::start(vec![Reply::text(&["unused"], 1, 1)])
+        .await
+        .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![
+            prompt("first", "{{notes}}", model),
+            prompt("second", "{{first}}", model),
+        ]),
+    )
+    .await;
+    let waiting = run::start(&pool, student, id, &notes("x")).await.unwrap();
+    let abandoned = run::start(&pool, student, id, &notes("y")).await.unwrap();
+    // As the queue leaves a job that died on its last attempt, mid-run.
+    sqlx::query("update assistant_runs set status = 'running' where id = $1")
+        .bind(abandoned)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update assistant_run_steps set status = 'running' where run_id = $1 and key = 'first'",
+    )
+    .bind(abandoned)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update jobs set status = 'dead' where dedupe_key = $1")
+        .bind(format!("assistant-run:{abandoned}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    workers::schedules::tick_once(&pool).await.unwrap();
+    assert_eq!(
+        ended_as(&pool, abandoned).await,
+        ("failed".into(), Some(run::ABANDONED.into()))
+    );
+    let steps: Vec<(String, String)> = steps(&pool, abandoned)
+        .await
+        .into_iter()
+        .map(|s| (s.key, s.status))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("first".to_owned(), "failed".to_owned()),
+            ("second".to_owned(), "skipped".to_owned())
+        ]
+    );
+    // A run whose job is still waiting is left to it.
+    assert_eq!(ended_as(&pool, waiting).await, ("queued".into(), None));
+}
