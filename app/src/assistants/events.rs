@@ -1,5 +1,6 @@
 //! `GET /api/assistants/runs/{id}/events`: a run as server-sent events, for the person who
-//! started it. First `run` (the run now), then `step-started`, `step-text` (more of a step's
+//! started it. First `run` (the run now), then `step-started`, `step-knowledge` (the sources
+//! a step was given: names and places, numbered as it cites them), `step-text` (more of a step's
 //! text), `step-output` (a step's whole text so far, replacing what the page had),
 //! `step-finished` (the step as saved: output, tokens, cost, time), and last `run-ended`.
 //! A reload starts again from `run`. Leaving the page only closes this stream: the run goes
@@ -29,6 +30,7 @@ use crate::{auth::ssr::Authenticated, ssr::AppState};
 pub mod names {
     pub const RUN: &str = "run";
     pub const STEP_STARTED: &str = "step-started";
+    pub const STEP_KNOWLEDGE: &str = "step-knowledge";
     pub const STEP_TEXT: &str = "step-text";
     pub const STEP_OUTPUT: &str = "step-output";
     pub const STEP_FINISHED: &str = "step-finished";
@@ -45,6 +47,12 @@ struct StepText<'a> {
 struct StepStarted<'a> {
     step: Uuid,
     model: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct StepKnowledge<'a> {
+    step: Uuid,
+    sources: &'a [events::Source],
 }
 
 #[derive(serde::Serialize)]
@@ -68,6 +76,13 @@ fn sse(update: &RunEvent) -> Result<Event, Infallible> {
             &StepStarted {
                 step: *step,
                 model: model.as_deref(),
+            },
+        ),
+        RunEvent::StepKnowledge { step, sources } => event(
+            names::STEP_KNOWLEDGE,
+            &StepKnowledge {
+                step: *step,
+                sources,
             },
         ),
         RunEvent::StepText { step, text } => {

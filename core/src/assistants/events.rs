@@ -29,6 +29,16 @@ use crate::chat::live::{Delta, Generations};
 /// How often a follower reads the run's state.
 pub const POLL: Duration = Duration::from_millis(400);
 
+/// A knowledge source a step was given, as the step cites it (`[1]`, `[2]` ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub number: i32,
+    pub item_name: String,
+    pub location: Option<String>,
+    pub repository_id: Option<Uuid>,
+    pub item_id: Option<Uuid>,
+}
+
 /// A step of a run as its page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {
@@ -48,6 +58,8 @@ pub struct StepView {
     pub cost: Option<Decimal>,
     /// From sending to the end.
     pub millis: Option<i64>,
+    /// The knowledge it was given.
+    pub sources: Vec<Source>,
 }
 
 /// A run as its page shows it.
@@ -72,6 +84,8 @@ pub enum RunEvent {
     Snapshot(RunView),
     /// A step was sent (again, when a run resumes): its text starts empty.
     StepStarted { step: Uuid, model: Option<String> },
+    /// The knowledge a step was given (sent after its start, when there is any).
+    StepKnowledge { step: Uuid, sources: Vec<Source> },
     /// More of a step's text.
     StepText { step: Uuid, text: String },
     /// A step's whole text so far: replaces what the follower had of it.
@@ -120,7 +134,7 @@ pub async fn read(pool: &PgPool, user: Uuid, run_id: Uuid) -> sqlx::Result<Optio
 
 /// The steps of run `run_id` in order, or only those in `only`.
 async fn steps(pool: &PgPool, run_id: Uuid, only: Option<&[Uuid]>) -> sqlx::Result<Vec<StepView>> {
-    sqlx::query!(
+    let rows = sqlx::query!(
         r#"
         select s.id, s.position, s.key, s.name, s.status, m.display_name as "model?", s.input,
                s.output, s.error, s.input_tokens, s.output_tokens, s.cost,
@@ -134,26 +148,48 @@ async fn steps(pool: &PgPool, run_id: Uuid, only: Option<&[Uuid]>) -> sqlx::Resu
         only as Option<&[Uuid]>,
     )
     .fetch_all(pool)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|s| s.id).collect();
+    let mut sources: HashMap<Uuid, Vec<Source>> = HashMap::new();
+    for c in sqlx::query!(
+        r#"
+        select step_id, number, item_name, location, repository_id, item_id
+        from assistant_run_citations where step_id = any($1)
+        order by step_id, number
+        "#,
+        &ids
+    )
+    .fetch_all(pool)
     .await?
-    .into_iter()
-    .map(|s| {
-        Ok(StepView {
-            id: s.id,
-            position: s.position,
-            key: s.key,
-            name: s.name,
-            status: state(&s.status)?,
-            model: s.model,
-            input: s.input,
-            output: s.output,
-            error: s.error,
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
-            cost: s.cost,
-            millis: s.millis,
+    {
+        sources.entry(c.step_id).or_default().push(Source {
+            number: c.number,
+            item_name: c.item_name,
+            location: c.location,
+            repository_id: c.repository_id,
+            item_id: c.item_id,
+        });
+    }
+    rows.into_iter()
+        .map(|s| {
+            Ok(StepView {
+                sources: sources.remove(&s.id).unwrap_or_default(),
+                id: s.id,
+                position: s.position,
+                key: s.key,
+                name: s.name,
+                status: state(&s.status)?,
+                model: s.model,
+                input: s.input,
+                output: s.output,
+                error: s.error,
+                input_tokens: s.input_tokens,
+                output_tokens: s.output_tokens,
+                cost: s.cost,
+                millis: s.millis,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 fn state(text: &str) -> sqlx::Result<State> {
@@ -360,11 +396,7 @@ impl Watcher {
                     attached: false,
                 },
             );
-            self.send(RunEvent::StepStarted {
-                step: step.id,
-                model: step.model.clone(),
-            })
-            .await?;
+            self.started(&step).await?;
             return self.attach(step.id).await;
         }
         if step.status.is_final() {
@@ -374,11 +406,7 @@ impl Watcher {
             }
             if before.is_some_and(|before| before != State::Running) {
                 // Sent and ended between two reads: the follower still hears it start.
-                self.send(RunEvent::StepStarted {
-                    step: step.id,
-                    model: step.model.clone(),
-                })
-                .await?;
+                self.started(&step).await?;
             }
             self.seen.insert(
                 step.id,
@@ -400,6 +428,23 @@ impl Watcher {
             },
         );
         Ok(())
+    }
+
+    /// Tells that `step` was sent, and with which knowledge.
+    async fn started(&self, step: &StepView) -> Result<(), ()> {
+        self.send(RunEvent::StepStarted {
+            step: step.id,
+            model: step.model.clone(),
+        })
+        .await?;
+        if step.sources.is_empty() {
+            return Ok(());
+        }
+        self.send(RunEvent::StepKnowledge {
+            step: step.id,
+            sources: step.sources.clone(),
+        })
+        .await
     }
 
     /// Follows the text of step `id` from its generation, when it is being written here.

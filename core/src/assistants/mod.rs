@@ -13,12 +13,15 @@
 //!   cover `transfer` too.
 //! - `run`: runs of an approved version, a job that sends the prompts level by level through
 //!   the turn engine's generations and resumes after an interruption.
+//! - `knowledge`: the sources a step is given: the runner's access, and the owner's where
+//!   the owner shares it.
 //! - `events`: a run as it happens, for the page that follows it: the run now, each step's
 //!   start, text and end, and the run's end, also when another process sends it.
 //! - `transfer`: export as versioned JSON and import (models matched by provider model id).
 
 pub mod events;
 pub mod inputs;
+pub mod knowledge;
 pub mod plan;
 pub mod run;
 pub mod store;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::{
     inputs::{self, Inputs},
+    knowledge::{self, Readers},
     plan::MAX_RUN_TIME,
     store::{self, AssistantError, Version},
     template,
@@ -31,6 +32,7 @@ use crate::{
         turn::{self, Engine, TurnError},
     },
     db::jobs::{self, Job},
+    knowledge::{retrieval, search::Hit},
     llm::{ChatRequest, Message, Role},
     models,
 };
@@ -436,6 +438,33 @@ async fn send(
         Err(TurnError::Database(err)) => return Err(err),
         Err(other) => return Ok(Err(other.to_string())),
     };
+    let readers = Readers {
+        runner: user_id,
+        owner: version.owner_id,
+        shared: version.definition.share_knowledge,
+    };
+    // A search that fails leaves the step without sources rather than without an answer.
+    let hits = knowledge::sources(
+        pool,
+        &engine.embedder,
+        readers,
+        &prompt.repositories,
+        &content,
+    )
+    .await
+    .unwrap_or_else(|err| {
+        tracing::warn!(error = %err, step = %step_id, "knowledge search for a run step failed");
+        Vec::new()
+    });
+    // Its sources are saved before it shows as running, so a follower sees them with it.
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "delete from assistant_run_citations where step_id = $1",
+        step_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    save_citations(&mut tx, step_id, &hits).await?;
     sqlx::query!(
         r#"
         update assistant_run_steps
@@ -448,9 +477,13 @@ async fn send(
         system,
         model.id,
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    let mut messages = Vec::with_capacity(2);
+    tx.commit().await?;
+    let mut messages = Vec::with_capacity(3);
+    if !hits.is_empty() {
+        messages.push(Message::text(Role::System, retrieval::instructions(&hits)));
+    }
     if let Some(system) = system.filter(|s| !s.trim().is_empty()) {
         messages.push(Message::text(Role::System, system));
     }
@@ -475,6 +508,36 @@ async fn send(
         },
         stop,
     )))
+}
+
+/// Keeps `hits` as step `step`'s sources, numbered in order.
+async fn save_citations(tx: &mut sqlx::PgConnection, step: Uuid, hits: &[Hit]) -> sqlx::Result<()> {
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let numbers: Vec<i32> = (1..=hits.len())
+        .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+        .collect();
+    sqlx::query!(
+        "insert into assistant_run_citations
+             (step_id, number, chunk_id, item_id, repository_id, item_name, location, content, score)
+         select $1, c.number, c.chunk, c.item, c.repository, c.name, c.location, c.content, c.score
+         from unnest($2::int[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+                     $8::text[], $9::real[])
+             as c(number, chunk, item, repository, name, location, content, score)",
+        step,
+        &numbers,
+        &hits.iter().map(|h| h.chunk_id).collect::<Vec<_>>(),
+        &hits.iter().map(|h| h.item_id).collect::<Vec<_>>(),
+        &hits.iter().map(|h| h.repository_id).collect::<Vec<_>>(),
+        &hits.iter().map(|h| h.item_name.clone()).collect::<Vec<_>>(),
+        &hits.iter().map(|h| h.location.clone()).collect::<Vec<_>>() as &[Option<String>],
+        &hits.iter().map(|h| h.content.clone()).collect::<Vec<_>>(),
+        &hits.iter().map(|h| h.score).collect::<Vec<_>>(),
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 async fn end_step(pool: &PgPool, id: Uuid, to: State, why: &str) -> sqlx::Result<()> {

@@ -407,7 +407,9 @@ fn texts(events: &[RunEvent]) -> HashMap<Uuid, String> {
                 texts.insert(*step, output.clone());
             }
             RunEvent::StepText { step, text } => texts.entry(*step).or_default().push_str(text),
-            RunEvent::StepFinished(_) | RunEvent::RunEnded { .. } => {}
+            RunEvent::StepKnowledge { .. }
+            | RunEvent::StepFinished(_)
+            | RunEvent::RunEnded { .. } => {}
         }
     }
     texts
@@ -683,4 +685,135 @@ async fn a_run_whose_job_gave_up_fails_with_the_reason_and_never_stays_running(p
     );
     // A run whose job is still waiting is left to it.
     assert_eq!(ended_as(&pool, waiting).await, ("queued".into(), None));
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_step_reads_knowledge_the_runner_may_read_or_the_owner_shares(pool: PgPool) {
+    use studio_core::knowledge::{
+        repos::{self, ItemKind, NewItem, RepositoryFields},
+        storage,
+    };
+
+    let server = FakeServer::start(vec![
+        Reply::text(&["No idea."], 10, 2),
+        Reply::text(&["Pumice [1]."], 10, 2),
+        Reply::text(&["Pumice [1]."], 10, 2),
+    ])
+    .await
+    .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    // The owner's private repository, its one item processed.
+    let pipeline = super::knowledge::pipeline(&pool);
+    let repository = repos::create(
+        &pool,
+        owner,
+        &RepositoryFields {
+            name: "Geology".into(),
+            description: String::new(),
+            is_public: false,
+        },
+    )
+    .await
+    .unwrap();
+    let item = Uuid::new_v4();
+    let key = storage::original_key(repository, item);
+    pipeline
+        .storage
+        .put(
+            &key,
+            b"# Rocks\n\nPumice is a volcanic rock so light that it floats on water.",
+        )
+        .await
+        .unwrap();
+    repos::add_item(
+        &pool,
+        owner,
+        repository,
+        &NewItem {
+            id: item,
+            kind: ItemKind::File,
+            name: "rocks.md".into(),
+            storage_key: Some(key),
+            size_bytes: 10,
+        },
+    )
+    .await
+    .unwrap();
+    pipeline
+        .ingest(item, &CancellationToken::new())
+        .await
+        .unwrap();
+
+    let with_knowledge = |shared: bool| {
+        let mut definition = definition(vec![Prompt {
+            repositories: vec![repository],
+            ..prompt("answer", "Which rock floats on water? {{notes}}", model)
+        }]);
+        definition.share_knowledge = shared;
+        definition
+    };
+    let engine = engine(&pool);
+    // The system message of the `n`th call, if it had one.
+    let sources_sent = |n: usize| {
+        let body = &server.requests()[n].body;
+        (body["messages"][0]["role"] == "system")
+            .then(|| body["messages"][0]["content"].as_str().unwrap().to_owned())
+    };
+    let cited = |run_id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select c.item_name from assistant_run_citations c join assistant_run_steps s on s.id = c.step_id where s.run_id = $1",
+            )
+            .bind(run_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    // Not shared: the student may not read the owner's repository, so the step gets nothing.
+    let (private, student) = approved(&pool, owner, &with_knowledge(false)).await;
+    let run_id = run::start(&pool, student, private, &notes("Think."))
+        .await
+        .unwrap();
+    assert_eq!(
+        run::execute(&engine, run_id).await.unwrap(),
+        State::Succeeded
+    );
+    assert_eq!(sources_sent(0), None);
+    assert!(cited(run_id).await.is_empty());
+
+    // Shared by the owner: the step searches it as the owner, and keeps what it was given.
+    let (shared, student) = approved(&pool, owner, &with_knowledge(true)).await;
+    let run_id = run::start(&pool, student, shared, &notes("Think."))
+        .await
+        .unwrap();
+    assert_eq!(
+        run::execute(&engine, run_id).await.unwrap(),
+        State::Succeeded
+    );
+    let sent = sources_sent(1).expect("the sources go first");
+    assert!(
+        sent.contains("[1] rocks.md") && sent.contains("Pumice"),
+        "{sent}"
+    );
+    assert_eq!(cited(run_id).await, ["rocks.md"]);
+    let seen = events::read(&pool, student, run_id).await.unwrap().unwrap();
+    assert_eq!(seen.steps[0].sources[0].item_name, "rocks.md");
+
+    // Not shared, but public now: the student's own access reaches it.
+    sqlx::query("update knowledge_repositories set is_public = true where id = $1")
+        .bind(repository)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let run_id = run::start(&pool, student, private, &notes("Think."))
+        .await
+        .unwrap();
+    assert_eq!(
+        run::execute(&engine, run_id).await.unwrap(),
+        State::Succeeded
+    );
+    assert!(sources_sent(2).is_some_and(|s| s.contains("Pumice")));
 }
