@@ -15,6 +15,7 @@ pub mod chat;
 pub mod error;
 mod home;
 pub mod knowledge;
+pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod ui;

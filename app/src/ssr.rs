@@ -31,6 +31,8 @@ pub struct AppState {
     /// Abuse limits: account requests, the password-hashing pool, AI calls, live replies and
     /// event streams per user.
     pub guards: Arc<studio_core::limits::Guards>,
+    /// Whose notifications changed, for the pages showing their unread count.
+    pub bell: Arc<studio_core::notifications::Bell>,
 }
 
 /// Knowledge repositories: where originals are kept, the embedding model searches use, and

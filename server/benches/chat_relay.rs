@@ -342,6 +342,7 @@ async fn serve() -> anyhow::Result<()> {
                 ..studio_core::limits::LimitsConfig::default()
             },
         )),
+        bell: std::sync::Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let site = server::edge::SiteConfig {

@@ -212,6 +212,7 @@ async fn serve() -> anyhow::Result<()> {
             ),
         )),
         guards: Arc::new(studio_core::limits::Guards::default()),
+        bell: std::sync::Arc::default(),
     };
     let operations = server::routes::Operations {
         site: server::edge::SiteConfig {

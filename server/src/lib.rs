@@ -74,6 +74,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let (knowledge, pool, shutdown) = (knowledge.clone(), pool.clone(), shutdown.clone());
         async move { knowledge.events.run(pool, shutdown).await }
     });
+    let bell = std::sync::Arc::new(studio_core::notifications::Bell::default());
+    tokio::spawn({
+        let (bell, pool, shutdown) = (bell.clone(), pool.clone(), shutdown.clone());
+        async move { bell.run(pool, shutdown).await }
+    });
     let generations = std::sync::Arc::new(studio_core::chat::live::Generations::default());
     let llm = std::sync::Arc::new(Registry::new(keys, RetryPolicy::default()));
     let state = AppState {
@@ -86,6 +91,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown.clone(),
         knowledge,
         guards: std::sync::Arc::new(studio_core::limits::Guards::new(config.limits.clone())),
+        bell: bell.clone(),
     };
     match studio_core::accounts::setup::issue_link(&pool, &config.accounts).await {
         Ok(Some(link)) => tracing::info!(

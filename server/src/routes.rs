@@ -141,6 +141,10 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             get(app::assistants::events::run_events),
         )
         .route(
+            "/api/notifications/events",
+            get(app::notifications::events::unread_events),
+        )
+        .route(
             "/auth/oidc/{provider}/callback",
             get(app::auth::oidc::callback),
         )

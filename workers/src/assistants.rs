@@ -3,7 +3,7 @@
 use studio_core::{
     assistants::run::{self, RunAssistant, State},
     chat::turn::Engine,
-    schedules,
+    notifications, schedules,
 };
 
 use crate::{Handlers, JobContext, JobError};
@@ -20,10 +20,15 @@ pub fn add(handlers: &mut Handlers, engine: Engine) {
                 ))),
                 Ok(ended) => {
                     tracing::info!(run = %job.run_id, status = ended.as_str(), "assistant run ended");
-                    // A schedule counts its runs' failures (and pauses after a few).
+                    // A schedule counts its runs' failures (and pauses after a few), and its
+                    // owner is told how each ended.
                     schedules::store::ran(&engine.pool, job.run_id)
                         .await
-                        .map_err(|err| JobError::Transient(err.into()))
+                        .map_err(|err| JobError::Transient(err.into()))?;
+                    notifications::run_ended(&engine.pool, job.run_id)
+                        .await
+                        .map_err(|err| JobError::Transient(err.into()))?;
+                    Ok(())
                 }
                 // Deleted meanwhile (with its assistant or its user): nothing to do.
                 Err(sqlx::Error::RowNotFound) => {

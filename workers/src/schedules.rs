@@ -25,6 +25,7 @@ pub async fn tick_once(pool: &PgPool) -> sqlx::Result<Ticked> {
     for run in run::fail_abandoned(pool).await? {
         tracing::warn!(run = %run, "an assistant run's job gave up; the run failed");
         schedules::store::ran(pool, run).await?;
+        studio_core::notifications::run_ended(pool, run).await?;
     }
     let ticked = tick(pool, Utc::now()).await?;
     if ticked != Ticked::default() {

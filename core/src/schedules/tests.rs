@@ -339,3 +339,99 @@ async fn failures_in_a_row_pause_a_schedule_with_the_reason_and_a_success_forget
         "{reason:?}"
     );
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool: PgPool) {
+    use crate::notifications::{self, Bell};
+
+    let (assistant, staff) = assistant(&pool).await;
+    let id = store::create(&pool, staff, &draft(assistant, true))
+        .await
+        .unwrap();
+    let bell = std::sync::Arc::new(Bell::default());
+    let mut rings = bell.subscribe();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn({
+        let (bell, pool, shutdown) = (bell.clone(), pool.clone(), shutdown.clone());
+        async move { bell.run(pool, shutdown).await }
+    });
+
+    let run = store::run_now(&pool, staff, id).await.unwrap();
+    // Not ended yet: nothing to tell.
+    assert_eq!(notifications::run_ended(&pool, run).await.unwrap(), None);
+    sqlx::query("update assistant_run_steps set status = 'succeeded', output = 'Three new papers on comets.' where run_id = $1")
+        .bind(run)
+        .execute(&pool)
+        .await
+        .unwrap();
+    ended(&pool, run, None).await;
+    let told = notifications::run_ended(&pool, run).await.unwrap();
+    assert!(told.is_some());
+    // Handled again (a job retried): told once.
+    assert_eq!(notifications::run_ended(&pool, run).await.unwrap(), None);
+    // The listener may connect after that insert: a change to the row rings again.
+    let mut heard = None;
+    for _ in 0..20 {
+        if let Ok(Ok(user)) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), rings.recv()).await
+        {
+            heard = Some(user);
+            break;
+        }
+        sqlx::query("update notifications set title = title where user_id = $1")
+            .bind(staff)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(heard, Some(staff));
+
+    let failed = store::run_now(&pool, staff, id).await.unwrap();
+    ended(&pool, failed, Some("The model is not available.")).await;
+    notifications::run_ended(&pool, failed).await.unwrap();
+    let list = notifications::list(&pool, staff).await.unwrap();
+    let told: Vec<(&str, &str, Option<Uuid>)> = list
+        .iter()
+        .map(|n| (n.title.as_str(), n.body.as_str(), n.run_id))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (
+                "\u{201c}Monday digest\u{201d} failed",
+                "The model is not available.",
+                Some(failed)
+            ),
+            (
+                "\u{201c}Monday digest\u{201d} finished",
+                "Three new papers on comets.",
+                Some(run)
+            ),
+        ]
+    );
+    // A run of one's own (no schedule) is not told of here.
+    let own =
+        crate::assistants::run::start(&pool, staff, assistant, &draft(assistant, true).inputs)
+            .await
+            .unwrap();
+    ended(&pool, own, None).await;
+    assert_eq!(notifications::run_ended(&pool, own).await.unwrap(), None);
+
+    // Read one, then the rest; someone else reads none of them.
+    let other = person(&pool, "other@school.org", "staff").await;
+    assert_eq!(
+        notifications::mark_read(&pool, other, None).await.unwrap(),
+        0
+    );
+    assert_eq!(notifications::unread(&pool, staff).await.unwrap(), 2);
+    notifications::mark_read(&pool, staff, Some(list[0].id))
+        .await
+        .unwrap();
+    assert_eq!(notifications::unread(&pool, staff).await.unwrap(), 1);
+    assert_eq!(
+        notifications::mark_read(&pool, staff, None).await.unwrap(),
+        1
+    );
+    assert_eq!(notifications::unread(&pool, staff).await.unwrap(), 0);
+    shutdown.cancel();
+}

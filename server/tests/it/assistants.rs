@@ -142,3 +142,45 @@ async fn a_run_streams_as_events_to_the_person_who_started_it_only(pool: PgPool)
     .await;
     assert_eq!(status, 404);
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn the_unread_count_streams_to_the_signed_in_person(pool: PgPool) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let router = router(pool.clone(), None);
+    let (run_id, student) = finished_run(&pool).await;
+    sqlx::query(
+        "insert into notifications (user_id, kind, title, run_id) values ($1, 'run_ended', 'Done', $2), ($1, 'other', 'Hello', null)",
+    )
+    .bind(student)
+    .bind(run_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let cookie = session_cookie(&pool, student).await;
+    let request = axum::http::Request::get("/api/notifications/events")
+        .header("host", "studio.test")
+        .header("cookie", &cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    // The stream stays open: its first event is the count now.
+    let mut body = response.into_body();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+        .await
+        .expect("a first event")
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&first).unwrap(),
+        "event: unread\ndata: {\"count\":2}\n\n"
+    );
+
+    let (status, _, _) = get(&router, "/api/notifications/events", &[]).await;
+    assert_eq!(status, 401);
+}

@@ -113,6 +113,7 @@ fn router_with_all(
         shutdown: tokio_util::sync::CancellationToken::new(),
         knowledge: std::sync::Arc::new(knowledge),
         guards,
+        bell: std::sync::Arc::default(),
     };
     let operations = server::routes::Operations {
         site: server::edge::SiteConfig {

@@ -617,6 +617,16 @@ async fn a_schedule_ticked_runs_its_assistant_and_counts_a_failed_run(pool: PgPo
         server.requests()[0].body["messages"][0]["content"],
         "News on the week"
     );
+    // Its owner is told in the app.
+    let told = studio_core::notifications::list(&pool, owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        told.iter()
+            .map(|n| (n.title.as_str(), n.body.as_str()))
+            .collect::<Vec<_>>(),
+        [("\u{201c}Morning digest\u{201d} finished", "Digest.")]
+    );
 
     // "Run now" fails at the model: the schedule counts it.
     schedules::run_now(&pool, owner, schedule).await.unwrap();

@@ -1,0 +1,141 @@
+//! In-app notifications: what a person is told, read or not. Today a scheduled run's end
+//! (finished or failed); each notification is created once however often its event is
+//! handled. The database announces every change on [`CHANNEL`] with the person's id; one
+//! [`Bell`] per server forwards those ids to the pages showing that person's unread count.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The channel the migration's trigger notifies (payload: the person's id).
+pub const CHANNEL: &str = "notifications";
+
+/// A page of notifications holds at most this many.
+pub const PAGE: i64 = 50;
+
+/// How much of a run's output a notification quotes.
+const QUOTED_CHARS: i32 = 280;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: Uuid,
+    /// `run_ended`, ...
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// The run it is about, if any.
+    pub run_id: Option<Uuid>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Tells the person whose scheduled run `run_id` ended how it went: its schedule's name,
+/// finished or failed, and the start of its last step's text or the reason it failed. Runs
+/// not from a schedule, and runs not ended, are told of elsewhere (their own page). Returns
+/// the notification when one was created.
+pub async fn run_ended(pool: &PgPool, run_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        r#"
+        insert into notifications (user_id, kind, title, body, run_id)
+        select r.user_id, 'run_ended',
+               left(case when r.status = 'succeeded'
+                         then '“' || s.name || '” finished'
+                         else '“' || s.name || '” failed' end, 300),
+               left(coalesce(r.error, (
+                   select left(st.output, $2) from assistant_run_steps st
+                   where st.run_id = r.id and st.status = 'succeeded'
+                   order by st.position desc limit 1
+               ), ''), 2000),
+               r.id
+        from assistant_runs r
+        join schedules s on s.id = r.schedule_id
+        where r.id = $1 and r.status in ('succeeded', 'failed')
+        on conflict (run_id, kind) where run_id is not null do nothing
+        returning id
+        "#,
+        run_id,
+        QUOTED_CHARS,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// How many of `user`'s notifications are unread.
+pub async fn unread(pool: &PgPool, user: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from notifications where user_id = $1 and read_at is null"#,
+        user
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// `user`'s notifications, newest first, at most [`PAGE`].
+pub async fn list(pool: &PgPool, user: Uuid) -> sqlx::Result<Vec<Notification>> {
+    sqlx::query_as!(
+        Notification,
+        r#"
+        select id, kind, title, body, run_id, read_at, created_at
+        from notifications where user_id = $1
+        order by created_at desc
+        limit $2
+        "#,
+        user,
+        PAGE
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks notification `id` of `user` read, or all of theirs with `None`. Returns how many
+/// changed.
+pub async fn mark_read(pool: &PgPool, user: Uuid, id: Option<Uuid>) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        r#"
+        update notifications set read_at = now()
+        where user_id = $1 and read_at is null and ($2::uuid is null or id = $2)
+        "#,
+        user,
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The ids of people whose notifications changed, for the pages following them. Cheap to
+/// share behind an `Arc`.
+#[derive(Debug)]
+pub struct Bell {
+    sender: broadcast::Sender<Uuid>,
+}
+
+impl Default for Bell {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::Sender::new(256),
+        }
+    }
+}
+
+impl Bell {
+    /// Every change from now on. A receiver that lags is told so (`Lagged`) and should read
+    /// the count again.
+    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.sender.subscribe()
+    }
+
+    /// Listens until `shutdown`, reconnecting with backoff when the connection drops.
+    pub async fn run(&self, pool: PgPool, shutdown: CancellationToken) {
+        crate::db::follow_channel(&pool, CHANNEL, &shutdown, |payload| {
+            if let Some(user) = payload.and_then(|p| p.parse::<Uuid>().ok()) {
+                // No page listening is not an error.
+                let _ = self.sender.send(user);
+            }
+        })
+        .await;
+    }
+}
