@@ -10,7 +10,7 @@ use crate::{Handlers, JobContext, JobError};
 
 /// Registers the run job; steps go through `engine`, as chat replies do.
 pub fn add(handlers: &mut Handlers, engine: Engine) {
-    handlers.job(move |_ctx: JobContext, job: RunAssistant| {
+    handlers.waiting_job(move |_ctx: JobContext, job: RunAssistant| {
         let engine = engine.clone();
         async move {
             match run::execute(&engine, job.run_id).await {

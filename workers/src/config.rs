@@ -9,6 +9,10 @@ use anyhow::Context;
 pub struct RunnerConfig {
     /// Jobs run at once by this process (`WORKER_CONCURRENCY`, default 2).
     pub concurrency: usize,
+    /// Jobs that mostly wait on a model (assistant runs, conversation titles) run at once by
+    /// this process, beside the others: they neither take nor wait for the places above
+    /// (`WORKER_WAITING_CONCURRENCY`, default 32).
+    pub waiting_concurrency: usize,
     /// How long a claim holds a job before another worker may take it over
     /// (`WORKER_LEASE_SECS`, default 60). Heartbeats renew it every third of this.
     pub lease: Duration,
@@ -26,6 +30,7 @@ impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
             concurrency: 2,
+            waiting_concurrency: 32,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(5),
             retry_base: Duration::from_secs(5),
@@ -45,11 +50,21 @@ impl RunnerConfig {
             .context("WORKER_CONCURRENCY is too large")?
             .unwrap_or(defaults.concurrency);
         anyhow::ensure!(concurrency > 0, "WORKER_CONCURRENCY must be at least 1");
+        let waiting_concurrency = read_u64("WORKER_WAITING_CONCURRENCY")?
+            .map(usize::try_from)
+            .transpose()
+            .context("WORKER_WAITING_CONCURRENCY is too large")?
+            .unwrap_or(defaults.waiting_concurrency);
+        anyhow::ensure!(
+            waiting_concurrency > 0,
+            "WORKER_WAITING_CONCURRENCY must be at least 1"
+        );
         let secs = |name: &str, default: Duration| -> anyhow::Result<Duration> {
             Ok(read_u64(name)?.map_or(default, Duration::from_secs))
         };
         let config = Self {
             concurrency,
+            waiting_concurrency,
             lease: secs("WORKER_LEASE_SECS", defaults.lease)?,
             poll_interval: secs("WORKER_POLL_SECS", defaults.poll_interval)?,
             retry_base: secs("WORKER_RETRY_BASE_SECS", defaults.retry_base)?,

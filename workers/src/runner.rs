@@ -1,12 +1,17 @@
 //! The job runner: claims jobs from the Postgres queue, runs their handler under a renewed
 //! lease, and records the outcome.
 //!
-//! Idle consumers sleep until `NOTIFY jobs_queued` or the poll interval, whichever comes
-//! first. On shutdown they stop claiming and finish the job in hand; a job cut off by a crash
-//! is taken over by another worker once its lease expires.
+//! Jobs run in two lanes, each with its own width: work (ingestion, mail, ...) at
+//! `concurrency`, and jobs that mostly wait on a model (assistant runs, titles, registered
+//! with [`Handlers::waiting_job`]) at `waiting_concurrency`, so a class starting thirty runs
+//! neither waits two at a time nor holds up the documents being processed. Each lane has one
+//! claimer: it claims while it has room, and sleeps until `NOTIFY jobs_queued`, the poll
+//! interval or a free place, whichever comes first. On shutdown the lanes stop claiming and
+//! finish the jobs in hand; a job cut off by a crash is taken over by another worker once its
+//! lease expires.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     panic::AssertUnwindSafe,
     sync::Arc,
@@ -16,7 +21,10 @@ use std::{
 use futures::{FutureExt, future::BoxFuture};
 use sqlx::PgPool;
 use studio_core::db::jobs::{self, ClaimedJob, FailOutcome, Failure, Job};
-use tokio::sync::watch;
+use tokio::{
+    sync::{Semaphore, watch},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -48,6 +56,8 @@ type HandlerFn = dyn Fn(JobContext) -> BoxFuture<'static, Result<(), JobError>> 
 #[derive(Clone, Default)]
 pub struct Handlers {
     by_kind: HashMap<String, Arc<HandlerFn>>,
+    /// The kinds that mostly wait on a model, run in their own lane.
+    waiting: HashSet<String>,
 }
 
 impl Handlers {
@@ -80,6 +90,18 @@ impl Handlers {
                 handler(ctx, payload).await
             }
         });
+    }
+
+    /// [`Handlers::job`], for a kind that mostly waits on a model (a run, a title): it runs in
+    /// the waiting lane, many at once, beside the other work.
+    pub fn waiting_job<J, F, Fut>(&mut self, handler: F)
+    where
+        J: Job,
+        F: Fn(JobContext, J) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.job(handler);
+        self.waiting.insert(J::KIND.to_owned());
     }
 
     /// The kinds with a handler, sorted.
@@ -152,10 +174,18 @@ impl Runner {
         else {
             return Ok(Outcome::Empty);
         };
-        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
         let id = job.id;
-        let result = self.process(job, shutdown.clone()).instrument(span).await?;
+        let result = self.run_claimed(job, shutdown).await?;
         Ok(Outcome::Processed { id, result })
+    }
+
+    async fn run_claimed(
+        &self,
+        job: ClaimedJob,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<ProcessResult> {
+        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
+        self.process(job, shutdown.clone()).instrument(span).await
     }
 
     async fn process(
@@ -274,12 +304,13 @@ impl Runner {
         stop
     }
 
-    /// Runs `concurrency` consumers until `shutdown` is cancelled, then waits for the jobs in
-    /// hand to finish.
+    /// Runs both lanes until `shutdown` is cancelled, then waits for the jobs in hand to
+    /// finish.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(
             worker = %self.name,
             concurrency = self.config.concurrency,
+            waiting_concurrency = self.config.waiting_concurrency,
             kinds = ?self.kinds,
             "job runner started"
         );
@@ -289,8 +320,21 @@ impl Runner {
             shutdown.clone(),
         ));
         let pruner = tokio::spawn(prune(self.pool.clone(), shutdown.clone()));
-        let consumers: Vec<_> = (0..self.config.concurrency)
-            .map(|_| tokio::spawn(self.clone().consume(shutdown.clone())))
+        let (waiting, work): (Vec<String>, Vec<String>) = self
+            .kinds
+            .iter()
+            .cloned()
+            .partition(|kind| self.handlers.waiting.contains(kind));
+        let lanes = [
+            (work, self.config.concurrency),
+            (waiting, self.config.waiting_concurrency),
+        ];
+        let consumers: Vec<_> = lanes
+            .into_iter()
+            .filter(|(kinds, _)| !kinds.is_empty())
+            .map(|(kinds, width)| {
+                tokio::spawn(self.clone().consume(kinds.into(), width, shutdown.clone()))
+            })
             .collect();
         for consumer in consumers {
             if let Err(err) = consumer.await {
@@ -302,15 +346,39 @@ impl Runner {
         tracing::info!(worker = %self.name, "job runner stopped");
     }
 
-    async fn consume(self, shutdown: CancellationToken) {
+    /// One lane: claims jobs of `kinds` while fewer than `width` are in hand, each run as its
+    /// own task.
+    async fn consume(self, kinds: Arc<[String]>, width: usize, shutdown: CancellationToken) {
+        let places = Arc::new(Semaphore::new(width));
+        let mut in_hand = JoinSet::new();
         let mut failures: u32 = 0;
         let mut wake = self.wake.subscribe();
         while !shutdown.is_cancelled() {
+            let place = tokio::select! {
+                place = places.clone().acquire_owned() => match place {
+                    Ok(place) => place,
+                    Err(_) => break,
+                },
+                () = shutdown.cancelled() => break,
+            };
+            // Ended jobs leave the set as they go.
+            while in_hand.try_join_next().is_some() {}
             // Seen before claiming: a notification that lands while we claim still wakes us.
             wake.borrow_and_update();
-            match self.run_once(&shutdown).await {
-                Ok(Outcome::Processed { .. }) => failures = 0,
-                Ok(Outcome::Empty) => {
+            let claimed = jobs::claim(&self.pool, &self.name, &kinds, self.config.lease).await;
+            match claimed {
+                Ok(Some(job)) => {
+                    failures = 0;
+                    let (runner, shutdown) = (self.clone(), shutdown.clone());
+                    in_hand.spawn(async move {
+                        if let Err(err) = runner.run_claimed(job, &shutdown).await {
+                            tracing::warn!(error = %format!("{err:#}"), "could not record a job's outcome");
+                        }
+                        drop(place);
+                    });
+                }
+                Ok(None) => {
+                    drop(place);
                     failures = 0;
                     tokio::select! {
                         () = shutdown.cancelled() => {}
@@ -319,6 +387,7 @@ impl Runner {
                     }
                 }
                 Err(err) => {
+                    drop(place);
                     // The database is unreachable or the queue is broken: back off, keep going.
                     failures = failures.saturating_add(1);
                     let delay = jobs::backoff(
@@ -334,6 +403,8 @@ impl Runner {
                 }
             }
         }
+        // The jobs in hand finish (their handlers see the shutdown).
+        while in_hand.join_next().await.is_some() {}
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{Handlers, JobContext, JobError};
 
 /// Registers the title job; the model's provider comes from `llm`.
 pub fn add(handlers: &mut Handlers, llm: Arc<Registry>) {
-    handlers.job(move |ctx: JobContext, job: WriteTitle| {
+    handlers.waiting_job(move |ctx: JobContext, job: WriteTitle| {
         let llm = llm.clone();
         async move {
             match titles::write_title(&ctx.pool, &llm, &job).await {

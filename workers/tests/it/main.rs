@@ -385,3 +385,81 @@ async fn shutdown_finishes_the_job_in_hand_and_claims_no_more(pool: PgPool) {
     assert_eq!(status(&pool, first).await.status, "succeeded");
     assert_eq!(status(&pool, second).await.status, "queued");
 }
+
+/// A job that waits on something outside, as a model call does.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Waits {
+    n: u32,
+}
+
+impl jobs::Job for Waits {
+    const KIND: &'static str = "waits";
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn jobs_that_wait_on_models_run_many_at_once_beside_the_other_work(pool: PgPool) {
+    // Three waiting jobs finish only once all three run at the same time, and the other
+    // work's single place is held by a job that waits until they have.
+    let together = Arc::new(tokio::sync::Barrier::new(3));
+    let (all_met_tx, all_met_rx) = oneshot::channel::<()>();
+    let all_met = Arc::new(std::sync::Mutex::new(Some(all_met_tx)));
+    let all_met_rx = Arc::new(tokio::sync::Mutex::new(Some(all_met_rx)));
+    let mut handlers = Handlers::default();
+    handlers.waiting_job(move |_ctx, _job: Waits| {
+        let (together, all_met) = (together.clone(), all_met.clone());
+        async move {
+            if together.wait().await.is_leader()
+                && let Some(met) = all_met.lock().unwrap().take()
+            {
+                let _ = met.send(());
+            }
+            Ok(())
+        }
+    });
+    handlers.add("work", move |_ctx| {
+        let all_met_rx = all_met_rx.clone();
+        async move {
+            if let Some(met) = all_met_rx.lock().await.take() {
+                let _ = met.await;
+            }
+            Ok(())
+        }
+    });
+    let narrow = RunnerConfig {
+        concurrency: 1,
+        waiting_concurrency: 3,
+        ..config()
+    };
+    let work = jobs::enqueue(&pool, &NewJob::new("work", json!({})))
+        .await
+        .unwrap()
+        .id();
+    let mut waiting = Vec::new();
+    for n in 0..3 {
+        let enqueued = jobs::enqueue_job(&pool, &Waits { n }).await.unwrap();
+        let jobs::Enqueued::Created(id) = enqueued else {
+            panic!("{enqueued:?}")
+        };
+        waiting.push(id);
+    }
+
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(Runner::new(pool.clone(), handlers, narrow).run(shutdown.clone()));
+    let all_done = async {
+        loop {
+            let mut done = true;
+            for &id in waiting.iter().chain([&work]) {
+                done &= status(&pool, id).await.status == "succeeded";
+            }
+            if done {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), all_done)
+        .await
+        .expect("the waiting jobs ran together, beside the work in hand");
+    shutdown.cancel();
+    running.await.unwrap();
+}
