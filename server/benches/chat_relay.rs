@@ -10,6 +10,8 @@
 //!
 //! Run with `make bench` (a fresh database; `DATABASE_URL` must point at an empty one).
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 mod support;
 
 use std::{
@@ -18,11 +20,10 @@ use std::{
 };
 
 use anyhow::Context;
+use fixtures::{model, stamped};
 use futures::StreamExt;
-use sqlx::PgPool;
-use studio_core::llm::testing::{FakeServer, Frame, Reply, done, epoch, finish_chunk, usage_chunk};
+use studio_core::llm::testing::{FakeServer, epoch};
 use support::{Server, emit, ms, percentile};
-use uuid::Uuid;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,14 +32,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let pool = studio_core::db::connect(&studio_core::db::DbConfig::from_env()?).await?;
     studio_core::MIGRATOR.run(&pool).await?;
-    let cookie = session(&pool).await?;
+    let (_, cookie) = fixtures::person_with_session(&pool, "student").await?;
 
     let quick = FakeServer::start(vec![stamped(3, Duration::ZERO)]).await?;
     let steady = FakeServer::start(vec![stamped(50, Duration::from_millis(20))]).await?;
     let slow = FakeServer::start(vec![stamped(60, Duration::from_secs(1))]).await?;
-    let quick_model = model(&pool, &quick, "quick").await?;
-    let steady_model = model(&pool, &steady, "steady").await?;
-    let slow_model = model(&pool, &slow, "slow").await?;
+    let quick_model = model(&pool, &quick, "quick").await?.to_string();
+    let steady_model = model(&pool, &steady, "steady").await?.to_string();
+    let slow_model = model(&pool, &slow, "slow").await?.to_string();
 
     let server = Server::spawn("CHAT_RELAY_SERVE", &[("DATABASE_MAX_CONNECTIONS", "20")]).await?;
     let client = Client {
@@ -152,63 +153,6 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// A reply of `chunks` stamped chunks `every` apart, then the finish, usage and `[DONE]`.
-fn stamped(chunks: usize, every: Duration) -> Reply {
-    let mut frames = Vec::new();
-    for _ in 0..chunks {
-        frames.push(Frame::Stamp);
-        if !every.is_zero() {
-            frames.push(Frame::Pause(every));
-        }
-    }
-    frames.extend([
-        finish_chunk("stop"),
-        usage_chunk(20, chunks as u64, 0),
-        done(),
-    ]);
-    Reply::Stream(frames)
-}
-
-/// A student with a session; returns the cookie.
-async fn session(pool: &PgPool) -> anyhow::Result<String> {
-    use studio_core::accounts::{
-        sessions::{self, Origin, SessionPolicy},
-        users,
-    };
-    let user: Uuid = sqlx::query_scalar(
-        "insert into users (email, display_name, is_email_verified, email_verified_at) values ($1, 'Bench', true, now()) returning id",
-    )
-    .bind(format!("bench-{}@example.org", Uuid::new_v4().simple()))
-    .fetch_one(pool)
-    .await?;
-    users::grant_role_by_name(pool, user, "student").await?;
-    let session = sessions::create(pool, user, Origin::default(), SessionPolicy::default()).await?;
-    Ok(format!("aistudio-session={}", session.token))
-}
-
-/// A provider on `server` and a model on it every role may use; returns the model's id.
-async fn model(pool: &PgPool, server: &FakeServer, name: &str) -> anyhow::Result<String> {
-    let provider: Uuid = sqlx::query_scalar(
-        "insert into ai_providers (kind, name, base_url) values ('openai', $1, $2) returning id",
-    )
-    .bind(format!("bench {name} {}", Uuid::new_v4().simple()))
-    .bind(server.base_url())
-    .fetch_one(pool)
-    .await?;
-    let model: Uuid = sqlx::query_scalar(
-        "insert into ai_models (provider_id, model_key, display_name, input_price, output_price) values ($1, $2, $2, 1, 2) returning id",
-    )
-    .bind(provider)
-    .bind(name)
-    .fetch_one(pool)
-    .await?;
-    sqlx::query("insert into ai_model_roles (model_id, role_id) select $1, id from roles")
-        .bind(model)
-        .execute(pool)
-        .await?;
-    Ok(model.to_string())
-}
-
 #[derive(serde::Deserialize)]
 struct Sent {
     conversation_id: String,
@@ -295,71 +239,8 @@ impl Client {
 
 /// The child: the real router with the real state, until stdin closes.
 async fn serve() -> anyhow::Result<()> {
-    use app::ssr::AppState;
-    use leptos::config::LeptosOptions;
-    use studio_core::{
-        accounts::{
-            AccountsConfig,
-            oidc::{Oidc, OidcConfig},
-        },
-        llm::{
-            RetryPolicy,
-            registry::{EnvironmentKeys, Registry},
-        },
-    };
-
     let pool = studio_core::db::connect(&studio_core::db::DbConfig::from_env()?).await?;
-    let accounts = AccountsConfig {
-        secure_cookies: false,
-        ..AccountsConfig::default()
-    };
-    let state = AppState {
-        leptos_options: LeptosOptions::builder().output_name("aistudio").build(),
-        pool: pool.clone(),
-        accounts,
-        oidc: Arc::new(Oidc::new(OidcConfig {
-            providers: Vec::new(),
-            public_url: url::Url::parse("http://127.0.0.1/")?,
-        })?),
-        llm: Arc::new(Registry::new(
-            EnvironmentKeys::default(),
-            RetryPolicy::default(),
-        )),
-        generations: Arc::default(),
-        shutdown: tokio_util::sync::CancellationToken::new(),
-        knowledge: std::sync::Arc::new(app::ssr::Knowledge::new(
-            studio_core::knowledge::pipeline::Pipeline::local(
-                pool.clone(),
-                std::env::temp_dir().join("aistudio-test-files"),
-            ),
-        )),
-        // The bench measures the relay, not the limits: one user holds thousands of streams.
-        guards: Arc::new(studio_core::limits::Guards::new(
-            studio_core::limits::LimitsConfig {
-                ai_calls_per_minute: 1_000_000,
-                live_generations_per_user: 1_000_000,
-                event_streams_per_user: 1_000_000,
-                ..studio_core::limits::LimitsConfig::default()
-            },
-        )),
-        bell: std::sync::Arc::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let site = server::edge::SiteConfig {
-        public_urls: vec![url::Url::parse(&format!(
-            "http://127.0.0.1:{}/",
-            listener.local_addr()?.port()
-        ))?],
-        trusted_proxies: Vec::new(),
-        listens_locally: false,
-    };
-    let operations = server::routes::Operations {
-        site,
-        metrics: server::metrics::install()?,
-        token: None,
-        metrics_elsewhere: false,
-    };
-    support::serve_until_stdin_closes(listener, server::routes::router(state, &operations)).await
+    fixtures::serve(fixtures::state(&pool)?).await
 }
 
 fn report(what: &str, samples: &mut [Duration]) {
