@@ -160,9 +160,44 @@ pub fn upload_slot(
     })
 }
 
+/// An event `name` whose data is `data` as JSON (the name alone if it cannot be written).
+pub fn sse_event(
+    name: &str,
+    data: &impl serde::Serialize,
+) -> Result<axum::response::sse::Event, std::convert::Infallible> {
+    use axum::response::sse::Event;
+    Ok(Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name)))
+}
+
+/// `events` as `user_id`'s server-sent event stream, kept alive and not held back by
+/// proxies, within the streams they may hold open (else 429). Every event-stream route
+/// answers with this.
+pub fn event_stream<S>(state: &AppState, user_id: uuid::Uuid, events: S) -> axum::response::Response
+where
+    S: futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
+    use axum::response::{
+        IntoResponse,
+        sse::{KeepAlive, Sse},
+    };
+    match limit_streams(state, user_id, events) {
+        Ok(events) => (
+            [("x-accel-buffering", "no"), ("cache-control", "no-store")],
+            Sse::new(events).keep_alive(KeepAlive::default()),
+        )
+            .into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
 /// Holds a place among `user_id`'s open event streams for as long as `events` runs, or
-/// answers 429 when they hold as many as allowed. Every event-stream route goes through this.
-pub fn limit_streams<S>(
+/// answers 429 when they hold as many as allowed.
+fn limit_streams<S>(
     state: &AppState,
     user_id: uuid::Uuid,
     events: S,

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::db::{Announced, Channel};
 
 /// The channel the migration's trigger notifies (payload: the person's id).
 pub const CHANNEL: &str = "notifications";
@@ -106,36 +106,13 @@ pub async fn mark_read(pool: &PgPool, user: Uuid, id: Option<Uuid>) -> sqlx::Res
     Ok(done.rows_affected())
 }
 
-/// The ids of people whose notifications changed, for the pages following them. Cheap to
-/// share behind an `Arc`.
+/// The `notifications` channel (payload: the person's id).
 #[derive(Debug)]
-pub struct Bell {
-    sender: broadcast::Sender<Uuid>,
+pub struct People;
+
+impl Channel for People {
+    const NAME: &'static str = CHANNEL;
 }
 
-impl Default for Bell {
-    fn default() -> Self {
-        Self {
-            sender: broadcast::Sender::new(256),
-        }
-    }
-}
-
-impl Bell {
-    /// Every change from now on. A receiver that lags is told so (`Lagged`) and should read
-    /// the count again.
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
-        self.sender.subscribe()
-    }
-
-    /// Listens until `shutdown`, reconnecting with backoff when the connection drops.
-    pub async fn run(&self, pool: PgPool, shutdown: CancellationToken) {
-        crate::db::follow_channel(&pool, CHANNEL, &shutdown, |payload| {
-            if let Some(user) = payload.and_then(|p| p.parse::<Uuid>().ok()) {
-                // No page listening is not an error.
-                let _ = self.sender.send(user);
-            }
-        })
-        .await;
-    }
-}
+/// The ids of people whose notifications changed, for the pages showing their unread count.
+pub type Bell = Announced<People>;

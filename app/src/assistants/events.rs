@@ -12,10 +12,7 @@ use axum::{
     Extension,
     extract::{Path, State},
     http::StatusCode,
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response, sse::Event},
 };
 use futures::StreamExt;
 use studio_core::assistants::{
@@ -24,7 +21,10 @@ use studio_core::assistants::{
 };
 use uuid::Uuid;
 
-use crate::{auth::ssr::Authenticated, ssr::AppState};
+use crate::{
+    auth::ssr::Authenticated,
+    ssr::{AppState, sse_event as event},
+};
 
 /// The names of the events, as the page listens for them.
 pub mod names {
@@ -59,13 +59,6 @@ struct StepKnowledge<'a> {
 struct RunEnded<'a> {
     status: run::State,
     error: Option<&'a str>,
-}
-
-fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event(name)
-        .json_data(data)
-        .unwrap_or_else(|_| Event::default().event(name)))
 }
 
 fn sse(update: &RunEvent) -> Result<Event, Infallible> {
@@ -135,14 +128,5 @@ pub async fn run_events(
         }
     };
     let events = updates.map(|update| sse(&update));
-    let events = match crate::ssr::limit_streams(&state, user_id, events) {
-        Ok(events) => events,
-        Err(refused) => return refused.into_response(),
-    };
-    (
-        // Proxies must not hold the stream back.
-        [("x-accel-buffering", "no"), ("cache-control", "no-store")],
-        Sse::new(events).keep_alive(KeepAlive::default()),
-    )
-        .into_response()
+    crate::ssr::event_stream(&state, user_id, events)
 }

@@ -9,10 +9,7 @@ use axum::{
     Extension,
     extract::{Path, State},
     http::StatusCode,
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response, sse::Event},
 };
 use futures::StreamExt;
 use studio_core::chat::live::Update;
@@ -24,15 +21,8 @@ use super::{
 };
 use crate::{
     auth::ssr::{Authenticated, route_user},
-    ssr::AppState,
+    ssr::{AppState, sse_event as event},
 };
-
-fn event(name: &str, data: &impl serde::Serialize) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event(name)
-        .json_data(data)
-        .unwrap_or_else(|_| Event::default().event(name)))
-}
 
 pub async fn reply_events(
     State(state): State<AppState>,
@@ -57,16 +47,7 @@ pub async fn reply_events(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let events = match crate::ssr::limit_streams(&state, user_id, events) {
-        Ok(events) => events,
-        Err(refused) => return refused.into_response(),
-    };
-    (
-        // Proxies must not hold the stream back.
-        [("x-accel-buffering", "no"), ("cache-control", "no-store")],
-        Sse::new(events).keep_alive(KeepAlive::default()),
-    )
-        .into_response()
+    crate::ssr::event_stream(&state, user_id, events)
 }
 
 /// The finished reply as the conversation shows it, and the conversation's totals, so the page

@@ -14,10 +14,7 @@ use axum::{
     body::Body,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response, sse::Event},
 };
 use futures::{Stream, StreamExt};
 use studio_core::knowledge::{
@@ -219,22 +216,11 @@ pub async fn events(
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let events = follow(state.clone(), user, repository, first, changes);
-    let events = match crate::ssr::limit_streams(&state, user, events) {
-        Ok(events) => events,
-        Err(refused) => return refused.into_response(),
-    };
-    (
-        [("x-accel-buffering", "no"), ("cache-control", "no-store")],
-        Sse::new(events).keep_alive(KeepAlive::default()),
-    )
-        .into_response()
+    crate::ssr::event_stream(&state, user, events)
 }
 
 fn items_event(items: &[super::types::ItemView]) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event(ITEMS_EVENT)
-        .json_data(items)
-        .unwrap_or_else(|_| Event::default().event(ITEMS_EVENT)))
+    crate::ssr::sse_event(ITEMS_EVENT, &items)
 }
 
 /// The items now, then again after every change to the repository's items, changes within

@@ -11,10 +11,7 @@ use axum::{
     Extension,
     extract::State,
     http::StatusCode,
-    response::{
-        IntoResponse, Response,
-        sse::{Event, KeepAlive, Sse},
-    },
+    response::{IntoResponse, Response, sse::Event},
 };
 use studio_core::notifications;
 use tokio::sync::broadcast::error::RecvError;
@@ -34,10 +31,7 @@ struct Unread {
 }
 
 fn unread_event(count: i64) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event(UNREAD)
-        .json_data(Unread { count })
-        .unwrap_or_else(|_| Event::default().event(UNREAD)))
+    crate::ssr::sse_event(UNREAD, &Unread { count })
 }
 
 pub async fn unread_events(
@@ -58,15 +52,7 @@ pub async fn unread_events(
         }
     };
     let events = follow(state.clone(), user, first, rings);
-    let events = match crate::ssr::limit_streams(&state, user, events) {
-        Ok(events) => events,
-        Err(refused) => return refused.into_response(),
-    };
-    (
-        [("x-accel-buffering", "no"), ("cache-control", "no-store")],
-        Sse::new(events).keep_alive(KeepAlive::default()),
-    )
-        .into_response()
+    crate::ssr::event_stream(&state, user, events)
 }
 
 /// The count now, then again each time it changes.

@@ -122,7 +122,7 @@ pub async fn read(pool: &PgPool, user: Uuid, run_id: Uuid) -> sqlx::Result<Optio
         id: run.id,
         assistant_id: run.assistant_id,
         assistant_name: run.assistant_name,
-        status: state(&run.status)?,
+        status: State::decode(&run.status)?,
         error: run.error,
         inputs: serde_json::from_value(run.inputs).unwrap_or_default(),
         created_at: run.created_at,
@@ -178,7 +178,7 @@ async fn steps(pool: &PgPool, run_id: Uuid, only: Option<&[Uuid]>) -> sqlx::Resu
                 position: s.position,
                 key: s.key,
                 name: s.name,
-                status: state(&s.status)?,
+                status: State::decode(&s.status)?,
                 model: s.model,
                 input: s.input,
                 output: s.output,
@@ -190,10 +190,6 @@ async fn steps(pool: &PgPool, run_id: Uuid, only: Option<&[Uuid]>) -> sqlx::Resu
             })
         })
         .collect()
-}
-
-fn state(text: &str) -> sqlx::Result<State> {
-    State::parse(text).ok_or_else(|| sqlx::Error::Decode(format!("unknown state {text}").into()))
 }
 
 /// Run `run_id` of `user` as a stream of [`RunEvent`]s that starts with a snapshot and ends
@@ -251,6 +247,12 @@ struct Watcher {
     /// The tasks sending the text of steps written here, by step.
     forwarders: HashMap<Uuid, JoinHandle<()>>,
     seen: HashMap<Uuid, Seen>,
+}
+
+/// The run's state between full reads.
+struct RunState {
+    status: State,
+    error: Option<String>,
 }
 
 /// A step's state between full reads.
@@ -333,7 +335,7 @@ impl Watcher {
                 return Ok(true);
             }
         };
-        let (run_status, steps) = now;
+        let (run, steps) = now;
         let changed: Vec<Uuid> = steps
             .iter()
             .filter(|s| {
@@ -365,17 +367,10 @@ impl Watcher {
                 self.saved_text(step.id, sent).await?;
             }
         }
-        if run_status.is_final() {
-            let error = sqlx::query_scalar!(
-                "select error from assistant_runs where id = $1",
-                self.run_id
-            )
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or_default();
+        if run.status.is_final() {
             self.send(RunEvent::RunEnded {
-                status: run_status,
-                error,
+                status: run.status,
+                error: run.error,
             })
             .await?;
             return Ok(false);
@@ -494,10 +489,11 @@ impl Watcher {
         self.send(RunEvent::StepText { step: id, text }).await
     }
 
-    /// The run's state and each step's state and text length; `None` when it is gone.
-    async fn light(&self) -> sqlx::Result<Option<(State, Vec<Light>)>> {
-        let Some(status) = sqlx::query_scalar!(
-            "select status from assistant_runs where id = $1 and user_id = $2",
+    /// The run's state (and error) and each step's state and text length; `None` when it
+    /// is gone.
+    async fn light(&self) -> sqlx::Result<Option<(RunState, Vec<Light>)>> {
+        let Some(run) = sqlx::query!(
+            "select status, error from assistant_runs where id = $1 and user_id = $2",
             self.run_id,
             self.user
         )
@@ -513,7 +509,11 @@ impl Watcher {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some((state(&status)?, steps)))
+        let run = RunState {
+            status: State::decode(&run.status)?,
+            error: run.error,
+        };
+        Ok(Some((run, steps)))
     }
 }
 

@@ -53,6 +53,12 @@ impl Job for RunAssistant {
     }
 }
 
+/// Why `definition` cannot run as it is (a prompt without a model, ...), if it cannot.
+pub fn cannot_run(definition: &store::Definition) -> Option<String> {
+    let unfinished = store::unfinished(definition);
+    (!unfinished.is_empty()).then(|| format!("This assistant cannot run: {}", unfinished.join(" ")))
+}
+
 /// The occurrence of a schedule a run is for: each has at most one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Occurrence {
@@ -87,12 +93,8 @@ pub async fn start_for(
         .await?
         .ok_or(AssistantError::NotFound)?;
     inputs::values(&version.definition.fields, given).map_err(AssistantError::Invalid)?;
-    let unfinished = store::unfinished(&version.definition);
-    if !unfinished.is_empty() {
-        return Err(AssistantError::State(format!(
-            "This assistant cannot run: {}",
-            unfinished.join(" ")
-        )));
+    if let Some(why) = cannot_run(&version.definition) {
+        return Err(AssistantError::State(why));
     }
     let given = serde_json::to_value(given).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let prompts = &version.definition.prompts;
@@ -174,14 +176,15 @@ impl State {
         .find(|state| state.as_str() == text)
     }
 
+    /// As read from a `status` column.
+    pub(crate) fn decode(text: &str) -> sqlx::Result<Self> {
+        Self::parse(text).ok_or_else(|| sqlx::Error::Decode(format!("unknown state {text}").into()))
+    }
+
     /// Whether nothing more happens to it.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Skipped)
     }
-}
-
-fn state(text: &str) -> sqlx::Result<State> {
-    State::parse(text).ok_or_else(|| sqlx::Error::Decode(format!("unknown state {text}").into()))
 }
 
 /// Runs (or resumes) run `run_id` to its end; returns how it ended. A run already ended is
@@ -201,7 +204,7 @@ pub async fn execute(engine: &Engine, run_id: Uuid) -> sqlx::Result<State> {
     else {
         return Err(sqlx::Error::RowNotFound);
     };
-    let now = state(&run.status)?;
+    let now = State::decode(&run.status)?;
     if now.is_final() {
         return Ok(now);
     }
@@ -232,7 +235,7 @@ pub async fn execute(engine: &Engine, run_id: Uuid) -> sqlx::Result<State> {
     let ids: Vec<Uuid> = steps.iter().map(|s| s.id).collect();
     let mut states = steps
         .iter()
-        .map(|s| state(&s.status))
+        .map(|s| State::decode(&s.status))
         .collect::<sqlx::Result<Vec<_>>>()?;
     let mut outputs: Vec<String> = steps.into_iter().map(|s| s.output).collect();
     if ids.len() != version.definition.prompts.len() {
@@ -327,7 +330,7 @@ pub async fn execute(engine: &Engine, run_id: Uuid) -> sqlx::Result<State> {
             )
             .fetch_one(pool)
             .await?;
-            states[index] = state(&saved.status)?;
+            states[index] = State::decode(&saved.status)?;
             outputs[index] = saved.output;
         }
     }

@@ -47,6 +47,55 @@ pub async fn follow_channel(
     }
 }
 
+/// A channel on which the database announces ids (a trigger's `pg_notify(name, id)`).
+pub trait Channel {
+    const NAME: &'static str;
+}
+
+/// The ids announced on channel `C` (whoever made the change: this process or another), for
+/// the pages following them: one listener per server forwards them. Cheap to share behind an
+/// `Arc`.
+pub struct Announced<C> {
+    sender: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    channel: std::marker::PhantomData<C>,
+}
+
+impl<C> Default for Announced<C> {
+    fn default() -> Self {
+        Self {
+            sender: tokio::sync::broadcast::Sender::new(256),
+            channel: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<C: Channel> std::fmt::Debug for Announced<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Announced")
+            .field("channel", &C::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Channel> Announced<C> {
+    /// Every id announced from now on. A receiver that lags is told so (`Lagged`) and should
+    /// read again what it follows.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
+        self.sender.subscribe()
+    }
+
+    /// Listens until `shutdown`, reconnecting with backoff when the connection drops.
+    pub async fn run(&self, pool: PgPool, shutdown: tokio_util::sync::CancellationToken) {
+        follow_channel(&pool, C::NAME, &shutdown, |payload| {
+            if let Some(id) = payload.and_then(|p| p.parse::<uuid::Uuid>().ok()) {
+                // No page listening is not an error.
+                let _ = self.sender.send(id);
+            }
+        })
+        .await;
+    }
+}
+
 /// How to reach Postgres. Shared by `server` and `workers`.
 #[derive(Debug, Clone)]
 pub struct DbConfig {

@@ -3,42 +3,18 @@
 //! server's workers or a worker service elsewhere); one listener per server forwards the
 //! repository ids to the pages subscribed.
 
-use sqlx::PgPool;
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
+use crate::db::{Announced, Channel};
 
 /// The channel the migration's trigger notifies.
 pub const CHANNEL: &str = "knowledge_items";
 
-/// Repository ids whose items changed. Cheap to share behind an `Arc`.
+/// The `knowledge_items` channel (payload: the repository id).
 #[derive(Debug)]
-pub struct ItemEvents {
-    sender: broadcast::Sender<Uuid>,
+pub struct Items;
+
+impl Channel for Items {
+    const NAME: &'static str = CHANNEL;
 }
 
-impl Default for ItemEvents {
-    fn default() -> Self {
-        Self {
-            sender: broadcast::Sender::new(256),
-        }
-    }
-}
-
-impl ItemEvents {
-    /// Every change from now on. A receiver that lags is told so (`Lagged`) and should reload.
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
-        self.sender.subscribe()
-    }
-
-    /// Listens until `shutdown`, reconnecting with backoff when the connection drops.
-    pub async fn run(&self, pool: PgPool, shutdown: CancellationToken) {
-        crate::db::follow_channel(&pool, CHANNEL, &shutdown, |payload| {
-            if let Some(repository) = payload.and_then(|p| p.parse::<Uuid>().ok()) {
-                // No page listening is not an error.
-                let _ = self.sender.send(repository);
-            }
-        })
-        .await;
-    }
-}
+/// Repository ids whose items changed.
+pub type ItemEvents = Announced<Items>;

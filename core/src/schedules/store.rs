@@ -100,13 +100,7 @@ async fn check(pool: &PgPool, user: Uuid, draft: &Draft) -> Result<Timing, Sched
             if let Err(more) = inputs::values(&version.definition.fields, &draft.inputs) {
                 problems.extend(more);
             }
-            let unfinished = assistants::unfinished(&version.definition);
-            if !unfinished.is_empty() {
-                problems.push(format!(
-                    "This assistant cannot run: {}",
-                    unfinished.join(" ")
-                ));
-            }
+            problems.extend(run::cannot_run(&version.definition));
         }
     }
     match timing {

@@ -12,10 +12,15 @@ use crate::{
 
 /// A provider on `server` with a model every role may use; returns the model's id.
 async fn fake_model(pool: &PgPool, server: &FakeServer) -> Uuid {
+    model_at(pool, &server.base_url()).await
+}
+
+/// A provider at `base_url` with a model every role may use; returns the model's id.
+pub(crate) async fn model_at(pool: &PgPool, base_url: &str) -> Uuid {
     let provider: Uuid = sqlx::query_scalar(
         "insert into ai_providers (kind, name, base_url) values ('openai', 'Fake', $1) returning id",
     )
-    .bind(server.base_url())
+    .bind(base_url)
     .fetch_one(pool)
     .await
     .unwrap();
