@@ -16,7 +16,7 @@ test:
 ## Release build of the site, the server and the worker (what the Dockerfile runs).
 build:
 	@scripts/setup.sh run
-	@bash -c 'source scripts/env.sh && cargo leptos build --release --precompress && cargo build --release -p workers --bin worker'
+	@bash -c 'source scripts/env.sh && cargo leptos build --release --precompress --split && cargo build --release -p workers --bin worker'
 
 ## Print bundle sizes, start-up time and idle memory of a release build.
 measure:

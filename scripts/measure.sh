@@ -11,7 +11,7 @@ source scripts/env.sh
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PORT=${MEASURE_PORT:-3150}
 
-[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress >&2
+[ "${SKIP_BUILD:-}" = 1 ] || cargo leptos build --release --precompress --split >&2
 
 sizes() { # file -> "raw gzip brotli" in bytes
   node -e '

@@ -18,4 +18,4 @@ if [ "${1:-}" = watch ]; then
   exec cargo leptos watch
 fi
 # `--precompress`: the bundles are served as brotli/gzip files written once at build time.
-exec cargo leptos serve --release --precompress
+exec cargo leptos serve --release --precompress --split

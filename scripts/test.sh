@@ -58,6 +58,6 @@ step "unit and database tests" dev_cargo nextest run -p server -p workers -p stu
 step "doc tests" dev_cargo test --doc -p studio-core
 # The browser tests run the release build, as shipped (precompressed).
 # Among them, tests/first-load.spec.ts fails when a page's first load passes its ceiling.
-step "site build (release)" cargo leptos build --release --precompress
+step "site build (release)" cargo leptos build --release --precompress --split
 step "browser tests" bash -c "cd end2end && E2E_PROFILE=release npx playwright test"
 printf '\n\033[1mall checks passed in %ss\033[0m\n' $((SECONDS - started))

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, LazyRoute, SsrMode,
     components::{Route, Router, Routes},
-    path,
+    lazy_route, path,
 };
 
 use crate::{
@@ -62,7 +62,6 @@ pub fn App() -> impl IntoView {
     theme::provide_theme();
     let user: UserResource = crate::wire::load(|| (), |()| get_current_user());
     provide_context(user);
-    mark_hydrated();
 
     view! {
         <theme::ThemeAttribute />
@@ -81,32 +80,56 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                     <Routes fallback=|| view! { <NotFoundPage /> }>
                         <Route path=path!("/") view=HomePage />
-                        <Route path=path!("/sign-in") view=SignInPage />
-                        <Route path=path!("/sign-up") view=SignUpPage />
-                        <Route path=path!("/verify-email") view=VerifyEmailPage />
-                        <Route path=path!("/forgot-password") view=ForgotPasswordPage />
-                        <Route path=path!("/reset-password") view=ResetPasswordPage />
-                        <Route path=path!("/invitation") view=InvitationPage />
-                        <Route path=path!("/setup") view=SetupPage />
+                        <Route path=path!("/sign-in") view=SignIn::route() />
+                        <Route path=path!("/sign-up") view=SignUp::route() />
+                        <Route path=path!("/verify-email") view=VerifyEmail::route() />
+                        <Route path=path!("/forgot-password") view=ForgotPassword::route() />
+                        <Route path=path!("/reset-password") view=ResetPassword::route() />
+                        <Route path=path!("/invitation") view=Invitation::route() />
+                        <Route path=path!("/setup") view=Setup::route() />
                         <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async />
                         <Route path=path!("/chat/:id") view=ChatPage ssr=SsrMode::Async />
-                        <Route path=path!("/knowledge") view=KnowledgePage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/knowledge")
+                            view=Knowledge::route()
+                            ssr=SsrMode::Async
+                        />
                         <Route
                             path=path!("/knowledge/:id")
-                            view=RepositoryPage
+                            view=Repository::route()
                             ssr=SsrMode::Async
                         />
                         // Rendered whole before sending, so a refusal can set the status.
-                        <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
-                        <Route path=path!("/admin/roles") view=AdminRolesPage ssr=SsrMode::Async />
                         <Route
-                            path=path!("/admin/models")
-                            view=AdminModelsPage
+                            path=path!("/admin/users")
+                            view=AdminUsers::route()
                             ssr=SsrMode::Async
                         />
-                        <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
-                        <Route path=path!("/admin/jobs") view=AdminJobsPage ssr=SsrMode::Async />
-                        <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/admin/roles")
+                            view=AdminRoles::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/models")
+                            view=AdminModels::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/audit")
+                            view=AdminAudit::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/jobs")
+                            view=AdminJobs::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/mail")
+                            view=AdminMail::route()
+                            ssr=SsrMode::Async
+                        />
                     </Routes>
                 </ErrorBoundary>
             </Layout>
@@ -114,18 +137,59 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Marks `<body data-hydrated>` once the client has taken over, and registers the service
-/// worker. Effects run only in the browser, so the server-rendered HTML never carries the mark.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-hydrated", "");
+/// A route whose page's code the browser loads the first time it is visited (a separate WASM
+/// module when the site is built with `--split`), so the pages everyone opens first (home,
+/// sign-in, chat) do not carry the code of the knowledge and administration pages.
+macro_rules! lazy_page {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        struct $route;
+
+        impl $route {
+            fn route() -> Lazy<Self> {
+                Lazy::new()
             }
-            let container = window().navigator().service_worker();
-            // A failed registration only costs offline support; the page keeps working.
-            let _ = container.register("/sw.js");
         }
-    });
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    SignIn => SignInPage,
+    SignUp => SignUpPage,
+    VerifyEmail => VerifyEmailPage,
+    ForgotPassword => ForgotPasswordPage,
+    ResetPassword => ResetPasswordPage,
+    Invitation => InvitationPage,
+    Setup => SetupPage,
+    Knowledge => KnowledgePage,
+    Repository => RepositoryPage,
+    AdminUsers => AdminUsersPage,
+    AdminRoles => AdminRolesPage,
+    AdminModels => AdminModelsPage,
+    AdminAudit => AdminAuditPage,
+    AdminJobs => AdminJobsPage,
+    AdminMail => AdminMailPage,
+}
+
+/// Marks `<body data-hydrated>` once the client has attached to the whole page (a lazily loaded
+/// page included), and registers the service worker. Called by the browser entry point after
+/// hydration, so the server-rendered HTML never carries the mark.
+#[cfg(feature = "hydrate")]
+pub fn hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
+    let container = window().navigator().service_worker();
+    // A failed registration only costs offline support; the page keeps working.
+    let _ = container.register("/sw.js");
 }

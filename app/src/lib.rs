@@ -21,4 +21,6 @@ pub mod ssr;
 mod ui;
 mod wire;
 
+#[cfg(feature = "hydrate")]
+pub use app::hydrated;
 pub use app::{App, SIGNED_IN_PAGES, shell};

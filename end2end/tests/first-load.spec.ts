@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test, type Browser } from "@playwright/test";
 
 import { ADMIN, signIn } from "../support/auth";
-import { waitForHydration } from "../support/shell";
+import { showNavigation, waitForHydration } from "../support/shell";
 
 // What a browser downloads to show and hydrate each page on a first visit, with an empty cache:
 // HTML, JS, WASM (the shell and the page's lazily loaded chunks), CSS and the data the page
@@ -90,4 +90,31 @@ test("every page's first load stays within its ceiling", async ({ browser, page 
       ceiling,
     );
   }
+});
+
+test("an administration page's code is fetched when the page is first opened, and it works", async ({
+  page,
+  isMobile,
+}) => {
+  test.skip(!release, "the code is split into modules by the release build only");
+  const fetched: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith(".wasm")) fetched.push(path);
+  });
+  await signIn(page, ADMIN.email, ADMIN.name);
+  fetched.length = 0;
+  await page.goto("/chat");
+  await waitForHydration(page);
+  await expect(page.getByLabel("Model")).toBeVisible();
+  expect(fetched.filter((path) => path.includes("admin"))).toEqual([]);
+
+  // Followed from the navigation, without a page load.
+  await showNavigation(page, isMobile);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Users");
+  expect(fetched.some((path) => path.includes("admin_users"))).toBe(true);
+  await page.getByLabel("Search users").fill(ADMIN.email);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByText("Showing 1–1 of 1")).toBeVisible();
 });
