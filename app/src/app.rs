@@ -138,8 +138,8 @@ pub fn App() -> impl IntoView {
 }
 
 /// A route whose page's code the browser loads the first time it is visited (a separate WASM
-/// module when the site is built with `--split`), so the pages everyone opens first (home,
-/// sign-in, chat) do not carry the code of the knowledge and administration pages.
+/// module when the site is built with `--split`), so the pages people open most (home, chat) do
+/// not carry the code of the account, knowledge and administration pages.
 macro_rules! lazy_page {
     ($($route:ident => $page:path),* $(,)?) => {$(
         struct $route;
