@@ -18,11 +18,14 @@
 //! - `events`: a run as it happens, for the page that follows it: the run now, each step's
 //!   start, text and end, and the run's end, also when another process sends it.
 //! - `transfer`: export as versioned JSON and import (models matched by provider model id).
+//! - `results`: a person's runs in a list, a run as one Markdown document, and a conversation
+//!   that goes on from a run's results.
 
 pub mod events;
 pub mod inputs;
 pub mod knowledge;
 pub mod plan;
+pub mod results;
 pub mod run;
 pub mod store;
 pub mod template;

@@ -937,6 +937,7 @@ async fn lock_pending(tx: &mut PgConnection, id: Uuid) -> Result<Uuid, Assistant
 pub struct Summary {
     pub id: Uuid,
     pub owner_id: Uuid,
+    pub owner_email: String,
     /// The newest version's name.
     pub name: String,
     pub icon: String,
@@ -957,13 +958,14 @@ pub async fn list(
 ) -> sqlx::Result<Vec<Summary>> {
     let rows = sqlx::query!(
         r#"
-        select a.id, a.owner_id, v.name, v.icon, v.status, v.updated_at,
+        select a.id, a.owner_id, u.email as owner_email, v.name, v.icon, v.status, v.updated_at,
                approved.number as "approved_number?", a.disabled_at is not null as "disabled!"
         from assistants as a
         join lateral (
             select name, icon, status, updated_at from assistant_versions
             where assistant_id = a.id order by number desc limit 1
         ) as v on true
+        join users as u on u.id = a.owner_id
         left join assistant_versions as approved on approved.id = a.approved_version_id
         where ($1::uuid is null or a.owner_id = $1)
           and ($2::text is null or v.status = $2)
@@ -979,6 +981,7 @@ pub async fn list(
             Ok(Summary {
                 id: row.id,
                 owner_id: row.owner_id,
+                owner_email: row.owner_email,
                 name: row.name,
                 icon: row.icon,
                 status: Status::parse(&row.status).ok_or_else(|| {
@@ -990,6 +993,96 @@ pub async fn list(
             })
         })
         .collect()
+}
+
+/// An assistant someone may run, as the catalog shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Runnable {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub icon: String,
+}
+
+/// The assistants `user` may run now (approved, not disabled, granted to one of their roles),
+/// by name.
+pub async fn catalog(pool: &PgPool, user: Uuid) -> sqlx::Result<Vec<Runnable>> {
+    sqlx::query_as!(
+        Runnable,
+        r#"
+        select a.id, v.name, v.description, v.icon
+        from assistants as a
+        join assistant_versions as v on v.id = a.approved_version_id
+        where a.disabled_at is null
+          and exists (
+              select 1 from role_tools as rt
+              join granted_roles as ur on ur.role_id = rt.role_id
+              where rt.tool_id = a.tool_id and ur.user_id = $1
+          )
+        order by lower(v.name), a.id
+        "#,
+        user
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest version of assistant `id` whoever owns it, for its reviewers.
+pub async fn newest_version(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Version>> {
+    let found = sqlx::query_scalar!(
+        "select id from assistant_versions where assistant_id = $1 order by number desc limit 1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    match found {
+        Some(version) => Ok(Some(read_version(pool, version).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Disables assistant `id` (nobody runs it, its schedules stop finding it) or enables it again.
+pub async fn set_disabled(
+    pool: &PgPool,
+    reviewer: Actor<'_>,
+    id: Uuid,
+    disabled: bool,
+) -> Result<(), AssistantError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query_scalar!(
+        r#"
+        update assistants
+        set disabled_at = case when $2 then coalesce(disabled_at, now()) else null end
+        where id = $1
+        returning id
+        "#,
+        id,
+        disabled
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if changed.is_none() {
+        return Err(AssistantError::NotFound);
+    }
+    audit::record(
+        &mut *tx,
+        audit::Event {
+            actor_user_id: Some(reviewer.user_id),
+            action: if disabled {
+                "admin.assistant.disabled"
+            } else {
+                "admin.assistant.enabled"
+            },
+            target_type: Some("assistant"),
+            target_id: Some(id.to_string()),
+            before: None,
+            after: None,
+            ip: reviewer.ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

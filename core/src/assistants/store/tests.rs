@@ -172,13 +172,39 @@ async fn an_approved_assistant_is_a_tool_that_the_chosen_roles_run(pool: PgPool)
     .unwrap();
     assert_eq!(action, "admin.assistant.approved");
 
-    // Disabled, nobody runs it.
-    sqlx::query("update assistants set disabled_at = now() where id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    // The catalog lists it for those who run it only.
+    let listed = catalog(&pool, pupil).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|a| (a.id, a.name.as_str()))
+            .collect::<Vec<_>>(),
+        [(id, "Parent letter")]
+    );
+    assert!(catalog(&pool, teacher).await.unwrap().is_empty());
+    // Reviewers read the newest version whoever owns it.
+    let newest = newest_version(&pool, id).await.unwrap().unwrap();
+    assert_eq!((newest.number, newest.owner_id), (1, teacher));
+
+    // Disabled, nobody runs it and the catalog drops it; enabled, it is back.
+    set_disabled(&pool, reviewer, id, true).await.unwrap();
     assert!(runnable(&pool, pupil, id).await.unwrap().is_none());
+    assert!(catalog(&pool, pupil).await.unwrap().is_empty());
+    assert!(list(&pool, None, None).await.unwrap()[0].disabled);
+    let action: String = sqlx::query_scalar(
+        "select action from audit_log where target_id = $1 order by created_at desc limit 1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(action, "admin.assistant.disabled");
+    set_disabled(&pool, reviewer, id, false).await.unwrap();
+    assert!(runnable(&pool, pupil, id).await.unwrap().is_some());
+    assert!(matches!(
+        set_disabled(&pool, reviewer, Uuid::new_v4(), true).await,
+        Err(AssistantError::NotFound)
+    ));
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
