@@ -13,6 +13,10 @@ use crate::{
         AdminAuditPage, AdminJobsPage, AdminMailPage, AdminModelsPage, AdminRolesPage,
         AdminUsersPage,
     },
+    assistants::{
+        AdminAssistantsPage, AssistantBuilderPage, AssistantsPage, NewAssistantPage, RunFormPage,
+        RunPage,
+    },
     auth::{
         ForgotPasswordPage, InvitationPage, ResetPasswordPage, SetupPage, SignInPage, SignUpPage,
         UserResource, VerifyEmailPage, get_current_user,
@@ -25,10 +29,15 @@ use crate::{
 
 /// The pages (with everything under them) that only make sense signed in: a signed-out visit
 /// is sent to the sign-in page, which brings the visitor back.
-pub const SIGNED_IN_PAGES: &[&str] = &["/chat", "/knowledge", "/admin"];
+pub const SIGNED_IN_PAGES: &[&str] = &["/chat", "/knowledge", "/assistants", "/admin"];
 
 /// The tools (by slug) that have pages today; a role may be granted the others ahead of time.
-pub const TOOLS_WITH_PAGES: &[&str] = &["chat", "knowledge-repositories", "admin"];
+pub const TOOLS_WITH_PAGES: &[&str] = &[
+    "chat",
+    "knowledge-repositories",
+    "assistant-architect",
+    "admin",
+];
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -99,6 +108,31 @@ pub fn App() -> impl IntoView {
                             view=Repository::route()
                             ssr=SsrMode::Async
                         />
+                        <Route
+                            path=path!("/assistants")
+                            view=Assistants::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/assistants/new")
+                            view=NewAssistant::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/assistants/runs/:id")
+                            view=AssistantRun::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/assistants/:id/edit")
+                            view=AssistantBuilder::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/assistants/:id")
+                            view=AssistantForm::route()
+                            ssr=SsrMode::Async
+                        />
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route
                             path=path!("/admin/users")
@@ -123,6 +157,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/admin/jobs")
                             view=AdminJobs::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/assistants")
+                            view=AdminAssistants::route()
                             ssr=SsrMode::Async
                         />
                         <Route
@@ -179,6 +218,12 @@ lazy_page! {
     AdminAudit => AdminAuditPage,
     AdminJobs => AdminJobsPage,
     AdminMail => AdminMailPage,
+    Assistants => AssistantsPage,
+    NewAssistant => NewAssistantPage,
+    AssistantBuilder => AssistantBuilderPage,
+    AssistantForm => RunFormPage,
+    AssistantRun => RunPage,
+    AdminAssistants => AdminAssistantsPage,
 }
 
 /// Marks `<body data-hydrated>` once the client has attached to the whole page (a lazily loaded

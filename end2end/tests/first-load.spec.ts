@@ -21,12 +21,14 @@ const SIGNED_IN = [
   "/",
   "/chat",
   "/knowledge",
+  "/assistants",
   "/admin/users",
   "/admin/roles",
   "/admin/models",
   "/admin/audit",
   "/admin/jobs",
   "/admin/mail",
+  "/admin/assistants",
 ];
 
 type Load = { page: string; signedIn: boolean; requests: number; bytes: number };

@@ -141,6 +141,25 @@ pub fn router(state: AppState, ops: &Operations) -> Router {
             get(app::assistants::events::run_events),
         )
         .route(
+            "/api/assistants/runs/{id}/markdown",
+            get(app::assistants::routes::run_markdown),
+        )
+        .route(
+            "/api/assistants/files",
+            // The route reads up to the configured upload limit itself.
+            post(app::assistants::routes::file_text)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/admin/assistants/export",
+            get(app::assistants::routes::export),
+        )
+        .route(
+            "/api/admin/assistants/import",
+            // The route reads at most 1 MB itself, once it knows who is asking.
+            post(app::assistants::routes::import).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
             "/api/notifications/events",
             get(app::notifications::events::unread_events),
         )

@@ -11,7 +11,7 @@ use crate::error::AppError;
 const PAGE_SIZE: i64 = 25;
 
 #[cfg(feature = "ssr")]
-pub(super) mod support {
+pub(crate) mod support {
     use chrono::{DateTime, Utc};
     use studio_core::accounts::admin::{Actor, AdminError};
     use uuid::Uuid;

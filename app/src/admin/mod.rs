@@ -3,7 +3,7 @@
 //! jobs.
 //! Every server function here starts with `require_tool("admin")`.
 
-mod api;
+pub(crate) mod api;
 mod audit_page;
 mod jobs_page;
 mod mail_page;

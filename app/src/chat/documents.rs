@@ -15,7 +15,7 @@ use studio_core::{
         ChatError,
         documents::{self, MAX_DOCUMENT_CHARS, NewDocument},
     },
-    knowledge::{intake::clean_file_name, pipeline::IngestError},
+    knowledge::{extract::Extracted, intake::clean_file_name, pipeline::IngestError},
 };
 
 use super::types::Uploaded;
@@ -35,49 +35,9 @@ pub async fn upload(
         Ok(user_id) => user_id,
         Err(refusal) => return refusal.into_response(),
     };
-    let name = clean_file_name(&uploaded_file_name(&headers));
-    let _uploading = match crate::ssr::upload_slot(&state, user_id) {
-        Ok(slot) => slot,
-        Err(refused) => return refused.into_response(),
-    };
-    // To a temporary file, not memory: the document is read once a reading slot is free.
-    let received = state
-        .intake()
-        .document(
-            user_id,
-            &name,
-            declared_length(&headers),
-            body.into_data_stream(),
-        )
-        .await;
-    let (file, stored) = match received {
-        Ok(received) => received,
-        Err(refused) => return intake_refusal(refused),
-    };
-    let size_bytes = i64::try_from(stored.size).unwrap_or(i64::MAX);
-    let read = state
-        .knowledge
-        .pipeline
-        .read_document(file.to_path_buf(), name.clone())
-        .await;
-    drop(file);
-    let extracted = match read {
-        Ok(extracted) => extracted,
-        Err(IngestError::Permanent(reason)) => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{name} could not be read: {reason}"),
-            )
-                .into_response();
-        }
-        Err(IngestError::Transient(err)) => {
-            tracing::error!(error = %format!("{err:#}"), "could not read a chat document");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{name} could not be read just now; try again."),
-            )
-                .into_response();
-        }
+    let (name, size_bytes, extracted) = match read_upload(&state, user_id, &headers, body).await {
+        Ok(read) => read,
+        Err(refused) => return *refused,
     };
     let unread = extracted.pages_without_text.len();
     let document = NewDocument {
@@ -111,4 +71,59 @@ pub async fn upload(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// Reads an uploaded document (the body is the file, its name in `X-File-Name`) as the
+/// knowledge pipeline reads an item: its cleaned name, its size and what was extracted, or the
+/// answer that refuses it (too large, unreadable, too many uploads at once).
+pub async fn read_upload(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, i64, Extracted), Box<Response>> {
+    let name = clean_file_name(&uploaded_file_name(headers));
+    let _uploading =
+        crate::ssr::upload_slot(state, user_id).map_err(IntoResponse::into_response)?;
+    // To a temporary file, not memory: the document is read once a reading slot is free.
+    let received = state
+        .intake()
+        .document(
+            user_id,
+            &name,
+            declared_length(headers),
+            body.into_data_stream(),
+        )
+        .await;
+    let (file, stored) = received.map_err(|r| Box::new(intake_refusal(r)))?;
+    let size_bytes = i64::try_from(stored.size).unwrap_or(i64::MAX);
+    let read = state
+        .knowledge
+        .pipeline
+        .read_document(file.to_path_buf(), name.clone())
+        .await;
+    drop(file);
+    let extracted = match read {
+        Ok(extracted) => extracted,
+        Err(IngestError::Permanent(reason)) => {
+            return Err(Box::new(
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("{name} could not be read: {reason}"),
+                )
+                    .into_response(),
+            ));
+        }
+        Err(IngestError::Transient(err)) => {
+            tracing::error!(error = %format!("{err:#}"), "could not read a chat document");
+            return Err(Box::new(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{name} could not be read just now; try again."),
+                )
+                    .into_response(),
+            ));
+        }
+    };
+    Ok((name, size_bytes, extracted))
 }

@@ -260,3 +260,15 @@ pub fn focus_field(id: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }
+
+/// Changes the address shown (and what a reload opens) without leaving the page.
+pub fn replace_address(url: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}

@@ -122,6 +122,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         icon="M3 11l9-8 9 8v10h-6v-6H9v6H3z"
                     />
                     <NavItem href="/chat" label="Chat" icon="M4 5h16v11H9l-5 4z" />
+                    <NavItem
+                        href="/assistants"
+                        label="Assistants"
+                        icon="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"
+                    />
                     <ToolNavItem
                         tool="knowledge-repositories"
                         href="/knowledge"
@@ -251,6 +256,11 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         href="/admin/models"
                         label="Models"
                         icon="M12 2l9 5v10l-9 5-9-5V7zM12 12l9-5M12 12v10M12 12L3 7"
+                    />
+                    <NavItem
+                        href="/admin/assistants"
+                        label="Assistants"
+                        icon="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"
                     />
                     <NavItem
                         href="/admin/audit"

@@ -4,6 +4,7 @@
 pub mod browser;
 mod data_table;
 mod error_view;
+pub mod events;
 mod layout;
 mod menu;
 mod not_found;

@@ -168,3 +168,114 @@ async fn the_unread_count_streams_to_the_signed_in_person(pool: PgPool) {
     let (status, _, _) = get(&router, "/api/notifications/events", &[]).await;
     assert_eq!(status, 401);
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_finished_run_downloads_as_markdown_and_goes_on_as_a_conversation(pool: PgPool) {
+    let router = router(pool.clone(), None);
+    let (run_id, student) = finished_run(&pool).await;
+    let cookie = session_cookie(&pool, student).await;
+    let path = format!("/api/assistants/runs/{run_id}/markdown");
+
+    let (status, headers, body) = get(&router, &path, &[("cookie", &cookie)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "text/markdown; charset=utf-8");
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"rubric-") && disposition.ends_with(".md\""),
+        "{disposition}"
+    );
+    assert!(body.starts_with("# Rubric\n"), "{body}");
+    assert!(body.contains("- **standard**: Fractions"), "{body}");
+    assert!(body.contains("## Rubric\n\nFour levels."), "{body}");
+    // Nobody else's, and not signed out.
+    let other = persona(&pool, "student").await;
+    let other = session_cookie(&pool, other).await;
+    assert_eq!(get(&router, &path, &[("cookie", &other)]).await.0, 404);
+    assert_eq!(get(&router, &path, &[]).await.0, 401);
+
+    // The results become a conversation of the runner's, with the results as its first answer.
+    let args = format!("{{\"run\":\"{run_id}\"}}");
+    let (status, body, _) =
+        crate::access::post(&router, "/api/assistants/continue", &args, Some(&cookie)).await;
+    assert_eq!(status, 200, "{body}");
+    let conversation: Uuid = serde_json::from_str::<String>(&body)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (owner, answer): (Uuid, String) = sqlx::query_as(
+        "select c.user_id, m.content from conversations c join messages m on m.id = c.current_message_id where c.id = $1",
+    )
+    .bind(conversation)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (owner, answer.as_str()),
+        (student, "## Rubric\n\nFour levels.")
+    );
+    let (status, _, _) =
+        crate::access::post(&router, "/api/assistants/continue", &args, Some(&other)).await;
+    assert_eq!(status, 404);
+}
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn administrators_export_and_import_assistants_and_nobody_else_does(pool: PgPool) {
+    let router = router(pool.clone(), None);
+    let (run_id, student) = finished_run(&pool).await;
+    let assistant: Uuid =
+        sqlx::query_scalar("select assistant_id from assistant_runs where id = $1")
+            .bind(run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let admin = persona(&pool, "administrator").await;
+    let admin_cookie = session_cookie(&pool, admin).await;
+    let student_cookie = session_cookie(&pool, student).await;
+    let path = format!("/api/admin/assistants/export?ids={assistant},not-an-id");
+
+    let (status, headers, file) = get(&router, &path, &[("cookie", &admin_cookie)]).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(headers["content-type"], "application/json");
+    let parsed: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(parsed["format"], 1);
+    assert_eq!(parsed["assistants"][0]["name"], "Rubric");
+    assert_eq!(
+        get(&router, &path, &[("cookie", &student_cookie)]).await.0,
+        403
+    );
+
+    let (status, body, _) = crate::access::post(
+        &router,
+        "/api/admin/assistants/import",
+        &file,
+        Some(&admin_cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let lines: Vec<String> = serde_json::from_str(&body).unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("Rubric: "), "{lines:?}");
+    let owned: i64 = sqlx::query_scalar("select count(*) from assistants where owner_id = $1")
+        .bind(admin)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(owned, 1);
+
+    let (status, _, _) = crate::access::post(
+        &router,
+        "/api/admin/assistants/import",
+        "{\"not\":\"assistants\"}",
+        Some(&admin_cookie),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _, _) = crate::access::post(
+        &router,
+        "/api/admin/assistants/import",
+        &file,
+        Some(&student_cookie),
+    )
+    .await;
+    assert_eq!(status, 403);
+}

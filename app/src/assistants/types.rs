@@ -1,0 +1,278 @@
+//! What the assistant pages and their server functions exchange. Ids and times travel as
+//! text; a run's events carry `studio_core`'s own views, read here by the same names.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An input field as the builder edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FieldForm {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    /// `short_text`, `long_text`, `select`, `multi_select` or `file`.
+    pub kind: String,
+    pub required: bool,
+    pub options: Vec<String>,
+}
+
+/// A prompt as the builder edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PromptForm {
+    pub key: String,
+    pub name: String,
+    pub content: String,
+    /// Empty for none.
+    pub system: String,
+    /// Empty while no model is chosen.
+    pub model_id: String,
+    pub repositories: Vec<String>,
+}
+
+/// An assistant as the builder edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DefinitionForm {
+    pub name: String,
+    pub description: String,
+    pub icon: String,
+    pub share_knowledge: bool,
+    pub fields: Vec<FieldForm>,
+    pub prompts: Vec<PromptForm>,
+}
+
+/// A choice in a picker: its id and what people read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+}
+
+/// A prompt in the graph view: its level (0 first) and the prompts it waits for (indices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub name: String,
+    pub level: usize,
+    pub waits_for: Vec<usize>,
+}
+
+/// What the builder opens with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Builder {
+    /// `None` for a new assistant.
+    pub id: Option<String>,
+    pub number: i32,
+    /// `draft`, `pending`, `approved`, `rejected`.
+    pub status: String,
+    pub review_note: Option<String>,
+    pub definition: DefinitionForm,
+    /// The prompt graph, when the definition has one.
+    pub graph: Vec<GraphNode>,
+    pub models: Vec<Choice>,
+    pub repositories: Vec<Choice>,
+    pub icons: Vec<String>,
+}
+
+/// What a save answers: the assistant's id and its graph as saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub id: String,
+    pub status: String,
+    pub graph: Vec<GraphNode>,
+}
+
+/// An assistant in a list (the owner's, or the review queue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantRow {
+    pub id: String,
+    pub name: String,
+    pub icon: String,
+    pub owner: String,
+    pub status: String,
+    pub approved_number: Option<i32>,
+    pub disabled: bool,
+    pub updated: String,
+}
+
+/// An assistant someone may run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub icon: String,
+}
+
+/// A run in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub assistant_id: String,
+    pub assistant_name: String,
+    pub status: String,
+    pub when: String,
+}
+
+/// What the assistants page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub catalog: Vec<CatalogEntry>,
+    /// The person's own assistants; `None` without the builder tool.
+    pub own: Option<Vec<AssistantRow>>,
+    pub runs: Vec<RunRow>,
+}
+
+/// One field of the form a run starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunField {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub kind: String,
+    pub required: bool,
+    pub options: Vec<String>,
+}
+
+/// The form a run starts from, with the inputs of a run to start again from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunForm {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub icon: String,
+    pub fields: Vec<RunField>,
+    pub given: BTreeMap<String, InputValue>,
+}
+
+/// One field's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InputValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A file's text for a file field: `POST /api/assistants/files` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileText {
+    pub text: String,
+    pub note: Option<String>,
+}
+
+/// A knowledge source a step cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub number: i32,
+    pub item_name: String,
+    pub location: Option<String>,
+}
+
+/// A step as a run's events carry it (`studio_core::assistants::events::StepView`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: String,
+    pub position: i32,
+    pub name: String,
+    pub status: String,
+    pub model: Option<String>,
+    pub output: String,
+    pub error: Option<String>,
+    pub input_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
+    /// Dollars, as text.
+    pub cost: Option<String>,
+    pub millis: Option<i64>,
+    pub sources: Vec<Source>,
+}
+
+/// A run as its events carry it (`studio_core::assistants::events::RunView`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub assistant_id: String,
+    pub assistant_name: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// `step-started`, `step-text`, `step-output` and `step-knowledge` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepEvent {
+    pub step: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+/// The `run-ended` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnded {
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// The names of the icons an assistant can show, drawn as SVG paths on a 24-unit grid.
+pub fn icon_path(name: &str) -> &'static str {
+    match name {
+        "pencil" => "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
+        "book" => {
+            "M4 4h6a2 2 0 0 1 2 2v14a2 2 0 0 0-2-2H4zM20 4h-6a2 2 0 0 0-2 2v14a2 2 0 0 1 2-2h6z"
+        }
+        "letter" => "M3 5h18v14H3zM3 6l9 7 9-7",
+        "checklist" => "M9 6h11M9 12h11M9 18h11M4 6l1 1 2-2M4 12l1 1 2-2M4 18l1 1 2-2",
+        "calendar" => "M4 5h16v16H4zM4 10h16M9 3v4M15 3v4",
+        "chat" => "M4 5h16v11H9l-5 4z",
+        "lightbulb" => "M9 18h6M10 21h4M12 3a6 6 0 0 0-4 10.5V16h8v-2.5A6 6 0 0 0 12 3",
+        "globe" => {
+            "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18M3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18"
+        }
+        "calculator" => "M6 3h12v18H6zM9 7h6M9 12h1M14 12h1M9 16h1M14 16h1",
+        "flask" => "M9 3h6M10 3v6l-5 10h14l-5-10V3M7 15h10",
+        "music" => {
+            "M9 18V5l11-2v13M9 18a3 3 0 1 1-6 0 3 3 0 0 1 6 0M20 16a3 3 0 1 1-6 0 3 3 0 0 1 6 0"
+        }
+        _ => "M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z",
+    }
+}
+
+/// What a status reads as.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "draft" => "Draft",
+        "pending" => "Waiting for review",
+        "approved" => "Approved",
+        "rejected" => "Changes asked",
+        "superseded" => "Replaced",
+        "queued" => "Waiting to start",
+        "running" => "Running",
+        "succeeded" => "Done",
+        "failed" => "Failed",
+        "skipped" => "Not run",
+        _ => "Waiting",
+    }
+}
+
+/// A role a reviewer may grant an assistant to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChoice {
+    pub id: String,
+    pub name: String,
+    /// Whether the role runs the assistant now.
+    pub granted: bool,
+}
+
+/// What a reviewer reads of an assistant: its newest version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub number: i32,
+    pub status: String,
+    pub definition: DefinitionForm,
+    /// Each prompt's model, by name.
+    pub models: Vec<String>,
+    pub graph: Vec<GraphNode>,
+    pub roles: Vec<RoleChoice>,
+}
