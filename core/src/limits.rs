@@ -45,6 +45,9 @@ pub struct LimitsConfig {
     pub live_generations_per_user: usize,
     /// Event streams one user may hold open (`LIMIT_EVENT_STREAMS`, default 12).
     pub event_streams_per_user: usize,
+    /// Assistant runs one user may have waiting or under way, across every process
+    /// (`LIMIT_LIVE_RUNS`, default 3).
+    pub live_runs_per_user: usize,
     /// Uploads one user may have in flight at once (`LIMIT_UPLOADS`, default 3).
     pub uploads_per_user: usize,
     /// A send carries the images of at most this many latest turns (`CHAT_IMAGE_TURNS`,
@@ -68,6 +71,7 @@ impl Default for LimitsConfig {
             ai_calls_per_minute: 20,
             live_generations_per_user: 4,
             event_streams_per_user: 12,
+            live_runs_per_user: 3,
             uploads_per_user: 3,
             chat_image_turns: 3,
             chat_image_bytes: 40 * 1000 * 1000,
@@ -125,6 +129,7 @@ impl LimitsConfig {
             )?
             .max(1),
             event_streams_per_user: number("LIMIT_EVENT_STREAMS", d.event_streams_per_user)?.max(1),
+            live_runs_per_user: number("LIMIT_LIVE_RUNS", d.live_runs_per_user)?.max(1),
             uploads_per_user: number("LIMIT_UPLOADS", d.uploads_per_user)?.max(1),
             chat_image_turns: number("CHAT_IMAGE_TURNS", d.chat_image_turns)?,
             chat_image_bytes: number::<u64>("CHAT_IMAGE_MAX_MB", d.chat_image_bytes / 1_000_000)?

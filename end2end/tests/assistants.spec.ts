@@ -77,6 +77,17 @@ test("staff build an assistant with a file field and three prompts, an administr
   await expect(
     page.getByText("Step 2: Rubric (Rubric waits for Levels and Criteria)."),
   ).toBeVisible();
+  // A test run of the saved draft, before anyone reviews it.
+  const builder = page.url();
+  await page.getByRole("link", { name: "Test the saved version" }).click();
+  await expect(page.getByText("A test run of your latest saved version")).toBeVisible();
+  await page.getByLabel("Standard").fill("fractions");
+  await page.getByRole("button", { name: "Run" }).click();
+  await expect(page.locator(".run-step").nth(2)).toHaveAttribute("data-status", "succeeded", {
+    timeout: 30_000,
+  });
+  await page.goto(builder);
+  await waitForHydration(page);
   await page.getByRole("button", { name: "5. Submit" }).click();
   await page.getByRole("button", { name: "Save and submit" }).click();
   await expect(page.getByText("Submitted: an administrator reviews it next.")).toBeVisible();

@@ -36,6 +36,10 @@ pub(super) mod support {
             match err {
                 AssistantError::Invalid(problems) => AppError::Invalid(problems.join(" ")),
                 AssistantError::State(why) => AppError::Invalid(why),
+                AssistantError::Busy(message) => AppError::TooMany {
+                    message,
+                    retry_after_secs: 30,
+                },
                 AssistantError::NotFound => AppError::NotFound,
                 AssistantError::Database(err) => err.into(),
             }
@@ -366,17 +370,26 @@ pub async fn submit_assistant(id: String) -> Result<(), AppError> {
 }
 
 /// The form that runs assistant `id`, filled with the inputs of the person's run `again`
-/// when given.
+/// when given. With `draft`, the form of the version its owner is working on, for a test run.
 #[server(endpoint = "assistants/form", input = Json)]
-pub async fn open_run_form(id: String, again: Option<String>) -> Result<RunFormView, AppError> {
+pub async fn open_run_form(
+    id: String,
+    again: Option<String>,
+    draft: bool,
+) -> Result<RunFormView, AppError> {
     use studio_core::assistants::{events, store};
 
     use super::types::RunField;
-    let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+    let id = support::id(&id)?;
     let state = expect_context::<crate::ssr::AppState>();
-    let version = store::runnable(&state.pool, user, support::id(&id)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (user, version) = if draft {
+        let owner = support::builder().await?;
+        (owner, store::open_version(&state.pool, owner, id).await?)
+    } else {
+        let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+        (user, store::runnable(&state.pool, user, id).await?)
+    };
+    let version = version.ok_or(AppError::NotFound)?;
     let given = match again.as_deref() {
         Some(raw) => events::read(&state.pool, user, support::id(raw)?)
             .await?
@@ -388,6 +401,7 @@ pub async fn open_run_form(id: String, again: Option<String>) -> Result<RunFormV
     let definition = version.definition;
     Ok(RunFormView {
         id: version.assistant_id.to_string(),
+        draft,
         name: definition.name,
         description: definition.description,
         icon: definition.icon,
@@ -407,22 +421,25 @@ pub async fn open_run_form(id: String, again: Option<String>) -> Result<RunFormV
     })
 }
 
-/// Starts a run of assistant `id` with `inputs`; answers the run's id. The run goes on when
-/// the page is left.
+/// Starts a run of assistant `id` with `inputs` (with `draft`, a test run of the version its
+/// owner is working on); answers the run's id. The run goes on when the page is left.
 #[server(endpoint = "assistants/start", input = Json)]
 pub async fn start_run(
     id: String,
     inputs: BTreeMap<String, InputValue>,
+    draft: bool,
 ) -> Result<String, AppError> {
-    let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+    use studio_core::assistants::run;
     let state = expect_context::<crate::ssr::AppState>();
-    let run = studio_core::assistants::run::start(
-        &state.pool,
-        user,
-        support::id(&id)?,
-        &support::inputs(inputs),
-    )
-    .await?;
+    let live = state.guards.config.live_runs_per_user;
+    let (id, inputs) = (support::id(&id)?, support::inputs(inputs));
+    let run = if draft {
+        let owner = support::builder().await?;
+        run::start_draft(&state.pool, owner, id, &inputs, live).await?
+    } else {
+        let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+        run::start_within(&state.pool, user, id, &inputs, live).await?
+    };
     Ok(run.to_string())
 }
 

@@ -345,6 +345,21 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
                 <h2>"Preview"</h2>
                 <p class="hint">"The graph as last saved. Save to see your latest changes."</p>
                 {move || view! { <PromptGraph nodes=graph.get() /> }}
+                {move || {
+                    id.get()
+                        .map(|id| {
+                            view! {
+                                <p>
+                                    <a
+                                        class="button secondary"
+                                        href=format!("/assistants/{id}?draft=1")
+                                    >
+                                        "Test the saved version"
+                                    </a>
+                                </p>
+                            }
+                        })
+                }}
                 <h3>"The form people fill in"</h3>
                 <ul>
                     {move || {

@@ -48,9 +48,14 @@ pub async fn file_text(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(user_id) = session.map(|s| s.user.user_id) else {
+    let Some(user) = session.map(|s| s.user.clone()) else {
         return signed_out();
     };
+    // An account whose address is not verified holds no role and runs nothing.
+    if !user.is_verified {
+        return (StatusCode::FORBIDDEN, "You don't have access to this.").into_response();
+    }
+    let user_id = user.user_id;
     let (name, _, extracted) =
         match crate::chat::documents::read_upload(&state, user_id, &headers, body).await {
             Ok(read) => read,
@@ -200,7 +205,9 @@ pub async fn import(
         Err(AssistantError::Invalid(problems)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, problems.join(" ")).into_response()
         }
-        Err(AssistantError::State(why)) => (StatusCode::UNPROCESSABLE_ENTITY, why).into_response(),
+        Err(AssistantError::State(why) | AssistantError::Busy(why)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, why).into_response()
+        }
         Err(AssistantError::NotFound) => StatusCode::NOT_FOUND.into_response(),
         Err(AssistantError::Database(err)) => {
             tracing::error!(error = %err, "could not import assistants");

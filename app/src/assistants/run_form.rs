@@ -1,5 +1,6 @@
 //! `/assistants/{id}`: the form an assistant's run starts from (`?again={run}` fills it with
-//! that run's inputs). A file field sends its file to be read and takes the file's text.
+//! that run's inputs; `?draft=1` tests the version its owner is working on). A file field
+//! sends its file to be read and takes the file's text.
 
 use std::collections::BTreeMap;
 
@@ -22,12 +23,14 @@ pub fn RunFormPage() -> impl IntoView {
     let query = use_query_map();
     let form = crate::wire::load(
         move || {
+            let query = query.read();
             (
                 params.read().get("id").unwrap_or_default(),
-                query.read().get("again"),
+                query.get("again"),
+                query.get("draft").is_some(),
             )
         },
-        |(id, again)| open_run_form(id, again),
+        |(id, again, draft)| open_run_form(id, again, draft),
     );
     view! {
         <section class="page">
@@ -56,6 +59,7 @@ struct Entry {
 fn FormView(form: RunForm) -> impl IntoView {
     let RunForm {
         id,
+        draft,
         name,
         description,
         icon,
@@ -108,7 +112,7 @@ fn FormView(form: RunForm) -> impl IntoView {
         set_status.set(Some((true, "Starting…".into())));
         let navigate = navigate.clone();
         spawn_local(async move {
-            match start_run(id.get_value(), inputs).await {
+            match start_run(id.get_value(), inputs, draft).await {
                 Ok(run) => navigate(&format!("/assistants/runs/{run}"), Default::default()),
                 Err(err) => {
                     busy.set(false);
@@ -126,6 +130,14 @@ fn FormView(form: RunForm) -> impl IntoView {
             {name}
         </h1>
         <p class="lead">{description}</p>
+        {draft
+            .then(|| {
+                view! {
+                    <p class="notice info">
+                        "A test run of your latest saved version: only you see it, and it is used as it would be once approved."
+                    </p>
+                }
+            })}
         <form class="form run-form" on:submit=submit>
             {entries
                 .into_iter()

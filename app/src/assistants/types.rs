@@ -137,6 +137,8 @@ pub struct RunField {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunForm {
     pub id: String,
+    /// A test run of the version its owner is working on.
+    pub draft: bool,
     pub name: String,
     pub description: String,
     pub icon: String,

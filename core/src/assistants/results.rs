@@ -130,13 +130,14 @@ pub fn markdown(run: &RunView) -> String {
     out.trim_end().to_owned() + "\n"
 }
 
-/// A file name for `run`'s document: the assistant's name in letters, digits and dashes.
+/// A file name for `run`'s document: the assistant's name in ASCII letters, digits and dashes
+/// (a header carries it).
 pub fn file_name(run: &RunView) -> String {
     let mut name: String = run
         .assistant_name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() {
+            if c.is_ascii_alphanumeric() {
                 c.to_ascii_lowercase()
             } else {
                 '-'

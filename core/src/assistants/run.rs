@@ -68,7 +68,7 @@ pub struct Occurrence {
 
 /// Starts a run of assistant `id` by `user` with `given`: refused when they may not run it,
 /// the inputs do not fit its fields, or a prompt has no model. Returns the run's id; the
-/// steps are sent by the job.
+/// steps are sent by the job. Unbounded: what people start goes through [`start_within`].
 pub async fn start(
     pool: &PgPool,
     user: Uuid,
@@ -76,6 +76,41 @@ pub async fn start(
     given: &Inputs,
 ) -> Result<Uuid, AssistantError> {
     start_for(pool, user, id, given, None)
+        .await?
+        .ok_or(AssistantError::NotFound)
+}
+
+/// [`start`], refused while `user` has `live` runs waiting or under way (each run may send
+/// up to 20 prompts; a person who starts runs faster than they end is told to wait).
+pub async fn start_within(
+    pool: &PgPool,
+    user: Uuid,
+    id: Uuid,
+    given: &Inputs,
+    live: usize,
+) -> Result<Uuid, AssistantError> {
+    let version = store::runnable(pool, user, id)
+        .await?
+        .ok_or(AssistantError::NotFound)?;
+    begin(pool, user, &version, given, None, Some(live))
+        .await?
+        .ok_or(AssistantError::NotFound)
+}
+
+/// A test run of the version `owner` is working on (the draft, or the one waiting for review
+/// or rejected; else the approved one): what the builder's "test" sends, before anyone else may
+/// run it. Bounded as [`start_within`].
+pub async fn start_draft(
+    pool: &PgPool,
+    owner: Uuid,
+    id: Uuid,
+    given: &Inputs,
+    live: usize,
+) -> Result<Uuid, AssistantError> {
+    let version = store::open_version(pool, owner, id)
+        .await?
+        .ok_or(AssistantError::NotFound)?;
+    begin(pool, owner, &version, given, None, Some(live))
         .await?
         .ok_or(AssistantError::NotFound)
 }
@@ -92,6 +127,20 @@ pub async fn start_for(
     let version = store::runnable(pool, user, id)
         .await?
         .ok_or(AssistantError::NotFound)?;
+    begin(pool, user, &version, given, occurrence, None).await
+}
+
+/// Saves a run of `version` by `user` with its steps and its job, once the inputs fit and
+/// every prompt can be sent, and (with `live`) while `user` has fewer runs going.
+async fn begin(
+    pool: &PgPool,
+    user: Uuid,
+    version: &Version,
+    given: &Inputs,
+    occurrence: Option<Occurrence>,
+    live: Option<usize>,
+) -> Result<Option<Uuid>, AssistantError> {
+    let id = version.assistant_id;
     inputs::values(&version.definition.fields, given).map_err(AssistantError::Invalid)?;
     if let Some(why) = cannot_run(&version.definition) {
         return Err(AssistantError::State(why));
@@ -99,6 +148,29 @@ pub async fn start_for(
     let given = serde_json::to_value(given).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let prompts = &version.definition.prompts;
     let mut tx = pool.begin().await?;
+    if let Some(live) = live {
+        // One start at a time per person, so two at once cannot both pass the count.
+        sqlx::query!(
+            "select pg_advisory_xact_lock(hashtextextended($1::text, 17))",
+            user.to_string()
+        )
+        .execute(&mut *tx)
+        .await?;
+        let going = sqlx::query_scalar!(
+            r#"
+            select count(*) as "count!" from assistant_runs
+            where user_id = $1 and status in ('queued', 'running')
+            "#,
+            user
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if going >= i64::try_from(live).unwrap_or(i64::MAX) {
+            return Err(AssistantError::Busy(format!(
+                "You have {going} runs going; start another when one of them has ended."
+            )));
+        }
+    }
     let Some(run_id) = sqlx::query_scalar!(
         r#"
         insert into assistant_runs (assistant_id, version_id, user_id, inputs, schedule_id, scheduled_for)

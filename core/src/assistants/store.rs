@@ -184,6 +184,9 @@ pub enum AssistantError {
     /// Not possible in the state it is in; the text says why.
     #[error("{0}")]
     State(String),
+    /// Too much going on for this person now (runs under way); the text says what to wait for.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

@@ -72,7 +72,7 @@ impl From<AssistantError> for ScheduleError {
         match err {
             AssistantError::Invalid(problems) => Self::Invalid(problems),
             AssistantError::NotFound => Self::Invalid(vec![CANNOT_RUN.into()]),
-            AssistantError::State(why) => Self::Invalid(vec![why]),
+            AssistantError::State(why) | AssistantError::Busy(why) => Self::Invalid(vec![why]),
             AssistantError::Database(err) => Self::Database(err),
         }
     }

@@ -197,6 +197,62 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
     ),
     ("/api/chat/models", Access::Tool("chat"), "{}"),
+    ("/api/assistants/overview", Access::SignedIn, "{}"),
+    (
+        "/api/assistants/builder",
+        Access::Tool("assistant-architect"),
+        r#"{"id":null}"#,
+    ),
+    (
+        "/api/assistants/save",
+        Access::Tool("assistant-architect"),
+        r#"{"id":null,"definition":{"name":"","description":"","icon":"sparkles","share_knowledge":false,"fields":[],"prompts":[]}}"#,
+    ),
+    (
+        "/api/assistants/submit",
+        Access::Tool("assistant-architect"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/assistants/form",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000","again":null,"draft":false}"#,
+    ),
+    (
+        "/api/assistants/start",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000","inputs":{},"draft":false}"#,
+    ),
+    (
+        "/api/assistants/continue",
+        Access::Tool("chat"),
+        r#"{"run":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/assistants",
+        Access::Tool("admin"),
+        r#"{"status":""}"#,
+    ),
+    (
+        "/api/admin/assistants/detail",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/admin/assistants/approve",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","roles":[]}"#,
+    ),
+    (
+        "/api/admin/assistants/reject",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","note":"x"}"#,
+    ),
+    (
+        "/api/admin/assistants/disable",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","disabled":true}"#,
+    ),
     (
         "/api/chat/conversations",
         Access::Tool("chat"),

@@ -827,3 +827,74 @@ async fn a_step_reads_knowledge_the_runner_may_read_or_the_owner_shares(pool: Pg
     );
     assert!(sources_sent(2).is_some_and(|s| s.contains("Pumice")));
 }
+
+#[sqlx::test(migrator = "studio_core::MIGRATOR")]
+async fn a_person_has_a_bounded_number_of_runs_going_and_owners_test_their_drafts(pool: PgPool) {
+    let server = FakeServer::start(vec![slow("drafted", Duration::ZERO)])
+        .await
+        .unwrap();
+    let (owner, model) = super::turns::user_and_model(&pool, &server, "staff").await;
+    let (id, student) = approved(
+        &pool,
+        owner,
+        &definition(vec![prompt("letter", "Write about {{notes}}", model)]),
+    )
+    .await;
+
+    // Two runs going is the bound here: a third waits until one of them has ended.
+    for _ in 0..2 {
+        run::start_within(&pool, student, id, &notes("x"), 2)
+            .await
+            .unwrap();
+    }
+    let busy = run::start_within(&pool, student, id, &notes("x"), 2).await;
+    assert!(
+        matches!(&busy, Err(store::AssistantError::Busy(m)) if m.contains("2 runs going")),
+        "{busy:?}"
+    );
+    sqlx::query(
+        "update assistant_runs set status = 'succeeded'
+         where id = (select id from assistant_runs where user_id = $1 limit 1)",
+    )
+    .bind(student)
+    .execute(&pool)
+    .await
+    .unwrap();
+    run::start_within(&pool, student, id, &notes("x"), 2)
+        .await
+        .unwrap();
+
+    // A draft nobody approved: its owner test-runs it, nobody else runs it at all.
+    let draft = store::create(
+        &pool,
+        owner,
+        &definition(vec![prompt("letter", "Draft about {{notes}}", model)]),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        run::start_within(&pool, student, draft, &notes("x"), 3).await,
+        Err(store::AssistantError::NotFound)
+    ));
+    assert!(matches!(
+        run::start_draft(&pool, student, draft, &notes("x"), 3).await,
+        Err(store::AssistantError::NotFound)
+    ));
+    let tested = run::start_draft(&pool, owner, draft, &notes("shoes"), 3)
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(
+        Duration::from_secs(20),
+        run::execute(&engine(&pool), tested),
+    )
+    .await
+    .expect("the run ends")
+    .unwrap();
+    assert_eq!(ended, State::Succeeded);
+    let sent = server.requests();
+    assert_eq!(
+        sent.last().unwrap().body["messages"][0]["content"],
+        "Draft about shoes"
+    );
+    assert_eq!(steps(&pool, tested).await[0].output, "drafted");
+}
