@@ -181,23 +181,19 @@ pub fn highlight_css() -> &'static str {
 
 /// The URL if its scheme is allowed, else an empty one (the link text stays, inert).
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
-    // Browsers ignore ASCII whitespace and control characters inside a scheme.
+    // Browsers ignore ASCII whitespace and control characters inside a scheme. A scheme may
+    // be of any length, so the whole URL is read up to where a scheme would have to end.
     let squeezed: String = url
         .chars()
         .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-        .take(16)
+        .take_while(|c| !matches!(c, '/' | '?' | '#'))
         .collect::<String>()
         .to_ascii_lowercase();
-    let scheme_end = squeezed.find(':');
-    let before_path = squeezed.find(['/', '?', '#']).unwrap_or(usize::MAX);
-    let allowed = match scheme_end {
-        // No scheme, or a colon after the path started: relative.
-        None => true,
-        Some(end) if end > before_path => true,
-        Some(_) => ["http:", "https:", "mailto:"]
+    // No colon before the path: relative.
+    let allowed = !squeezed.contains(':')
+        || ["http:", "https:", "mailto:"]
             .iter()
-            .any(|scheme| squeezed.starts_with(scheme)),
-    };
+            .any(|scheme| squeezed.starts_with(scheme));
     if allowed { url } else { CowStr::Borrowed("") }
 }
 
@@ -767,6 +763,9 @@ mod tests {
             "`<script>`<b onmouseover=alert(1)>x</b>",
             "[x](&#106;avascript:alert(1))",
             "[x](javascript&colon;alert(1))",
+            // Schemes longer than any dangerous one are still only what they are: refused.
+            "[x](averyveryverylongscheme:k)",
+            "<rpG3arJaVaScRiPt:k>",
         ];
         for attack in attacks {
             let html = to_html(attack);
