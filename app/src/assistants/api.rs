@@ -126,6 +126,18 @@ pub(super) mod support {
         })
     }
 
+    /// A field as the builder edits it and the run form shows it.
+    pub fn field_form(f: &Field) -> FieldForm {
+        FieldForm {
+            name: f.name.clone(),
+            label: f.label.clone(),
+            help: f.help.clone(),
+            kind: f.kind.as_str().to_owned(),
+            required: f.required,
+            options: f.options.clone(),
+        }
+    }
+
     /// `definition` as the builder edits it.
     pub fn form(definition: &Definition) -> DefinitionForm {
         DefinitionForm {
@@ -133,18 +145,7 @@ pub(super) mod support {
             description: definition.description.clone(),
             icon: definition.icon.clone(),
             share_knowledge: definition.share_knowledge,
-            fields: definition
-                .fields
-                .iter()
-                .map(|f| FieldForm {
-                    name: f.name.clone(),
-                    label: f.label.clone(),
-                    help: f.help.clone(),
-                    kind: f.kind.as_str().to_owned(),
-                    required: f.required,
-                    options: f.options.clone(),
-                })
-                .collect(),
+            fields: definition.fields.iter().map(field_form).collect(),
             prompts: definition
                 .prompts
                 .iter()
@@ -379,7 +380,6 @@ pub async fn open_run_form(
 ) -> Result<RunFormView, AppError> {
     use studio_core::assistants::{events, store};
 
-    use super::types::RunField;
     let id = support::id(&id)?;
     let state = expect_context::<crate::ssr::AppState>();
     let (user, version) = if draft {
@@ -405,18 +405,7 @@ pub async fn open_run_form(
         name: definition.name,
         description: definition.description,
         icon: definition.icon,
-        fields: definition
-            .fields
-            .into_iter()
-            .map(|f| RunField {
-                name: f.name,
-                label: f.label,
-                help: f.help,
-                kind: f.kind.as_str().to_owned(),
-                required: f.required,
-                options: f.options,
-            })
-            .collect(),
+        fields: definition.fields.iter().map(support::field_form).collect(),
         given,
     })
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, StatusLine},
+    ui::{ChoiceBox, ErrorView, StatusLine},
 };
 
 /// The kinds of input field, as stored and as read.
@@ -511,6 +511,55 @@ fn Reorder(
     }
 }
 
+/// One entry of an ordered list being edited: an entry dropped on it takes its place, and its
+/// buttons move it and take it away.
+#[component]
+fn EditEntry<T>(
+    list: RwSignal<Vec<T>>,
+    key_of: fn(&T) -> u32,
+    /// This entry's key.
+    k: u32,
+    dragged: RwSignal<Option<u32>>,
+    /// Makes the buttons' ids unique on the page.
+    id: String,
+    /// The entry as the buttons name it.
+    what: Signal<String>,
+    children: Children,
+) -> impl IntoView
+where
+    T: Copy + Send + Sync + 'static,
+{
+    let remove = move || list.update(|all| all.retain(|e| key_of(e) != k));
+    view! {
+        <li
+            class="edit-entry"
+            draggable="true"
+            on:dragstart=move |_| dragged.set(Some(k))
+            on:dragover=move |ev| ev.prevent_default()
+            on:drop=move |ev| {
+                ev.prevent_default();
+                if let Some(from) = dragged.get_untracked() {
+                    move_onto(list, key_of, from, k);
+                }
+                dragged.set(None);
+            }
+        >
+            {children()}
+            {move || {
+                view! {
+                    <Reorder
+                        id=id.clone()
+                        what=what.get()
+                        up=move || shift(list, key_of, k, -1)
+                        down=move || shift(list, key_of, k, 1)
+                        remove=remove
+                    />
+                }
+            }}
+        </li>
+    }
+}
+
 #[component]
 fn Fields(
     fields: RwSignal<Vec<FieldEdit>>,
@@ -564,21 +613,8 @@ fn FieldEditor(
     };
     let has_options = move || matches!(field.kind.get().as_str(), "select" | "multi_select");
     let key_of: fn(&FieldEdit) -> u32 = |f| f.key;
-    let remove = move || fields.update(|all| all.retain(|f| f.key != k));
     view! {
-        <li
-            class="edit-entry"
-            draggable="true"
-            on:dragstart=move |_| dragged.set(Some(k))
-            on:dragover=move |ev| ev.prevent_default()
-            on:drop=move |ev| {
-                ev.prevent_default();
-                if let Some(from) = dragged.get_untracked() {
-                    move_onto(fields, key_of, from, k);
-                }
-                dragged.set(None);
-            }
-        >
+        <EditEntry list=fields key_of k dragged id=id("move") what=Signal::derive(what)>
             <div class="edit-grid">
                 <label for=id("label")>"Label"</label>
                 <input id=id("label") type="text" maxlength="100" bind:value=field.label />
@@ -613,18 +649,7 @@ fn FieldEditor(
                     "Required"
                 </label>
             </div>
-            {move || {
-                view! {
-                    <Reorder
-                        id=id("move")
-                        what=what()
-                        up=move || shift(fields, key_of, k, -1)
-                        down=move || shift(fields, key_of, k, 1)
-                        remove=remove
-                    />
-                }
-            }}
-        </li>
+        </EditEntry>
     }
 }
 
@@ -704,22 +729,9 @@ fn PromptEditor(
         format!("prompt \u{201c}{name}\u{201d}")
     };
     let key_of: fn(&PromptEdit) -> u32 = |p| p.key;
-    let remove = move || prompts.update(|all| all.retain(|p| p.key != k));
     let repository_choices = repositories.get_value();
     view! {
-        <li
-            class="edit-entry"
-            draggable="true"
-            on:dragstart=move |_| dragged.set(Some(k))
-            on:dragover=move |ev| ev.prevent_default()
-            on:drop=move |ev| {
-                ev.prevent_default();
-                if let Some(from) = dragged.get_untracked() {
-                    move_onto(prompts, key_of, from, k);
-                }
-                dragged.set(None);
-            }
-        >
+        <EditEntry list=prompts key_of k dragged id=id("move") what=Signal::derive(what)>
             <div class="edit-grid">
                 <label for=id("name")>"Name"</label>
                 <input id=id("name") type="text" maxlength="100" bind:value=prompt.name />
@@ -768,31 +780,12 @@ fn PromptEditor(
                                 {repository_choices
                                     .into_iter()
                                     .map(|r| {
-                                        let rid = r.id.clone();
-                                        let checked = {
-                                            let rid = rid.clone();
-                                            move || prompt.repositories.with(|all| all.contains(&rid))
-                                        };
                                         view! {
-                                            <label class="check">
-                                                <input
-                                                    type="checkbox"
-                                                    prop:checked=checked
-                                                    on:change=move |ev| {
-                                                        let on = event_target_checked(&ev);
-                                                        let rid = rid.clone();
-                                                        prompt
-                                                            .repositories
-                                                            .update(|all| {
-                                                                all.retain(|x| *x != rid);
-                                                                if on {
-                                                                    all.push(rid);
-                                                                }
-                                                            });
-                                                    }
-                                                />
-                                                {r.name}
-                                            </label>
+                                            <ChoiceBox
+                                                value=r.id
+                                                label=r.name
+                                                chosen=prompt.repositories
+                                            />
                                         }
                                     })
                                     .collect_view()}
@@ -800,17 +793,6 @@ fn PromptEditor(
                         }
                     })}
             </div>
-            {move || {
-                view! {
-                    <Reorder
-                        id=id("move")
-                        what=what()
-                        up=move || shift(prompts, key_of, k, -1)
-                        down=move || shift(prompts, key_of, k, 1)
-                        remove=remove
-                    />
-                }
-            }}
-        </li>
+        </EditEntry>
     }
 }

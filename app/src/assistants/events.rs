@@ -26,16 +26,7 @@ use crate::{
     ssr::{AppState, sse_event as event},
 };
 
-/// The names of the events, as the page listens for them.
-pub mod names {
-    pub const RUN: &str = "run";
-    pub const STEP_STARTED: &str = "step-started";
-    pub const STEP_KNOWLEDGE: &str = "step-knowledge";
-    pub const STEP_TEXT: &str = "step-text";
-    pub const STEP_OUTPUT: &str = "step-output";
-    pub const STEP_FINISHED: &str = "step-finished";
-    pub const RUN_ENDED: &str = "run-ended";
-}
+use super::types::run_events as names;
 
 #[derive(serde::Serialize)]
 struct StepText<'a> {

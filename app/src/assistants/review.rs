@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, StatusLine},
+    ui::{ChoiceBox, DataTable, ErrorView, StatusLine, toggle},
 };
 
 const FILTERS: &[(&str, &str)] = &[
@@ -125,17 +125,7 @@ fn Rows(
                                     aria-label=format!("Select {name} for export")
                                     on:change={
                                         let id = id.clone();
-                                        move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            let id = id.clone();
-                                            selected
-                                                .update(|all| {
-                                                    all.retain(|x| *x != id);
-                                                    if on {
-                                                        all.push(id);
-                                                    }
-                                                });
-                                        }
+                                        move |ev| toggle(selected, &id, event_target_checked(&ev))
                                     }
                                 />
                             </td>
@@ -315,33 +305,7 @@ fn ReviewView(
             <legend>"Roles that run it"</legend>
             {roles
                 .into_iter()
-                .map(|role| {
-                    let rid = role.id.clone();
-                    let checked = {
-                        let rid = rid.clone();
-                        move || granted.with(|all| all.contains(&rid))
-                    };
-                    view! {
-                        <label class="check">
-                            <input
-                                type="checkbox"
-                                prop:checked=checked
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    let rid = rid.clone();
-                                    granted
-                                        .update(|all| {
-                                            all.retain(|x| *x != rid);
-                                            if on {
-                                                all.push(rid);
-                                            }
-                                        });
-                                }
-                            />
-                            {role.name}
-                        </label>
-                    }
-                })
+                .map(|role| view! { <ChoiceBox value=role.id label=role.name chosen=granted /> })
                 .collect_view()}
         </fieldset>
         {pending
@@ -385,14 +349,7 @@ fn Import(version: RwSignal<u32>) -> impl IntoView {
     let on_change = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            let Some(file) = crate::ui::upload::chosen_file(&ev) else {
                 return;
             };
             let to =

@@ -10,11 +10,11 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::{
     api::{open_run_form, start_run},
-    types::{InputValue, RunField, RunForm, icon_path},
+    types::{FieldForm, InputValue, RunForm, icon_path},
 };
 use crate::{
     error::AppError,
-    ui::{ErrorView, StatusLine},
+    ui::{ChoiceBox, ErrorView, StatusLine},
 };
 
 #[component]
@@ -66,7 +66,7 @@ fn FormView(form: RunForm) -> impl IntoView {
         fields,
         given,
     } = form;
-    let entries: Vec<(RunField, Entry)> = fields
+    let entries: Vec<(FieldForm, Entry)> = fields
         .into_iter()
         .map(|field| {
             let (one, many) = match given.get(&field.name) {
@@ -154,7 +154,7 @@ fn FormView(form: RunForm) -> impl IntoView {
 }
 
 #[component]
-fn FieldInput(field: RunField, entry: Entry) -> impl IntoView {
+fn FieldInput(field: FieldForm, entry: Entry) -> impl IntoView {
     let id = format!("input-{}", field.name);
     let help_id = format!("{id}-help");
     let help = (!field.help.is_empty()).then(|| {
@@ -213,32 +213,7 @@ fn FieldInput(field: RunField, entry: Entry) -> impl IntoView {
                     .options
                     .iter()
                     .map(|o| {
-                        let choice = o.clone();
-                        let checked = {
-                            let choice = choice.clone();
-                            move || entry.many.with(|all| all.contains(&choice))
-                        };
-                        view! {
-                            <label class="check">
-                                <input
-                                    type="checkbox"
-                                    prop:checked=checked
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        let choice = choice.clone();
-                                        entry
-                                            .many
-                                            .update(|all| {
-                                                all.retain(|c| *c != choice);
-                                                if on {
-                                                    all.push(choice);
-                                                }
-                                            });
-                                    }
-                                />
-                                {o.clone()}
-                            </label>
-                        }
+                        view! { <ChoiceBox value=o.clone() label=o.clone() chosen=entry.many /> }
                     })
                     .collect_view()}
             </fieldset>
@@ -279,14 +254,7 @@ fn FileInput(id: String, text: RwSignal<String>) -> impl IntoView {
     let on_change = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            let Some(file) = crate::ui::upload::chosen_file(&ev) else {
                 return;
             };
             let name = file.name();

@@ -8,20 +8,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{
     api::continue_in_chat,
-    types::{Run, RunEnded, Step, StepEvent, status_label},
+    types::{Run, RunEnded, Step, StepEvent, run_events as names, status_label},
 };
 use crate::{chat::to_html, ui::StatusLine};
-
-/// The run's event names (see `events::names` on the server).
-mod names {
-    pub const RUN: &str = "run";
-    pub const STEP_STARTED: &str = "step-started";
-    pub const STEP_KNOWLEDGE: &str = "step-knowledge";
-    pub const STEP_TEXT: &str = "step-text";
-    pub const STEP_OUTPUT: &str = "step-output";
-    pub const STEP_FINISHED: &str = "step-finished";
-    pub const RUN_ENDED: &str = "run-ended";
-}
 
 /// The run as its events left it.
 fn on_step(run: RwSignal<Option<Run>>, id: &str, change: impl FnOnce(&mut Step)) {

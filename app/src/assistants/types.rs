@@ -122,17 +122,6 @@ pub struct Overview {
     pub runs: Vec<RunRow>,
 }
 
-/// One field of the form a run starts from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunField {
-    pub name: String,
-    pub label: String,
-    pub help: String,
-    pub kind: String,
-    pub required: bool,
-    pub options: Vec<String>,
-}
-
 /// The form a run starts from, with the inputs of a run to start again from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunForm {
@@ -142,7 +131,7 @@ pub struct RunForm {
     pub name: String,
     pub description: String,
     pub icon: String,
-    pub fields: Vec<RunField>,
+    pub fields: Vec<FieldForm>,
     pub given: BTreeMap<String, InputValue>,
 }
 
@@ -196,6 +185,17 @@ pub struct Run {
     pub status: String,
     pub error: Option<String>,
     pub steps: Vec<Step>,
+}
+
+/// The names of a run's events, as the server sends them and the run page listens for them.
+pub mod run_events {
+    pub const RUN: &str = "run";
+    pub const STEP_STARTED: &str = "step-started";
+    pub const STEP_KNOWLEDGE: &str = "step-knowledge";
+    pub const STEP_TEXT: &str = "step-text";
+    pub const STEP_OUTPUT: &str = "step-output";
+    pub const STEP_FINISHED: &str = "step-finished";
+    pub const RUN_ENDED: &str = "run-ended";
 }
 
 /// `step-started`, `step-text`, `step-output` and `step-knowledge` events.

@@ -2,6 +2,7 @@
 //! and, in [`browser`], what only a browser can do.
 
 pub mod browser;
+mod choice;
 mod data_table;
 mod error_view;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod theme;
 pub mod upload;
 
 pub use browser::confirm;
+pub use choice::{ChoiceBox, toggle};
 pub use data_table::DataTable;
 pub use error_view::ErrorView;
 pub use layout::Layout;

@@ -47,6 +47,17 @@ pub fn refusal_text(file_name: &str, status: u16, body: &str) -> String {
     }
 }
 
+/// The first file chosen in the file input `ev` came from, if any.
+#[cfg(feature = "hydrate")]
+pub fn chosen_file(ev: &web_sys::Event) -> Option<web_sys::File> {
+    use wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .ok()?
+        .files()?
+        .get(0)
+}
+
 /// A request in flight with the listeners it calls.
 #[cfg(feature = "hydrate")]
 type InFlight = (
