@@ -1,5 +1,5 @@
 //! In-app notifications: what a person is told, read or not. Today a scheduled run's end
-//! (finished or failed); each notification is created once however often its event is
+//! (finished or failed, mailed too when its schedule says so); each notification is created once however often its event is
 //! handled. The database announces every change on [`CHANNEL`] with the person's id; one
 //! [`Bell`] per server forwards those ids to the pages showing that person's unread count.
 
@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::{Announced, Channel};
+use url::Url;
+
+use crate::{
+    db::{Announced, Channel},
+    mail::{outbox, templates},
+};
 
 /// The channel the migration's trigger notifies (payload: the person's id).
 pub const CHANNEL: &str = "notifications";
@@ -33,11 +38,18 @@ pub struct Notification {
 }
 
 /// Tells the person whose scheduled run `run_id` ended how it went: its schedule's name,
-/// finished or failed, and the start of its last step's text or the reason it failed. Runs
-/// not from a schedule, and runs not ended, are told of elsewhere (their own page). Returns
-/// the notification when one was created.
-pub async fn run_ended(pool: &PgPool, run_id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar!(
+/// finished or failed, and the start of its last step's text or the reason it failed; and,
+/// when the schedule mails its results, mails them the run's results with a link to it under
+/// `public_url`, in the same transaction. Runs not from a schedule, and runs not ended, are
+/// told of elsewhere (their own page). Returns the notification when one was created; each
+/// run is told (and mailed) once however often this is called.
+pub async fn run_ended(
+    pool: &PgPool,
+    run_id: Uuid,
+    public_url: &Url,
+) -> sqlx::Result<Option<Uuid>> {
+    let mut tx = pool.begin().await?;
+    let told = sqlx::query!(
         r#"
         insert into notifications (user_id, kind, title, body, run_id)
         select r.user_id, 'run_ended',
@@ -54,13 +66,49 @@ pub async fn run_ended(pool: &PgPool, run_id: Uuid) -> sqlx::Result<Option<Uuid>
         join schedules s on s.id = r.schedule_id
         where r.id = $1 and r.status in ('succeeded', 'failed')
         on conflict (run_id, kind) where run_id is not null do nothing
-        returning id
+        returning id, user_id
         "#,
         run_id,
         QUOTED_CHARS,
     )
-    .fetch_optional(pool)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(told) = told else {
+        return Ok(None);
+    };
+    let mailed = sqlx::query!(
+        r#"
+        select s.name, u.email, u.display_name, r.status = 'failed' as "failed!"
+        from assistant_runs r
+        join schedules s on s.id = r.schedule_id
+        join users u on u.id = r.user_id
+        where r.id = $1 and s.email and u.email_verified_at is not null
+        "#,
+        run_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(mailed) = mailed
+        && let Some(run) = crate::assistants::events::read(pool, told.user_id, run_id).await?
+    {
+        let link = |path: &str| {
+            public_url
+                .join(path)
+                .map_or_else(|_| public_url.to_string(), |url| url.to_string())
+        };
+        let mail = templates::schedule_result(
+            &mailed.email,
+            &mailed.display_name,
+            &mailed.name,
+            mailed.failed,
+            &crate::assistants::results::markdown(&run),
+            &link(&format!("/assistants/runs/{run_id}")),
+            &link("/schedules"),
+        );
+        outbox::queue(&mut tx, &mail).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(told.id))
 }
 
 /// How many of `user`'s notifications are unread.

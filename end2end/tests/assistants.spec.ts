@@ -171,6 +171,7 @@ test("only administrators review and import, and nobody runs an assistant not gr
   const form = await serverFn(page, "assistants/form", {
     id: "00000000-0000-0000-0000-000000000000",
     again: null,
+    draft: false,
   });
   expect(form.status).toBe(404);
   const run = await page.request.get("/api/assistants/runs/not-an-id/markdown");

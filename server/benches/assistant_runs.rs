@@ -224,7 +224,12 @@ async fn serve() -> anyhow::Result<()> {
     let pipeline = state.knowledge.pipeline.clone();
     let runner = workers::Runner::new(
         pool.clone(),
-        workers::handlers(pipeline, None, state.turns()),
+        workers::handlers(
+            pipeline,
+            None,
+            state.turns(),
+            state.accounts.public_url.clone(),
+        ),
         workers::RunnerConfig::default(),
     );
     tokio::spawn(runner.run(tokio_util::sync::CancellationToken::new()));

@@ -138,14 +138,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None
     };
     let mailer = studio_core::mail::Mailer::new(&config.mail)?;
+    let public_url = config.site.public_url().clone();
     let runner = config.embedded_workers.then(|| {
         tokio::spawn(workers::schedules::tick_until(
             pool.clone(),
+            public_url.clone(),
             shutdown.child_token(),
         ));
         let runner = Runner::new(
             pool.clone(),
-            workers::handlers(pipeline, mailer, engine),
+            workers::handlers(pipeline, mailer, engine, public_url),
             config.runner.clone(),
         );
         tokio::spawn(runner.run(shutdown.child_token()))

@@ -8,10 +8,12 @@ use studio_core::{
 
 use crate::{Handlers, JobContext, JobError};
 
-/// Registers the run job; steps go through `engine`, as chat replies do.
-pub fn add(handlers: &mut Handlers, engine: Engine) {
+/// Registers the run job; steps go through `engine`, as chat replies do. A scheduled run's
+/// mail links to the run on `public_url`.
+pub fn add(handlers: &mut Handlers, engine: Engine, public_url: url::Url) {
     handlers.waiting_job(move |_ctx: JobContext, job: RunAssistant| {
         let engine = engine.clone();
+        let public_url = public_url.clone();
         async move {
             match run::execute(&engine, job.run_id).await {
                 // Stopped with the process: taken up again, it resumes.
@@ -25,7 +27,7 @@ pub fn add(handlers: &mut Handlers, engine: Engine) {
                     schedules::store::ran(&engine.pool, job.run_id)
                         .await
                         .map_err(|err| JobError::Transient(err.into()))?;
-                    notifications::run_ended(&engine.pool, job.run_id)
+                    notifications::run_ended(&engine.pool, job.run_id, &public_url)
                         .await
                         .map_err(|err| JobError::Transient(err.into()))?;
                     Ok(())

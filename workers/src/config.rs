@@ -93,3 +93,21 @@ fn read_u64(name: &str) -> anyhow::Result<Option<u64>> {
         Err(_) => Ok(None),
     }
 }
+
+/// The site's canonical address for the links in mail this process sends: the first of
+/// `PUBLIC_URL` (as the server reads it); unset, the server's local default.
+pub fn public_url_from_env() -> anyhow::Result<url::Url> {
+    let raw = std::env::var("PUBLIC_URL").unwrap_or_default();
+    let Some(first) = raw.split(',').map(str::trim).find(|part| !part.is_empty()) else {
+        tracing::warn!("PUBLIC_URL is not set: links in mail point to http://localhost:3000");
+        return Ok(url::Url::parse("http://localhost:3000/").expect("a valid address"));
+    };
+    url::Url::parse(first)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .with_context(|| {
+            format!(
+                "PUBLIC_URL must be http(s) URLs such as https://studio.school.org, not {first:?}"
+            )
+        })
+}

@@ -19,19 +19,21 @@ pub use config::RunnerConfig;
 pub use runner::{Handlers, JobContext, JobError, Outcome, Runner};
 
 /// Every job handler this crate provides, ready to give to a [`Runner`]. Knowledge items go
-/// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox); titles
-/// and assistant runs call models through `engine` (see [`turn_engine`]).
+/// through `pipeline`; mail goes out through `mailer` (`None`: held in the outbox), its links
+/// on `public_url` (the site's canonical address); titles and assistant runs call models
+/// through `engine` (see [`turn_engine`]).
 pub fn handlers(
     pipeline: studio_core::knowledge::pipeline::Pipeline,
     mailer: Option<studio_core::mail::Mailer>,
     engine: studio_core::chat::turn::Engine,
+    public_url: url::Url,
 ) -> Handlers {
     let mut handlers = Handlers::default();
     handlers.job(ping::run);
     knowledge::add(&mut handlers, pipeline);
     mail::add(&mut handlers, mailer);
     titles::add(&mut handlers, engine.llm.clone());
-    assistants::add(&mut handlers, engine);
+    assistants::add(&mut handlers, engine, public_url);
     handlers
 }
 

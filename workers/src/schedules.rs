@@ -16,16 +16,17 @@ use studio_core::{
     },
 };
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 /// How often due schedules are looked for: an occurrence starts at most this late.
 pub const TICK_EVERY: Duration = Duration::from_secs(20);
 
-/// One tick now; what it did.
-pub async fn tick_once(pool: &PgPool) -> sqlx::Result<Ticked> {
+/// One tick now; what it did. Mail about runs that ended links to them on `public_url`.
+pub async fn tick_once(pool: &PgPool, public_url: &Url) -> sqlx::Result<Ticked> {
     for run in run::fail_abandoned(pool).await? {
         tracing::warn!(run = %run, "an assistant run's job gave up; the run failed");
         schedules::store::ran(pool, run).await?;
-        studio_core::notifications::run_ended(pool, run).await?;
+        studio_core::notifications::run_ended(pool, run, public_url).await?;
     }
     let ticked = tick(pool, Utc::now()).await?;
     if ticked != Ticked::default() {
@@ -40,9 +41,9 @@ pub async fn tick_once(pool: &PgPool) -> sqlx::Result<Ticked> {
 }
 
 /// Ticks every [`TICK_EVERY`] until `shutdown`.
-pub async fn tick_until(pool: PgPool, shutdown: CancellationToken) {
+pub async fn tick_until(pool: PgPool, public_url: Url, shutdown: CancellationToken) {
     loop {
-        if let Err(err) = tick_once(&pool).await {
+        if let Err(err) = tick_once(&pool, &public_url).await {
             tracing::warn!(error = %err, "could not tick the schedules; trying again");
         }
         tokio::select! {

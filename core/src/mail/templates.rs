@@ -32,8 +32,12 @@ impl Template<'_> {
             "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b24\">",
         );
         html.push_str(&format!("<p>{}</p>", escape(&self.greeting)));
+        // A paragraph keeps its line breaks (a list in a run's results).
         for paragraph in &self.paragraphs {
-            html.push_str(&format!("<p>{}</p>", escape(paragraph)));
+            html.push_str(&format!(
+                "<p style=\"white-space:pre-line\">{}</p>",
+                escape(paragraph)
+            ));
         }
         if let Some((label, url)) = self.action {
             let url = escape(url);
@@ -142,6 +146,57 @@ pub fn invitation(to: &str, inviter: &str, link: &str) -> Mail {
     .render()
 }
 
+/// The most of a run's results a message quotes; the rest is on the run's page.
+pub const QUOTED_RESULTS_CHARS: usize = 20_000;
+
+/// A scheduled run's results, for the schedule's owner: `results` (the run's Markdown
+/// document) quoted up to [`QUOTED_RESULTS_CHARS`], a link to the run, and how to stop these
+/// messages (`schedules_link`).
+pub fn schedule_result(
+    to: &str,
+    name: &str,
+    schedule: &str,
+    failed: bool,
+    results: &str,
+    run_link: &str,
+    schedules_link: &str,
+) -> Mail {
+    let subject = if failed {
+        format!("“{schedule}” failed")
+    } else {
+        format!("“{schedule}” finished")
+    };
+    let mut paragraphs = vec![if failed {
+        format!("The scheduled run of “{schedule}” failed. What it did before it stopped:")
+    } else {
+        format!("The scheduled run of “{schedule}” finished. Its results:")
+    }];
+    let quoted: String = results.chars().take(QUOTED_RESULTS_CHARS).collect();
+    paragraphs.extend(
+        quoted
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|paragraph| !paragraph.is_empty())
+            .map(str::to_owned),
+    );
+    if quoted.len() < results.len() {
+        paragraphs.push("(The results go on: the rest is on the run's page.)".to_owned());
+    }
+    let closing = format!(
+        "You receive this because the schedule “{schedule}” mails its results. To stop, untick “Mail me each result” on your schedules page: {schedules_link}"
+    );
+    Template {
+        kind: "schedule_result",
+        to,
+        subject,
+        greeting: format!("Hello {name},"),
+        paragraphs,
+        action: Some(("Open the run", run_link)),
+        closing: &closing,
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +225,37 @@ mod tests {
             mail.link.as_deref(),
             Some("https://studio.test/verify-email?token=a&b=\"c\"")
         );
+    }
+
+    #[test]
+    fn a_scheduled_result_is_quoted_up_to_its_limit_with_the_way_to_stop_it() {
+        let results = format!(
+            "# Digest\n\n## Papers\n\n- <b>one</b>\n- two\n\n{}",
+            "x".repeat(30_000)
+        );
+        let mail = schedule_result(
+            "ada@school.org",
+            "Ada",
+            "Monday digest",
+            false,
+            &results,
+            "https://studio.test/assistants/runs/1",
+            "https://studio.test/schedules",
+        );
+        assert_eq!(mail.subject, "“Monday digest” finished");
+        assert_eq!(mail.kind, "schedule_result");
+        assert!(mail.text.contains("- <b>one</b>\n- two"), "{}", mail.text);
+        assert!(mail.html.contains("- &lt;b&gt;one&lt;/b&gt;\n- two"));
+        assert!(mail.text.contains("the rest is on the run's page"));
+        assert!(mail.text.len() < 21_000 + 1_000);
+        assert!(mail.text.contains("https://studio.test/schedules"));
+        assert_eq!(
+            mail.link.as_deref(),
+            Some("https://studio.test/assistants/runs/1")
+        );
+
+        let short = schedule_result("a@b.c", "Ada", "S", true, "## Step\n\nok", "l", "s");
+        assert_eq!(short.subject, "“S” failed");
+        assert!(!short.text.contains("the rest is on"));
     }
 }

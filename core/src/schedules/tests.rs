@@ -88,6 +88,11 @@ async fn due(pool: &PgPool, id: Uuid, ago: TimeDelta) {
         .unwrap();
 }
 
+/// The public address mail links to.
+fn url() -> url::Url {
+    url::Url::parse("https://studio.test/").unwrap()
+}
+
 /// Ends run `id` as its job would: failed with `error`, else succeeded.
 async fn ended(pool: &PgPool, id: Uuid, error: Option<&str>) {
     let status = if error.is_some() {
@@ -358,17 +363,23 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
 
     let run = store::run_now(&pool, staff, id).await.unwrap();
     // Not ended yet: nothing to tell.
-    assert_eq!(notifications::run_ended(&pool, run).await.unwrap(), None);
+    assert_eq!(
+        notifications::run_ended(&pool, run, &url()).await.unwrap(),
+        None
+    );
     sqlx::query("update assistant_run_steps set status = 'succeeded', output = 'Three new papers on comets.' where run_id = $1")
         .bind(run)
         .execute(&pool)
         .await
         .unwrap();
     ended(&pool, run, None).await;
-    let told = notifications::run_ended(&pool, run).await.unwrap();
+    let told = notifications::run_ended(&pool, run, &url()).await.unwrap();
     assert!(told.is_some());
     // Handled again (a job retried): told once.
-    assert_eq!(notifications::run_ended(&pool, run).await.unwrap(), None);
+    assert_eq!(
+        notifications::run_ended(&pool, run, &url()).await.unwrap(),
+        None
+    );
     // The listener may connect after that insert: a change to the row rings again.
     let mut heard = None;
     for _ in 0..20 {
@@ -388,7 +399,9 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
 
     let failed = store::run_now(&pool, staff, id).await.unwrap();
     ended(&pool, failed, Some("The model is not available.")).await;
-    notifications::run_ended(&pool, failed).await.unwrap();
+    notifications::run_ended(&pool, failed, &url())
+        .await
+        .unwrap();
     let list = notifications::list(&pool, staff).await.unwrap();
     let told: Vec<(&str, &str, Option<Uuid>)> = list
         .iter()
@@ -409,13 +422,65 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
             ),
         ]
     );
+    // The schedule mails its results: one message per run, to its owner, with the output and
+    // a link to the run on the public address.
+    let mailed: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "select to_address, subject, text_body, link from mail_outbox where kind = 'schedule_result' order by created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(mailed.len(), 2, "{mailed:?}");
+    assert_eq!(mailed[0].0, "staff@school.org");
+    assert_eq!(mailed[0].1, "\u{201c}Monday digest\u{201d} finished");
+    assert!(
+        mailed[0].2.contains("Three new papers on comets."),
+        "{}",
+        mailed[0].2
+    );
+    assert!(mailed[0].2.contains("https://studio.test/schedules"));
+    assert_eq!(
+        mailed[0].3.as_deref(),
+        Some(format!("https://studio.test/assistants/runs/{run}").as_str())
+    );
+    assert_eq!(mailed[1].1, "\u{201c}Monday digest\u{201d} failed");
+    assert!(mailed[1].2.contains("The model is not available."));
+    // Unticked, the schedule's runs are told in the app only.
+    sqlx::query("update schedules set email = false where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let quiet = store::run_now(&pool, staff, id).await.unwrap();
+    ended(&pool, quiet, None).await;
+    assert!(
+        notifications::run_ended(&pool, quiet, &url())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from mail_outbox where kind = 'schedule_result'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(count, 2);
+    sqlx::query("delete from notifications where run_id = $1")
+        .bind(quiet)
+        .execute(&pool)
+        .await
+        .unwrap();
+
     // A run of one's own (no schedule) is not told of here.
     let own =
         crate::assistants::run::start(&pool, staff, assistant, &draft(assistant, true).inputs)
             .await
             .unwrap();
     ended(&pool, own, None).await;
-    assert_eq!(notifications::run_ended(&pool, own).await.unwrap(), None);
+    assert_eq!(
+        notifications::run_ended(&pool, own, &url()).await.unwrap(),
+        None
+    );
 
     // Read one, then the rest; someone else reads none of them.
     let other = person(&pool, "other@school.org", "staff").await;

@@ -34,7 +34,8 @@ async fn main() -> anyhow::Result<()> {
         Some("ping") => return ping(&pool).await,
         // One tick of the schedules, for a timer outside (an EventBridge rule).
         Some("tick") => {
-            workers::schedules::tick_once(&pool).await?;
+            let public_url = workers::config::public_url_from_env()?;
+            workers::schedules::tick_once(&pool, &public_url).await?;
             return Ok(());
         }
         _ => {}
@@ -65,13 +66,19 @@ async fn main() -> anyhow::Result<()> {
         studio_core::limits::LimitsConfig::from_env()?,
         shutdown.clone(),
     );
+    let public_url = workers::config::public_url_from_env()?;
     tokio::spawn(workers::schedules::tick_until(
         pool.clone(),
+        public_url.clone(),
         shutdown.clone(),
     ));
-    Runner::new(pool, workers::handlers(pipeline, mailer, engine), config)
-        .run(shutdown)
-        .await;
+    Runner::new(
+        pool,
+        workers::handlers(pipeline, mailer, engine, public_url),
+        config,
+    )
+    .run(shutdown)
+    .await;
     if let Some(uploads) = uploads {
         uploads.await.context("the SQS consumer failed")?;
     }

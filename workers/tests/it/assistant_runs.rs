@@ -598,7 +598,10 @@ async fn a_schedule_ticked_runs_its_assistant_and_counts_a_failed_run(pool: PgPo
 
     // The ticker starts it; the queue runs it, as the owner.
     assert_eq!(
-        workers::schedules::tick_once(&pool).await.unwrap().started,
+        workers::schedules::tick_once(&pool, &crate::public_url())
+            .await
+            .unwrap()
+            .started,
         1
     );
     super::turns::drain(&pool).await;
@@ -676,7 +679,9 @@ async fn a_run_whose_job_gave_up_fails_with_the_reason_and_never_stays_running(p
         .await
         .unwrap();
 
-    workers::schedules::tick_once(&pool).await.unwrap();
+    workers::schedules::tick_once(&pool, &crate::public_url())
+        .await
+        .unwrap();
     assert_eq!(
         ended_as(&pool, abandoned).await,
         ("failed".into(), Some(run::ABANDONED.into()))

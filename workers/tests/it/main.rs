@@ -35,7 +35,12 @@ fn handlers(pool: &PgPool) -> Handlers {
         studio_core::limits::LimitsConfig::default(),
         CancellationToken::new(),
     );
-    workers::handlers(pipeline, None, engine)
+    workers::handlers(pipeline, None, engine, public_url())
+}
+
+/// The address mail links to in these tests.
+fn public_url() -> url::Url {
+    url::Url::parse("https://studio.test/").unwrap()
 }
 
 fn config() -> RunnerConfig {
