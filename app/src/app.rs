@@ -24,12 +24,21 @@ use crate::{
     chat::ChatPage,
     home::HomePage,
     knowledge::{KnowledgePage, RepositoryPage},
+    notifications::NotificationsPage,
+    schedules::{ScheduleEditorPage, SchedulesPage},
     ui::{ErrorView, Layout, NotFoundPage, theme},
 };
 
 /// The pages (with everything under them) that only make sense signed in: a signed-out visit
 /// is sent to the sign-in page, which brings the visitor back.
-pub const SIGNED_IN_PAGES: &[&str] = &["/chat", "/knowledge", "/assistants", "/admin"];
+pub const SIGNED_IN_PAGES: &[&str] = &[
+    "/chat",
+    "/knowledge",
+    "/assistants",
+    "/schedules",
+    "/notifications",
+    "/admin",
+];
 
 /// The tools (by slug) that have pages today; a role may be granted the others ahead of time.
 pub const TOOLS_WITH_PAGES: &[&str] = &[
@@ -133,6 +142,26 @@ pub fn App() -> impl IntoView {
                             view=AssistantForm::route()
                             ssr=SsrMode::Async
                         />
+                        <Route
+                            path=path!("/schedules")
+                            view=Schedules::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/schedules/new")
+                            view=ScheduleEditor::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/schedules/:id/edit")
+                            view=ScheduleEditor::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/notifications")
+                            view=Notifications::route()
+                            ssr=SsrMode::Async
+                        />
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route
                             path=path!("/admin/users")
@@ -224,6 +253,10 @@ lazy_page! {
     AssistantForm => RunFormPage,
     AssistantRun => RunPage,
     AdminAssistants => AdminAssistantsPage,
+    Schedules => SchedulesPage,
+    // One module for both of the editor's addresses.
+    ScheduleEditor => ScheduleEditorPage,
+    Notifications => NotificationsPage,
 }
 
 /// Marks `<body data-hydrated>` once the client has attached to the whole page (a lazily loaded

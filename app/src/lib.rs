@@ -16,6 +16,7 @@ pub mod error;
 mod home;
 pub mod knowledge;
 pub mod notifications;
+mod schedules;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 mod ui;

@@ -22,6 +22,8 @@ const SIGNED_IN = [
   "/chat",
   "/knowledge",
   "/assistants",
+  "/schedules",
+  "/notifications",
   "/admin/users",
   "/admin/roles",
   "/admin/models",

@@ -12,7 +12,7 @@ use super::types::{
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-pub(super) mod support {
+pub(crate) mod support {
     use studio_core::assistants::{
         inputs::{Inputs, Value},
         store::{AssistantError, Definition, Field, FieldKind, Prompt, Summary, TOOL},
@@ -550,4 +550,26 @@ pub async fn disable_assistant(id: String, disabled: bool) -> Result<(), AppErro
     )
     .await?;
     Ok(())
+}
+
+/// Each assistant's use over the last `days` days (1 to 366), most costly first.
+#[server(endpoint = "admin/assistants/usage", input = Json)]
+pub async fn assistant_usage(days: i64) -> Result<Vec<super::types::UsageRow>, AppError> {
+    use studio_core::assistants::report;
+    crate::admin::api::support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let since = chrono::Utc::now() - chrono::TimeDelta::days(days.clamp(1, 366));
+    Ok(report::usage(&state.pool, since)
+        .await?
+        .into_iter()
+        .map(|u| super::types::UsageRow {
+            id: u.assistant_id.to_string(),
+            name: u.name,
+            runs: u.runs,
+            people: u.people,
+            failed: u.failed,
+            tokens: u.tokens,
+            cost: format!("${:.4}", u.cost),
+        })
+        .collect())
 }

@@ -4,7 +4,8 @@
 //! - `builder`: `/assistants/new` and `/assistants/{id}/edit`, the Assistant Architect.
 //! - `run_form`: `/assistants/{id}`, the form a run starts from.
 //! - `run_page`: `/assistants/runs/{id}`, a run as it happens and its results.
-//! - `review`: `/admin/assistants`, approval, rejection, disabling, export and import.
+//! - `review`: `/admin/assistants`, approval, rejection, disabling, export and import;
+//!   `usage`: each assistant's use over a period, below it.
 //! - `api`: the server functions; `routes`, `events`: the routes that are not.
 
 pub(crate) mod api;
@@ -16,9 +17,10 @@ mod graph;
 mod review;
 #[cfg(feature = "ssr")]
 pub mod routes;
-mod run_form;
+pub(crate) mod run_form;
 mod run_page;
-mod types;
+pub(crate) mod types;
+mod usage;
 
 pub use builder::{AssistantBuilderPage, NewAssistantPage};
 pub use catalog::AssistantsPage;

@@ -1,6 +1,6 @@
 //! `/admin/assistants`: every assistant with a status filter; a chosen one is read whole and
 //! approved for chosen roles, rejected with a note, disabled or enabled. Assistants are
-//! exported as versioned JSON and imported from such a file.
+//! exported as versioned JSON and imported from such a file. Below, each assistant's use.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -9,6 +9,7 @@ use super::{
     api::{approve_assistant, disable_assistant, reject_assistant, review_detail, review_list},
     graph::PromptGraph,
     types::{AssistantRow, Review, status_label},
+    usage::AssistantUsage,
 };
 use crate::{
     error::AppError,
@@ -87,6 +88,7 @@ pub fn AdminAssistantsPage() -> impl IntoView {
                         view! { <ReviewPanel id version chosen /> }
                     })
             }}
+            <AssistantUsage />
         </section>
     }
 }

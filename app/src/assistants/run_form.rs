@@ -48,11 +48,35 @@ pub fn RunFormPage() -> impl IntoView {
     }
 }
 
-/// One field's value as it is being filled in.
+/// One field's value as it is being filled in (here and in a schedule's editor).
 #[derive(Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     one: RwSignal<String>,
     many: RwSignal<Vec<String>>,
+}
+
+impl Entry {
+    /// An entry holding `given`, or empty.
+    pub(crate) fn new(given: Option<&InputValue>) -> Self {
+        let (one, many) = match given {
+            Some(InputValue::One(text)) => (text.clone(), Vec::new()),
+            Some(InputValue::Many(all)) => (String::new(), all.clone()),
+            None => (String::new(), Vec::new()),
+        };
+        Self {
+            one: RwSignal::new(one),
+            many: RwSignal::new(many),
+        }
+    }
+
+    /// What the entry holds now, as a field of `kind` takes it.
+    pub(crate) fn value(&self, kind: &str) -> InputValue {
+        if kind == "multi_select" {
+            InputValue::Many(self.many.get_untracked())
+        } else {
+            InputValue::One(self.one.get_untracked())
+        }
+    }
 }
 
 #[component]
@@ -69,15 +93,7 @@ fn FormView(form: RunForm) -> impl IntoView {
     let entries: Vec<(FieldForm, Entry)> = fields
         .into_iter()
         .map(|field| {
-            let (one, many) = match given.get(&field.name) {
-                Some(InputValue::One(text)) => (text.clone(), Vec::new()),
-                Some(InputValue::Many(all)) => (String::new(), all.clone()),
-                None => (String::new(), Vec::new()),
-            };
-            let entry = Entry {
-                one: RwSignal::new(one),
-                many: RwSignal::new(many),
-            };
+            let entry = Entry::new(given.get(&field.name));
             (field, entry)
         })
         .collect();
@@ -98,14 +114,7 @@ fn FormView(form: RunForm) -> impl IntoView {
         }
         let inputs: BTreeMap<String, InputValue> = values.with_value(|all| {
             all.iter()
-                .map(|(name, kind, entry)| {
-                    let value = if kind == "multi_select" {
-                        InputValue::Many(entry.many.get_untracked())
-                    } else {
-                        InputValue::One(entry.one.get_untracked())
-                    };
-                    (name.clone(), value)
-                })
+                .map(|(name, kind, entry)| (name.clone(), entry.value(kind)))
                 .collect()
         });
         busy.set(true);
@@ -147,14 +156,26 @@ fn FormView(form: RunForm) -> impl IntoView {
                 <button class="button" type="submit" disabled=move || busy.get()>
                     "Run"
                 </button>
+                {(!draft)
+                    .then(|| {
+                        view! {
+                            <a
+                                class="button secondary"
+                                href=format!("/schedules/new?assistant={}", id.get_value())
+                            >
+                                "Schedule…"
+                            </a>
+                        }
+                    })}
                 <StatusLine status />
             </div>
         </form>
     }
 }
 
+/// A field's label, control and help.
 #[component]
-fn FieldInput(field: FieldForm, entry: Entry) -> impl IntoView {
+pub(crate) fn FieldInput(field: FieldForm, entry: Entry) -> impl IntoView {
     let id = format!("input-{}", field.name);
     let help_id = format!("{id}-help");
     let help = (!field.help.is_empty()).then(|| {

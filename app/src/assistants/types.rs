@@ -278,3 +278,16 @@ pub struct Review {
     pub graph: Vec<GraphNode>,
     pub roles: Vec<RoleChoice>,
 }
+
+/// One assistant's use in a period, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    pub id: String,
+    pub name: String,
+    pub runs: i64,
+    pub people: i64,
+    pub failed: i64,
+    pub tokens: i64,
+    /// US dollars, as text.
+    pub cost: String,
+}

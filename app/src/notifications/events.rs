@@ -17,18 +17,13 @@ use studio_core::notifications;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use super::types::Unread;
 use crate::{auth::ssr::Authenticated, ssr::AppState};
 
-/// The event's name, as the page listens for it.
-pub const UNREAD: &str = "unread";
+pub use super::types::UNREAD;
 
 /// Changes this close together are told once.
 const GAP: Duration = Duration::from_millis(250);
-
-#[derive(serde::Serialize)]
-struct Unread {
-    count: i64,
-}
 
 fn unread_event(count: i64) -> Result<Event, Infallible> {
     crate::ssr::sse_event(UNREAD, &Unread { count })

@@ -9,7 +9,10 @@ use leptos::{ev, html, prelude::*};
 use leptos_router::{components::A, hooks::use_location};
 
 use super::theme::ThemePicker;
-use crate::auth::{UserMenu, UserResource};
+use crate::{
+    auth::{UserMenu, UserResource},
+    notifications::Bell,
+};
 
 /// Wider than this, the navigation is a fixed sidebar (keep in step with `style/main.css`).
 #[cfg(feature = "hydrate")]
@@ -95,6 +98,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span>"AI Studio"</span>
                 </A>
                 <div class="topbar-end">
+                    <Bell />
                     <UserMenu />
                 </div>
             </header>
@@ -126,6 +130,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         href="/assistants"
                         label="Assistants"
                         icon="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"
+                    />
+                    <NavItem
+                        href="/schedules"
+                        label="Schedules"
+                        icon="M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 3"
                     />
                     <ToolNavItem
                         tool="knowledge-repositories"
@@ -261,6 +270,11 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         href="/admin/assistants"
                         label="Assistants"
                         icon="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"
+                    />
+                    <NavItem
+                        href="/schedules"
+                        label="Schedules"
+                        icon="M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 3"
                     />
                     <NavItem
                         href="/admin/audit"

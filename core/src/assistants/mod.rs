@@ -20,11 +20,14 @@
 //! - `transfer`: export as versioned JSON and import (models matched by provider model id).
 //! - `results`: a person's runs in a list, a run as one Markdown document, and a conversation
 //!   that goes on from a run's results.
+//! - `report`: each assistant's use over a period (runs, people, failures, tokens, cost), for
+//!   administrators.
 
 pub mod events;
 pub mod inputs;
 pub mod knowledge;
 pub mod plan;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod store;

@@ -249,9 +249,51 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         r#"{"id":"00000000-0000-0000-0000-000000000000","note":"x"}"#,
     ),
     (
+        "/api/admin/assistants/usage",
+        Access::Tool("admin"),
+        r#"{"days":30}"#,
+    ),
+    (
         "/api/admin/assistants/disable",
         Access::Tool("admin"),
         r#"{"id":"00000000-0000-0000-0000-000000000000","disabled":true}"#,
+    ),
+    ("/api/schedules/list", Access::SignedIn, "{}"),
+    (
+        "/api/schedules/editor",
+        Access::SignedIn,
+        r#"{"id":null,"assistant":null}"#,
+    ),
+    (
+        "/api/schedules/preview",
+        Access::SignedIn,
+        r#"{"recurrence":{"every":"daily","at":"08:00","days":[],"month_day":"1","pattern":""},"time_zone":"Europe/London"}"#,
+    ),
+    (
+        "/api/schedules/save",
+        Access::SignedIn,
+        r#"{"id":null,"draft":{"name":"x","assistant_id":"","inputs":{},"recurrence":{"every":"daily","at":"08:00","days":[],"month_day":"1","pattern":""},"time_zone":"UTC","catch_up":false,"email":false}}"#,
+    ),
+    (
+        "/api/schedules/pause",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000","pause":true}"#,
+    ),
+    (
+        "/api/schedules/delete",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    (
+        "/api/schedules/run",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    ("/api/notifications/list", Access::SignedIn, "{}"),
+    (
+        "/api/notifications/read",
+        Access::SignedIn,
+        r#"{"id":null}"#,
     ),
     (
         "/api/chat/conversations",

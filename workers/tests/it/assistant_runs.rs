@@ -233,6 +233,33 @@ async fn independent_prompts_are_sent_together_and_a_joining_one_after_both(pool
         assert_eq!(cost, "0.00007200");
     }
     assert_eq!(ended_as(&pool, run_id).await, ("succeeded".into(), None));
+
+    // Administrators read the assistant's use: one run by one person, its three calls.
+    let since = chrono::Utc::now() - chrono::TimeDelta::days(30);
+    let report = studio_core::assistants::report::usage(&pool, since)
+        .await
+        .unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    let used = &report[0];
+    assert_eq!(
+        (
+            used.assistant_id,
+            used.runs,
+            used.people,
+            used.failed,
+            used.tokens
+        ),
+        (id, 1, 1, 0, 72)
+    );
+    assert_eq!(used.cost.to_string(), "0.00021600");
+    // A period that starts after the run holds nothing.
+    let later = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    assert!(
+        studio_core::assistants::report::usage(&pool, later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[sqlx::test(migrator = "studio_core::MIGRATOR")]
