@@ -23,7 +23,7 @@ mod support {
 
     /// The signed-in person's id.
     pub async fn user() -> Result<Uuid, AppError> {
-        id(&crate::auth::ssr::require_user().await?.id)
+        crate::auth::ssr::require_user_id()
     }
 
     impl From<ScheduleError> for AppError {
@@ -31,6 +31,10 @@ mod support {
             match err {
                 ScheduleError::Invalid(problems) => AppError::Invalid(problems.join(" ")),
                 ScheduleError::NotFound => AppError::NotFound,
+                ScheduleError::Busy(message) => AppError::TooMany {
+                    message,
+                    retry_after_secs: 30,
+                },
                 ScheduleError::Database(err) => err.into(),
             }
         }
@@ -316,7 +320,8 @@ pub async fn run_schedule_now(id: String) -> Result<String, AppError> {
     use studio_core::schedules::store;
     let user = support::user().await?;
     let state = expect_context::<crate::ssr::AppState>();
-    Ok(store::run_now(&state.pool, user, support::id(&id)?)
+    let live = state.guards.config.live_runs_per_user;
+    Ok(store::run_now(&state.pool, user, support::id(&id)?, live)
         .await?
         .to_string())
 }

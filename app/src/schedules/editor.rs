@@ -145,9 +145,17 @@ fn EditorView(editor: ScheduleEditor) -> impl IntoView {
         });
     };
 
+    // A new schedule's zone is the browser's, known once the page runs there: until then
+    // there is nothing to preview (rather than an error about an empty zone).
     let preview = crate::wire::load(
         move || (timing.form(), timing.zone.get()),
-        |(form, zone)| preview_schedule(form, zone),
+        |(form, zone): (RecurrenceForm, String)| async move {
+            if zone.trim().is_empty() {
+                Ok(None)
+            } else {
+                preview_schedule(form, zone).await.map(Some)
+            }
+        },
     );
 
     let navigate = use_navigate();
@@ -327,7 +335,15 @@ fn EditorView(editor: ScheduleEditor) -> impl IntoView {
                     }>
                         {move || Suspend::new(async move {
                             match preview.await {
-                                Ok(preview) => {
+                                Ok(None) => {
+                                    view! {
+                                        <p class="hint">
+                                            "The next runs show once a time zone is given."
+                                        </p>
+                                    }
+                                        .into_any()
+                                }
+                                Ok(Some(preview)) => {
                                     view! {
                                         <p>{preview.described}</p>
                                         <p class="hint">"The next runs:"</p>

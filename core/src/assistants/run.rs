@@ -75,7 +75,7 @@ pub async fn start(
     id: Uuid,
     given: &Inputs,
 ) -> Result<Uuid, AssistantError> {
-    start_for(pool, user, id, given, None)
+    start_for(pool, user, id, given, None, None)
         .await?
         .ok_or(AssistantError::NotFound)
 }
@@ -116,18 +116,20 @@ pub async fn start_draft(
 }
 
 /// [`start`], for `occurrence` of a schedule when given: `None` when that occurrence has its
-/// run already (another process started it).
+/// run already (another process started it). With `live`, bounded as [`start_within`] (a
+/// person's "run now"; a schedule's own tick is not).
 pub async fn start_for(
     pool: &PgPool,
     user: Uuid,
     id: Uuid,
     given: &Inputs,
     occurrence: Option<Occurrence>,
+    live: Option<usize>,
 ) -> Result<Option<Uuid>, AssistantError> {
     let version = store::runnable(pool, user, id)
         .await?
         .ok_or(AssistantError::NotFound)?;
-    begin(pool, user, &version, given, occurrence, None).await
+    begin(pool, user, &version, given, occurrence, live).await
 }
 
 /// Saves a run of `version` by `user` with its steps and its job, once the inputs fit and

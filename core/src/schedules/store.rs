@@ -63,6 +63,9 @@ pub enum ScheduleError {
     /// No such schedule for this person.
     #[error("not found")]
     NotFound,
+    /// The person has as many runs going as they may; "run now" waits for one to end.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -72,7 +75,8 @@ impl From<AssistantError> for ScheduleError {
         match err {
             AssistantError::Invalid(problems) => Self::Invalid(problems),
             AssistantError::NotFound => Self::Invalid(vec![CANNOT_RUN.into()]),
-            AssistantError::State(why) | AssistantError::Busy(why) => Self::Invalid(vec![why]),
+            AssistantError::State(why) => Self::Invalid(vec![why]),
+            AssistantError::Busy(why) => Self::Busy(why),
             AssistantError::Database(err) => Self::Database(err),
         }
     }
@@ -227,8 +231,14 @@ pub async fn resume(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), ScheduleE
     Ok(())
 }
 
-/// Starts a run of schedule `id` now, whatever its timing (paused or not). Returns the run.
-pub async fn run_now(pool: &PgPool, user: Uuid, id: Uuid) -> Result<Uuid, ScheduleError> {
+/// Starts a run of schedule `id` now, whatever its timing (paused or not), while `user` has
+/// fewer than `live` runs waiting or under way. Returns the run.
+pub async fn run_now(
+    pool: &PgPool,
+    user: Uuid,
+    id: Uuid,
+    live: usize,
+) -> Result<Uuid, ScheduleError> {
     let Some(schedule) = get(pool, user, id).await? else {
         return Err(ScheduleError::NotFound);
     };
@@ -242,6 +252,7 @@ pub async fn run_now(pool: &PgPool, user: Uuid, id: Uuid) -> Result<Uuid, Schedu
         schedule.assistant_id,
         &schedule.inputs,
         Some(occurrence),
+        Some(live),
     )
     .await?;
     sqlx::query!("update schedules set last_run_at = now() where id = $1", id)

@@ -57,6 +57,9 @@ async fn assistant(pool: &PgPool) -> (Uuid, Uuid) {
     (id, staff)
 }
 
+/// How many runs a person may have going in these tests' "run now".
+const LIVE: usize = 3;
+
 fn draft(assistant_id: Uuid, catch_up: bool) -> Draft {
     Draft {
         name: "Monday digest".into(),
@@ -170,7 +173,7 @@ async fn a_schedule_is_checked_whole_saved_and_listed_with_its_next_run(pool: Pg
         );
     }
     assert!(matches!(
-        store::run_now(&pool, student, id).await,
+        store::run_now(&pool, student, id, LIVE).await,
         Err(ScheduleError::NotFound)
     ));
 
@@ -283,7 +286,7 @@ async fn failures_in_a_row_pause_a_schedule_with_the_reason_and_a_success_forget
         let s = store::get(&pool, staff, id).await.unwrap().unwrap();
         (s.failures, s.paused_at.is_some(), s.pause_reason)
     };
-    let run = store::run_now(&pool, staff, id).await.unwrap();
+    let run = store::run_now(&pool, staff, id, LIVE).await.unwrap();
     // Under way, it counts nothing yet.
     store::ran(&pool, run).await.unwrap();
     assert_eq!(failures(pool.clone()).await, (0, false, None));
@@ -361,7 +364,7 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
         async move { bell.run(pool, shutdown).await }
     });
 
-    let run = store::run_now(&pool, staff, id).await.unwrap();
+    let run = store::run_now(&pool, staff, id, LIVE).await.unwrap();
     // Not ended yet: nothing to tell.
     assert_eq!(
         notifications::run_ended(&pool, run, &url()).await.unwrap(),
@@ -397,7 +400,7 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
     }
     assert_eq!(heard, Some(staff));
 
-    let failed = store::run_now(&pool, staff, id).await.unwrap();
+    let failed = store::run_now(&pool, staff, id, LIVE).await.unwrap();
     ended(&pool, failed, Some("The model is not available.")).await;
     notifications::run_ended(&pool, failed, &url())
         .await
@@ -451,7 +454,7 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
         .execute(&pool)
         .await
         .unwrap();
-    let quiet = store::run_now(&pool, staff, id).await.unwrap();
+    let quiet = store::run_now(&pool, staff, id, LIVE).await.unwrap();
     ended(&pool, quiet, None).await;
     assert!(
         notifications::run_ended(&pool, quiet, &url())
@@ -499,4 +502,29 @@ async fn a_scheduled_runs_end_is_told_to_its_owner_once_and_rings_the_bell(pool:
     );
     assert_eq!(notifications::unread(&pool, staff).await.unwrap(), 0);
     shutdown.cancel();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn run_now_waits_while_the_owner_has_as_many_runs_going_as_they_may(pool: PgPool) {
+    let (assistant, staff) = assistant(&pool).await;
+    let id = store::create(&pool, staff, &draft(assistant, true))
+        .await
+        .unwrap();
+    let mut going = Vec::new();
+    for _ in 0..LIVE {
+        going.push(store::run_now(&pool, staff, id, LIVE).await.unwrap());
+    }
+    let refused = store::run_now(&pool, staff, id, LIVE).await;
+    assert!(
+        matches!(refused, Err(ScheduleError::Busy(_))),
+        "{refused:?}"
+    );
+    assert_eq!(runs_of(&pool, id).await, i64::try_from(LIVE).unwrap());
+
+    // One ends: there is room for one more, and the schedule's own tick was never bounded.
+    ended(&pool, going[0], None).await;
+    store::run_now(&pool, staff, id, LIVE).await.unwrap();
+    due(&pool, id, TimeDelta::minutes(1)).await;
+    assert_eq!(tick(&pool, Utc::now()).await.unwrap().started, 1);
+    assert_eq!(runs_of(&pool, id).await, i64::try_from(LIVE).unwrap() + 2);
 }

@@ -100,6 +100,7 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Ticked> {
                     schedule_id: schedule.id,
                     at: occurrence,
                 }),
+                None,
             )
             .await;
             match started {

@@ -659,7 +659,7 @@ async fn a_schedule_ticked_runs_its_assistant_and_counts_a_failed_run(pool: PgPo
     );
 
     // "Run now" fails at the model: the schedule counts it.
-    schedules::run_now(&pool, owner, schedule).await.unwrap();
+    schedules::run_now(&pool, owner, schedule, 3).await.unwrap();
     super::turns::drain(&pool).await;
     let failures: i32 = sqlx::query_scalar("select failures from schedules where id = $1")
         .bind(schedule)
