@@ -13,6 +13,11 @@ use studio_core::{
 };
 use tokio_util::sync::CancellationToken;
 
+/// How a moment reads in lists and tables: "2026-12-07 09:30 UTC".
+pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// What every request handler and server function can reach. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {

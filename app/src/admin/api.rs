@@ -18,9 +18,7 @@ pub(crate) mod support {
 
     use crate::{auth::ssr as auth, error::AppError};
 
-    pub fn when(at: DateTime<Utc>) -> String {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
-    }
+    pub use crate::ssr::when;
 
     /// A paging cursor (RFC 3339).
     pub fn parse_time(raw: Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {

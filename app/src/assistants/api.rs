@@ -46,9 +46,7 @@ pub(crate) mod support {
         }
     }
 
-    pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
-    }
+    pub use crate::ssr::when;
 
     /// The form as core reads it. An unknown kind or id is a problem the person can fix.
     pub fn definition(form: DefinitionForm) -> Result<Definition, AppError> {
@@ -386,7 +384,7 @@ pub async fn open_run_form(
         let owner = support::builder().await?;
         (owner, store::open_version(&state.pool, owner, id).await?)
     } else {
-        let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+        let user = crate::auth::ssr::require_user_id()?;
         (user, store::runnable(&state.pool, user, id).await?)
     };
     let version = version.ok_or(AppError::NotFound)?;
@@ -426,7 +424,7 @@ pub async fn start_run(
         let owner = support::builder().await?;
         run::start_draft(&state.pool, owner, id, &inputs, live).await?
     } else {
-        let user = support::id(&crate::auth::ssr::require_user().await?.id)?;
+        let user = crate::auth::ssr::require_user_id()?;
         run::start_within(&state.pool, user, id, &inputs, live).await?
     };
     Ok(run.to_string())

@@ -85,6 +85,14 @@ pub fn authenticated() -> Option<Authenticated> {
         .cloned()
 }
 
+/// The signed-in user's id, or `Unauthenticated`: for what every signed-in person may do
+/// (their own schedules, notifications, runs), without reading their roles and tools.
+pub fn require_user_id() -> Result<uuid::Uuid, AppError> {
+    authenticated()
+        .map(|session| session.user.user_id)
+        .ok_or(AppError::Unauthenticated)
+}
+
 /// The signed-in user with their roles and tools, or `Unauthenticated`.
 pub async fn require_user() -> Result<CurrentUser, AppError> {
     let session = authenticated().ok_or(AppError::Unauthenticated)?;

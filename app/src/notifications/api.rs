@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server(endpoint = "notifications/list", input = Json)]
 pub async fn list_notifications() -> Result<Vec<NotificationRow>, AppError> {
     use studio_core::notifications;
-    let user = crate::error::parse_id(&crate::auth::ssr::require_user().await?.id)?;
+    let user = crate::auth::ssr::require_user_id()?;
     let state = expect_context::<crate::ssr::AppState>();
     Ok(notifications::list(&state.pool, user)
         .await?
@@ -20,7 +20,7 @@ pub async fn list_notifications() -> Result<Vec<NotificationRow>, AppError> {
             body: n.body,
             link: n.run_id.map(|run| format!("/assistants/runs/{run}")),
             read: n.read_at.is_some(),
-            when: n.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            when: crate::ssr::when(n.created_at),
         })
         .collect())
 }
@@ -29,7 +29,7 @@ pub async fn list_notifications() -> Result<Vec<NotificationRow>, AppError> {
 #[server(endpoint = "notifications/read", input = Json)]
 pub async fn mark_read(id: Option<String>) -> Result<(), AppError> {
     use studio_core::notifications;
-    let user = crate::error::parse_id(&crate::auth::ssr::require_user().await?.id)?;
+    let user = crate::auth::ssr::require_user_id()?;
     let state = expect_context::<crate::ssr::AppState>();
     let id = id.as_deref().map(crate::error::parse_id).transpose()?;
     notifications::mark_read(&state.pool, user, id).await?;
