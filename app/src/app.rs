@@ -24,6 +24,7 @@ use crate::{
     chat::ChatPage,
     home::HomePage,
     knowledge::{KnowledgePage, RepositoryPage},
+    navigation::{AdminNavigationPage, LandingPage},
     notifications::NotificationsPage,
     schedules::{ScheduleEditorPage, SchedulesPage},
     ui::{ErrorView, Layout, NotFoundPage, theme},
@@ -37,6 +38,7 @@ pub const SIGNED_IN_PAGES: &[&str] = &[
     "/assistants",
     "/schedules",
     "/notifications",
+    "/page",
     "/admin",
 ];
 
@@ -162,6 +164,7 @@ pub fn App() -> impl IntoView {
                             view=Notifications::route()
                             ssr=SsrMode::Async
                         />
+                        <Route path=path!("/page/:id") view=Landing::route() ssr=SsrMode::Async />
                         // Rendered whole before sending, so a refusal can set the status.
                         <Route
                             path=path!("/admin/users")
@@ -191,6 +194,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/admin/assistants")
                             view=AdminAssistants::route()
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/admin/navigation")
+                            view=AdminNavigation::route()
                             ssr=SsrMode::Async
                         />
                         <Route
@@ -257,6 +265,8 @@ lazy_page! {
     // One module for both of the editor's addresses.
     ScheduleEditor => ScheduleEditorPage,
     Notifications => NotificationsPage,
+    Landing => LandingPage,
+    AdminNavigation => AdminNavigationPage,
 }
 
 /// Marks `<body data-hydrated>` once the client has attached to the whole page (a lazily loaded

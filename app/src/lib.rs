@@ -15,6 +15,7 @@ pub mod chat;
 pub mod error;
 mod home;
 pub mod knowledge;
+mod navigation;
 pub mod notifications;
 mod schedules;
 #[cfg(feature = "ssr")]

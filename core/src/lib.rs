@@ -15,6 +15,7 @@ pub mod limits;
 pub mod llm;
 pub mod mail;
 pub mod models;
+pub mod navigation;
 pub mod notifications;
 pub mod quota;
 pub mod schedules;

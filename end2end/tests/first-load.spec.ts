@@ -31,6 +31,7 @@ const SIGNED_IN = [
   "/admin/jobs",
   "/admin/mail",
   "/admin/assistants",
+  "/admin/navigation",
 ];
 
 type Load = { page: string; signedIn: boolean; requests: number; bytes: number };

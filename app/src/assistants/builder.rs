@@ -9,11 +9,11 @@ use leptos_router::hooks::use_params_map;
 use super::{
     api::{open_builder, save_assistant, submit_assistant},
     graph::PromptGraph,
-    types::{Builder, Choice, DefinitionForm, FieldForm, PromptForm, icon_path, status_label},
+    types::{Builder, Choice, DefinitionForm, FieldForm, PromptForm, status_label},
 };
 use crate::{
     error::AppError,
-    ui::{ChoiceBox, ErrorView, StatusLine},
+    ui::{ChoiceBox, ErrorView, IconPicker, StatusLine},
 };
 
 /// The kinds of input field, as stored and as read.
@@ -423,34 +423,7 @@ fn Details(
             maxlength="2000"
             bind:value=description
         ></textarea>
-        <fieldset class="icon-picker">
-            <legend>"Icon"</legend>
-            {icons
-                .into_iter()
-                .map(|choice| {
-                    let value = choice.clone();
-                    let checked = {
-                        let choice = choice.clone();
-                        move || icon.get() == choice
-                    };
-                    view! {
-                        <label class="icon-choice">
-                            <input
-                                type="radio"
-                                name="icon"
-                                value=value.clone()
-                                prop:checked=checked
-                                on:change=move |_| icon.set(value.clone())
-                            />
-                            <svg aria-hidden="true" viewBox="0 0 24 24" width="24" height="24">
-                                <path d=icon_path(&choice) />
-                            </svg>
-                            <span class="visually-hidden">{choice.clone()}</span>
-                        </label>
-                    }
-                })
-                .collect_view()}
-        </fieldset>
+        <IconPicker icons icon />
         <label class="check">
             <input type="checkbox" bind:checked=share_knowledge />
             "Share this knowledge with people who run it: the prompts may search my repositories for them"

@@ -6,11 +6,11 @@ use leptos_meta::Title;
 
 use super::{
     api::assistants_overview,
-    types::{AssistantRow, CatalogEntry, Overview, RunRow, icon_path, status_label},
+    types::{AssistantRow, Overview, RunRow, status_label},
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView},
+    ui::{DataTable, ErrorView, Tile, TileGrid},
 };
 
 #[component]
@@ -37,74 +37,27 @@ pub fn AssistantsPage() -> impl IntoView {
 #[component]
 fn OverviewView(overview: Overview) -> impl IntoView {
     let Overview { catalog, own, runs } = overview;
-    let search = RwSignal::new(String::new());
-    let catalog = StoredValue::new(catalog);
-    let shown = move || {
-        let words = search.get().to_lowercase();
-        catalog.with_value(|all| {
-            all.iter()
-                .filter(|a| {
-                    words.trim().is_empty()
-                        || format!("{} {}", a.name, a.description)
-                            .to_lowercase()
-                            .contains(words.trim())
-                })
-                .cloned()
-                .collect::<Vec<_>>()
+    let tiles = catalog
+        .into_iter()
+        .map(|entry| Tile {
+            href: format!("/assistants/{}", entry.id),
+            icon: entry.icon,
+            label: entry.name,
+            description: entry.description,
         })
-    };
-    let none_shown = move || shown().is_empty();
-    let catalog_empty = catalog.with_value(Vec::is_empty);
+        .collect();
     view! {
         <h2>"Run an assistant"</h2>
-        {if catalog_empty {
-            view! {
-                <p class="muted">
-                    "No assistant is shared with you yet. Approved assistants appear here."
-                </p>
-            }
-                .into_any()
-        } else {
-            view! {
-                <div class="search-form" role="search">
-                    <label for="assistant-search" class="visually-hidden">
-                        "Search assistants"
-                    </label>
-                    <input
-                        id="assistant-search"
-                        type="search"
-                        placeholder="Search assistants"
-                        bind:value=search
-                    />
-                </div>
-                <Show when=none_shown>
-                    <p class="muted">"No assistant matches."</p>
-                </Show>
-                <ul class="cards tiles">
-                    {move || {
-                        shown().into_iter().map(|entry| view! { <Tile entry /> }).collect_view()
-                    }}
-                </ul>
-            }
-                .into_any()
-        }}
+        <TileGrid
+            tiles
+            search_id="assistant-search"
+            search_label="Search assistants".to_owned()
+            empty="No assistant is shared with you yet. Approved assistants appear here."
+            none_match="No assistant matches."
+            nested=true
+        />
         {own.map(|own| view! { <Own own /> })}
         <Runs runs />
-    }
-}
-
-#[component]
-fn Tile(entry: CatalogEntry) -> impl IntoView {
-    view! {
-        <li class="card tile">
-            <a href=format!("/assistants/{}", entry.id)>
-                <svg aria-hidden="true" viewBox="0 0 24 24" width="28" height="28">
-                    <path d=icon_path(&entry.icon) />
-                </svg>
-                <h3>{entry.name}</h3>
-            </a>
-            <p>{entry.description}</p>
-        </li>
     }
 }
 

@@ -185,6 +185,9 @@ pub struct Run {
     pub status: String,
     pub error: Option<String>,
     pub steps: Vec<Step>,
+    /// Its owner's test of a version not yet approved.
+    #[serde(default)]
+    pub test: bool,
 }
 
 /// The names of a run's events, as the server sends them and the run page listens for them.
@@ -217,29 +220,7 @@ pub struct RunEnded {
     pub error: Option<String>,
 }
 
-/// The names of the icons an assistant can show, drawn as SVG paths on a 24-unit grid.
-pub fn icon_path(name: &str) -> &'static str {
-    match name {
-        "pencil" => "M4 20h4L19 9l-4-4L4 16zM14 6l4 4",
-        "book" => {
-            "M4 4h6a2 2 0 0 1 2 2v14a2 2 0 0 0-2-2H4zM20 4h-6a2 2 0 0 0-2 2v14a2 2 0 0 1 2-2h6z"
-        }
-        "letter" => "M3 5h18v14H3zM3 6l9 7 9-7",
-        "checklist" => "M9 6h11M9 12h11M9 18h11M4 6l1 1 2-2M4 12l1 1 2-2M4 18l1 1 2-2",
-        "calendar" => "M4 5h16v16H4zM4 10h16M9 3v4M15 3v4",
-        "chat" => "M4 5h16v11H9l-5 4z",
-        "lightbulb" => "M9 18h6M10 21h4M12 3a6 6 0 0 0-4 10.5V16h8v-2.5A6 6 0 0 0 12 3",
-        "globe" => {
-            "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18M3 12h18M12 3c3 3 3 15 0 18M12 3c-3 3-3 15 0 18"
-        }
-        "calculator" => "M6 3h12v18H6zM9 7h6M9 12h1M14 12h1M9 16h1M14 16h1",
-        "flask" => "M9 3h6M10 3v6l-5 10h14l-5-10V3M7 15h10",
-        "music" => {
-            "M9 18V5l11-2v13M9 18a3 3 0 1 1-6 0 3 3 0 0 1 6 0M20 16a3 3 0 1 1-6 0 3 3 0 0 1 6 0"
-        }
-        _ => "M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z",
-    }
-}
+pub use crate::ui::icon_path;
 
 /// What a status reads as.
 pub fn status_label(status: &str) -> &'static str {

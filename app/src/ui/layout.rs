@@ -1,5 +1,6 @@
-//! The page frame: header, navigation (a sidebar on wide screens, a drawer on narrow ones) and
-//! the main region.
+//! The page frame: header, navigation (a sidebar on wide screens, a drawer on narrow ones; its
+//! entries are data, see `crate::navigation`, the administration links are fixed) and the main
+//! region.
 //!
 //! The drawer is a modal region while open: the rest of the page is `inert`, focus moves into
 //! the drawer and returns to the menu button when it closes (Escape, the close button, the
@@ -11,6 +12,7 @@ use leptos_router::{components::A, hooks::use_location};
 use super::theme::ThemePicker;
 use crate::{
     auth::{UserMenu, UserResource},
+    navigation::{MenuResource, NavigationMenu},
     notifications::Bell,
 };
 
@@ -20,6 +22,7 @@ const DESKTOP_QUERY: &str = "(min-width: 56rem)";
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    MenuResource::provide();
     let (is_open, set_open) = signal(false);
     let menu_button = NodeRef::<html::Button>::new();
     let close_button = NodeRef::<html::Button>::new();
@@ -116,33 +119,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         </svg>
                     </button>
                 </div>
-                // The list holds only links: a tap on one closes the drawer, even when it
-                // leads to the page already shown.
-                <ul class="nav-list" on:click=move |_| set_open.set(false)>
-                    <NavItem
-                        href="/"
-                        exact=true
-                        label="Home"
-                        icon="M3 11l9-8 9 8v10h-6v-6H9v6H3z"
-                    />
-                    <NavItem href="/chat" label="Chat" icon="M4 5h16v11H9l-5 4z" />
-                    <NavItem
-                        href="/assistants"
-                        label="Assistants"
-                        icon="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"
-                    />
-                    <NavItem
-                        href="/schedules"
-                        label="Schedules"
-                        icon="M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 3"
-                    />
-                    <ToolNavItem
-                        tool="knowledge-repositories"
-                        href="/knowledge"
-                        label="Knowledge"
-                        icon="M4 4h6a2 2 0 0 1 2 2v14a2 2 0 0 0-2-2H4zM20 4h-6a2 2 0 0 0-2 2v14a2 2 0 0 1 2-2h6z"
-                    />
-                </ul>
+                <NavigationMenu on_navigate=move || set_open.set(false) />
                 <AdminNav on_navigate=move || set_open.set(false) />
                 <SignedOutThemePicker />
             </nav>
@@ -277,6 +254,11 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                         icon="M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 3"
                     />
                     <NavItem
+                        href="/admin/navigation"
+                        label="Navigation"
+                        icon="M3 6h18M3 12h12M3 18h6"
+                    />
+                    <NavItem
                         href="/admin/audit"
                         label="Audit log"
                         icon="M9 4h6M8 2h8v4H8zM6 4H5v18h14V4h-1M8 11h8M8 15h8M8 19h5"
@@ -288,30 +270,6 @@ fn AdminNav(on_navigate: impl Fn() + Clone + Send + Sync + 'static) -> impl Into
                     />
                     <NavItem href="/admin/mail" label="Mail" icon="M3 5h18v14H3zM3 6l9 7 9-7" />
                 </ul>
-            </Show>
-        </Transition>
-    }
-}
-
-/// A navigation link shown only to users whose roles grant `tool`.
-#[component]
-fn ToolNavItem(
-    tool: &'static str,
-    href: &'static str,
-    label: &'static str,
-    icon: &'static str,
-) -> impl IntoView {
-    let user = expect_context::<UserResource>();
-    let allowed = move || {
-        user.get()
-            .and_then(Result::ok)
-            .flatten()
-            .is_some_and(|user| user.can_use(tool))
-    };
-    view! {
-        <Transition fallback=|| ()>
-            <Show when=allowed>
-                <NavItem href label icon />
             </Show>
         </Transition>
     }

@@ -543,6 +543,14 @@ pub async fn rename_role(
         .execute(&mut *tx)
         .await
         .map_err(map_name_taken)?;
+    // Navigation items name the roles they are shown to: they follow the new name.
+    sqlx::query!(
+        "update navigation_items set roles = array_replace(roles, $1, $2) where $1 = any(roles)",
+        role.name,
+        name
+    )
+    .execute(&mut *tx)
+    .await?;
     audit_change(
         &mut tx,
         actor,

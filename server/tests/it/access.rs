@@ -289,6 +289,28 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         Access::SignedIn,
         r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
     ),
+    ("/api/navigation/menu", Access::Public, "{}"),
+    (
+        "/api/navigation/page",
+        Access::SignedIn,
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
+    ("/api/admin/navigation/list", Access::Tool("admin"), "{}"),
+    (
+        "/api/admin/navigation/save",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","item":{"parent_id":"","kind":"link","label":"x","icon":"link","href":"/x","description":"","tool":"","roles":[],"hidden":false}}"#,
+    ),
+    (
+        "/api/admin/navigation/reorder",
+        Access::Tool("admin"),
+        r#"{"parent":"00000000-0000-0000-0000-000000000000","order":[]}"#,
+    ),
+    (
+        "/api/admin/navigation/delete",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000"}"#,
+    ),
     ("/api/notifications/list", Access::SignedIn, "{}"),
     (
         "/api/notifications/read",
