@@ -169,7 +169,8 @@ fn RunView(run: Run, id: String, all: RwSignal<Option<Run>>) -> impl IntoView {
         <ol class="run-steps">
             {run.steps.iter().cloned().map(|step| view! { <StepView step /> }).collect_view()}
         </ol>
-        {ended.then(|| view! { <Actions id assistant=run.assistant_id.clone() all /> })}
+        {ended
+            .then(|| view! { <Actions id assistant=run.assistant_id.clone() test=run.test all /> })}
     }
 }
 
@@ -228,10 +229,21 @@ fn StepView(step: Step) -> impl IntoView {
 }
 
 #[component]
-fn Actions(id: String, assistant: String, all: RwSignal<Option<Run>>) -> impl IntoView {
+fn Actions(
+    id: String,
+    assistant: String,
+    /// A test run: running it again tests the same version.
+    test: bool,
+    all: RwSignal<Option<Run>>,
+) -> impl IntoView {
     let (status, set_status) = signal(None::<(bool, String)>);
     let navigate = use_navigate();
     let run_id = StoredValue::new(id.clone());
+    let again = if test {
+        format!("/assistants/{assistant}?again={id}&draft=1")
+    } else {
+        format!("/assistants/{assistant}?again={id}")
+    };
     let copy = move |_| {
         if let Some(text) = all.with_untracked(|r| r.as_ref().map(results_text)) {
             crate::ui::browser::copy_text(&text);
@@ -258,7 +270,7 @@ fn Actions(id: String, assistant: String, all: RwSignal<Option<Run>>) -> impl In
             <button type="button" class="button secondary" on:click=chat>
                 "Continue in chat"
             </button>
-            <a class="button" href=format!("/assistants/{assistant}?again={id}")>
+            <a class="button" href=again>
                 "Run again"
             </a>
             <StatusLine status />

@@ -75,6 +75,9 @@ pub struct RunView {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub steps: Vec<StepView>,
+    /// Its owner's test of a version still being worked on (not yet approved): running it
+    /// again is another test.
+    pub test: bool,
 }
 
 /// What a follower of a run receives.
@@ -104,7 +107,8 @@ pub async fn read(pool: &PgPool, user: Uuid, run_id: Uuid) -> sqlx::Result<Optio
     let Some(run) = sqlx::query!(
         r#"
         select r.id, r.assistant_id, v.name as assistant_name, r.status, r.error, r.inputs,
-               r.created_at, r.started_at, r.finished_at
+               r.created_at, r.started_at, r.finished_at,
+               v.status in ('draft', 'pending', 'rejected') as "test!"
         from assistant_runs r
         join assistant_versions v on v.id = r.version_id
         where r.id = $1 and r.user_id = $2
@@ -129,6 +133,7 @@ pub async fn read(pool: &PgPool, user: Uuid, run_id: Uuid) -> sqlx::Result<Optio
         started_at: run.started_at,
         finished_at: run.finished_at,
         steps,
+        test: run.test,
     }))
 }
 

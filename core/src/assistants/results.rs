@@ -273,6 +273,7 @@ mod tests {
                 step("Greeting", State::Failed, ""),
                 step("Letter", State::Skipped, ""),
             ],
+            test: false,
         }
     }
 

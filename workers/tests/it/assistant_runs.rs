@@ -892,7 +892,7 @@ async fn a_person_has_a_bounded_number_of_runs_going_and_owners_test_their_draft
     .execute(&pool)
     .await
     .unwrap();
-    run::start_within(&pool, student, id, &notes("x"), 2)
+    let approved_run = run::start_within(&pool, student, id, &notes("x"), 2)
         .await
         .unwrap();
 
@@ -929,4 +929,11 @@ async fn a_person_has_a_bounded_number_of_runs_going_and_owners_test_their_draft
         "Draft about shoes"
     );
     assert_eq!(steps(&pool, tested).await[0].output, "drafted");
+    // Its page runs it again as another test; a run of the approved version is none.
+    let read = |user, run| {
+        let pool = pool.clone();
+        async move { events::read(&pool, user, run).await.unwrap().unwrap().test }
+    };
+    assert!(read(owner, tested).await);
+    assert!(!read(student, approved_run).await);
 }
