@@ -45,7 +45,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 500;
 /// The longest link, in characters.
 pub const MAX_HREF_CHARS: usize = 500;
 /// The most items in the whole navigation.
-pub const MAX_ITEMS: i64 = 200;
+pub const MAX_ITEMS: usize = 200;
 
 /// What an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,27 +161,21 @@ pub struct Draft {
     pub hidden: bool,
 }
 
-/// The tree of `items` (in position order) that someone with `grants` sees.
+/// The tree of `items` (in position order) that someone with `grants` sees. What a hidden
+/// or refused item holds is never reached, so it is left out with it.
 pub fn menu(items: &[Item], grants: Option<&Grants>) -> Vec<Entry> {
     let visible: Vec<&Item> = items.iter().filter(|i| i.visible_to(grants)).collect();
-    let shown_ids: std::collections::HashSet<Uuid> = visible.iter().map(|i| i.id).collect();
-    entries(&visible, None, &shown_ids)
+    entries(&visible, None)
 }
 
-fn entries(
-    visible: &[&Item],
-    parent: Option<Uuid>,
-    shown: &std::collections::HashSet<Uuid>,
-) -> Vec<Entry> {
+fn entries(visible: &[&Item], parent: Option<Uuid>) -> Vec<Entry> {
     let mut under: Vec<&&Item> = visible.iter().filter(|i| i.parent_id == parent).collect();
     under.sort_by_key(|i| (i.position, i.label.to_lowercase()));
     under
         .into_iter()
-        // Under a hidden parent nothing shows, even if it is visible itself.
-        .filter(|i| i.parent_id.is_none_or(|p| shown.contains(&p)))
         .filter_map(|item| {
             let children = if item.kind.holds_items() {
-                entries(visible, Some(item.id), shown)
+                entries(visible, Some(item.id))
             } else {
                 Vec::new()
             };

@@ -86,15 +86,13 @@ pub async fn create(
     draft: &Draft,
 ) -> Result<Uuid, NavigationError> {
     let mut tx = pool.begin().await?;
-    let count: i64 = sqlx::query_scalar!(r#"select count(*) as "n!" from navigation_items"#)
-        .fetch_one(&mut *tx)
-        .await?;
-    if count >= MAX_ITEMS {
+    let items = all(&mut *tx).await?;
+    if items.len() >= MAX_ITEMS {
         return Err(NavigationError::Invalid(vec![format!(
             "The navigation holds at most {MAX_ITEMS} items; remove one first."
         )]));
     }
-    let draft = check(&mut tx, None, draft).await?;
+    let draft = check(&mut tx, &items, None, draft).await?;
     let id = sqlx::query_scalar!(
         r#"
         insert into navigation_items
@@ -137,8 +135,13 @@ pub async fn update(
     draft: &Draft,
 ) -> Result<(), NavigationError> {
     let mut tx = pool.begin().await?;
-    let before = item(&mut *tx, id).await?.ok_or(NavigationError::NotFound)?;
-    let draft = check(&mut tx, Some(&before), draft).await?;
+    let items = all(&mut *tx).await?;
+    let before = items
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .ok_or(NavigationError::NotFound)?;
+    let draft = check(&mut tx, &items, Some(&before), draft).await?;
     sqlx::query!(
         r#"
         update navigation_items
@@ -274,6 +277,8 @@ async fn item(executor: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<It
 /// The draft, trimmed, once everything in it is right (`current`: the item it replaces).
 async fn check(
     tx: &mut sqlx::PgConnection,
+    // Every item as it is now.
+    items: &[Item],
     current: Option<&Item>,
     draft: &Draft,
 ) -> Result<Draft, NavigationError> {
@@ -308,7 +313,6 @@ async fn check(
     };
 
     // Two levels: a parent is a section or a page at the top, never the item itself.
-    let items = all(&mut *tx).await?;
     if let Some(parent) = draft.parent_id {
         match items.iter().find(|i| i.id == parent) {
             None => problems.push("The section or page to put it in no longer exists.".into()),
