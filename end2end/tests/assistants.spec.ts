@@ -4,7 +4,7 @@ import { expectAccessible } from "../support/a11y";
 import { ADMIN, signIn, signUp, uniqueEmail } from "../support/auth";
 import { FAKE_MODEL, serverFn } from "../support/chat";
 import { unique } from "../support/knowledge";
-import { waitForHydration } from "../support/shell";
+import { showNavigation, waitForHydration } from "../support/shell";
 
 /** Adds a prompt in the builder's prompts step and fills it in. */
 async function addPrompt(page: Page, n: number, name: string, key: string, content: string) {
@@ -19,9 +19,12 @@ async function addPrompt(page: Page, n: number, name: string, key: string, conte
 test("staff build an assistant with a file field and three prompts, an administrator approves it, a colleague runs it", async ({
   page,
   browser,
+  isMobile,
 }) => {
   test.setTimeout(180_000);
-  const name = `Rubric maker ${unique()}`;
+  const u = unique();
+  const name = `Rubric maker ${u}`;
+  const category = `Assessment ${u}`;
 
   // The builder, step by step, as a member of staff.
   await signUp(page, uniqueEmail("architect"), "Ada Architect");
@@ -30,6 +33,7 @@ test("staff build an assistant with a file field and three prompts, an administr
   await page.getByRole("link", { name: "New assistant" }).click();
   await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByLabel("Description").fill("A rubric from a standard and notes.");
+  await page.getByLabel("Category (optional)").fill(category);
   await page.getByRole("button", { name: "2. Input fields" }).click();
   await page.getByRole("button", { name: "Add a field" }).click();
   await page.getByRole("button", { name: "Add a field" }).click();
@@ -92,9 +96,26 @@ test("staff build an assistant with a file field and three prompts, an administr
   await page.getByRole("button", { name: "Save and submit" }).click();
   await expect(page.getByText("Submitted: an administrator reviews it next.")).toBeVisible();
 
-  // The administrator approves it for staff and students.
+  // The administrator approves it for staff and students, and links it from a section of the
+  // sidebar.
   const admin = await (await browser.newContext()).newPage();
   await signIn(admin, ADMIN.email, ADMIN.name);
+  const section = `Marking ${u}`;
+  const made = await serverFn(admin, "admin/navigation/save", {
+    id: null,
+    item: {
+      parent_id: "",
+      kind: "section",
+      label: section,
+      icon: "checklist",
+      href: "",
+      description: "",
+      tool: "",
+      roles: [],
+      hidden: false,
+    },
+  });
+  expect(made.status).toBe(200);
   await admin.goto("/admin/assistants");
   await waitForHydration(admin);
   await admin.getByRole("button", { name: `Review ${name}` }).click();
@@ -102,8 +123,13 @@ test("staff build an assistant with a file field and three prompts, an administr
   await expect(review.getByText("Join {{levels}} and {{criteria}}")).toBeVisible();
   await review.getByLabel("staff").check();
   await review.getByLabel("student").check();
+  await expect(review.getByText(`Category: ${category}`)).toBeVisible();
   await review.getByRole("button", { name: "Approve for these roles" }).click();
   await expect(review.getByText("Approved.")).toBeVisible();
+  await expect(review.getByText("Only the catalog lists it so far.")).toBeVisible();
+  await review.getByLabel("Add a link in").selectOption({ label: `Section ${section}` });
+  await review.getByRole("button", { name: "Add the link" }).click();
+  await expect(review.getByText(`Linked from: Section ${section}.`)).toBeVisible();
   await expectAccessible(admin);
 
   // A colleague finds it, fills the form (a file for the notes) and follows the run.
@@ -111,8 +137,17 @@ test("staff build an assistant with a file field and three prompts, an administr
   await signUp(runner, uniqueEmail("colleague"), "Cole League");
   await runner.goto("/assistants");
   await waitForHydration(runner);
+  // The catalog filters by category: this one alone in its own.
+  await runner.getByLabel("Category", { exact: true }).selectOption(category);
+  await expect(runner.locator(".tile")).toHaveCount(1);
+  await expect(runner.locator(".tile")).toContainText(name);
+  await runner.getByLabel("Category", { exact: true }).selectOption("");
   await runner.getByLabel("Search assistants").fill(name);
-  await runner.getByRole("link", { name }).click();
+  await expect(runner.locator(".tile").getByRole("link", { name })).toBeVisible();
+  // It is run from the sidebar's section.
+  await showNavigation(runner, isMobile);
+  const nav = runner.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("list", { name: section }).getByRole("link", { name }).click();
   await runner.getByLabel("Standard").fill("slow fractions");
   await runner.getByLabel("Notes (optional)").setInputFiles({
     name: "notes.txt",

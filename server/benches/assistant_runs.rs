@@ -152,6 +152,7 @@ async fn assistant(pool: &sqlx::PgPool, model: Uuid) -> anyhow::Result<Uuid> {
         name: "Bench letter".into(),
         description: String::new(),
         icon: "letter".into(),
+        category: String::new(),
         share_knowledge: false,
         fields: vec![Field {
             name: "notes".into(),

@@ -118,6 +118,7 @@ pub(crate) mod support {
             name: form.name,
             description: form.description.trim().to_owned(),
             icon: form.icon,
+            category: form.category.trim().to_owned(),
             share_knowledge: form.share_knowledge,
             fields,
             prompts,
@@ -142,6 +143,7 @@ pub(crate) mod support {
             name: definition.name.clone(),
             description: definition.description.clone(),
             icon: definition.icon.clone(),
+            category: definition.category.clone(),
             share_knowledge: definition.share_knowledge,
             fields: definition.fields.iter().map(field_form).collect(),
             prompts: definition
@@ -254,6 +256,7 @@ pub async fn assistants_overview() -> Result<Overview, AppError> {
                 name: a.name,
                 description: a.description,
                 icon: a.icon,
+                category: a.category,
             })
             .collect(),
         own: own.map(|all| all.into_iter().map(support::row).collect()),
@@ -294,7 +297,10 @@ pub async fn open_builder(id: Option<String>) -> Result<Builder, AppError> {
     } else {
         Vec::new()
     };
-    let models = models::models_for_user(&state.pool, owner).await?;
+    let (models, categories) = tokio::try_join!(
+        models::models_for_user(&state.pool, owner),
+        store::categories(&state.pool)
+    )?;
     let definition = version
         .as_ref()
         .map(|v| support::form(&v.definition))
@@ -330,6 +336,7 @@ pub async fn open_builder(id: Option<String>) -> Result<Builder, AppError> {
             })
             .collect(),
         icons: ICONS.iter().map(|i| (*i).to_owned()).collect(),
+        categories,
     })
 }
 
@@ -464,15 +471,21 @@ pub async fn review_list(status: String) -> Result<Vec<AssistantRow>, AppError> 
 /// What a reviewer reads of assistant `id`: its newest version and the roles to grant it to.
 #[server(endpoint = "admin/assistants/detail", input = Json)]
 pub async fn review_detail(id: String) -> Result<super::types::Review, AppError> {
-    use studio_core::{accounts::admin, assistants::store, models};
+    use studio_core::{
+        accounts::admin,
+        assistants::{placement, store},
+        models,
+    };
     crate::admin::api::support::admin().await?;
     let state = expect_context::<crate::ssr::AppState>();
-    let version = store::newest_version(&state.pool, support::id(&id)?)
+    let id = support::id(&id)?;
+    let version = store::newest_version(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (roles, all_models) = tokio::try_join!(
+    let (roles, all_models, places) = tokio::try_join!(
         admin::list_roles(&state.pool),
-        models::list_models(&state.pool)
+        models::list_models(&state.pool),
+        placement::places(&state.pool, id)
     )?;
     let slug = format!("assistant-{}", version.assistant_id.simple());
     let model_name = |id: Option<uuid::Uuid>| {
@@ -498,7 +511,35 @@ pub async fn review_detail(id: String) -> Result<super::types::Review, AppError>
                 granted: r.tools.contains(&slug),
             })
             .collect(),
+        places: places
+            .into_iter()
+            .map(|p| super::types::PlaceChoice {
+                parent: p.parent.map(|id| id.to_string()).unwrap_or_default(),
+                name: p.name,
+                holds_it: p.holds_it,
+            })
+            .collect(),
     })
+}
+
+/// Adds a link to approved assistant `id` in the navigation: in section or page `parent`, or
+/// at the top of the sidebar when it is empty. Shown to those who may run it.
+#[server(endpoint = "admin/assistants/place", input = Json)]
+pub async fn place_assistant(id: String, parent: String) -> Result<(), AppError> {
+    let admin = crate::admin::api::support::admin().await?;
+    let state = expect_context::<crate::ssr::AppState>();
+    let parent = match parent.trim() {
+        "" => None,
+        raw => Some(support::id(raw)?),
+    };
+    studio_core::assistants::placement::place(
+        &state.pool,
+        crate::admin::api::support::actor(&admin),
+        support::id(&id)?,
+        parent,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Approves the pending version of assistant `id` and grants it to exactly `roles`.

@@ -190,6 +190,7 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
         models,
         repositories,
         icons,
+        categories,
     } = builder;
     let id = RwSignal::new(id);
     let version_status = RwSignal::new(status);
@@ -208,6 +209,7 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
         name,
         description,
         icon,
+        category,
         share_knowledge,
         fields,
         prompts,
@@ -215,6 +217,7 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
     let name = RwSignal::new(name);
     let description = RwSignal::new(description);
     let icon = RwSignal::new(icon);
+    let category = RwSignal::new(category);
     let share_knowledge = RwSignal::new(share_knowledge);
     let fields = RwSignal::new(
         fields
@@ -235,6 +238,7 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
         name: name.get_untracked(),
         description: description.get_untracked(),
         icon: icon.get_untracked(),
+        category: category.get_untracked(),
         share_knowledge: share_knowledge.get_untracked(),
         fields: fields.get_untracked().iter().map(FieldEdit::form).collect(),
         prompts: prompts
@@ -333,7 +337,15 @@ fn BuilderForm(builder: Builder) -> impl IntoView {
         </nav>
         <form class="form builder" on:submit=save_draft novalidate>
             <Show when=step_is(0)>
-                <Details name description icon share_knowledge icons=icons.clone() />
+                <Details
+                    name
+                    description
+                    icon
+                    category
+                    share_knowledge
+                    icons=icons.clone()
+                    categories=categories.clone()
+                />
             </Show>
             <Show when=step_is(1)>
                 <Fields fields key owner />
@@ -409,8 +421,11 @@ fn Details(
     name: RwSignal<String>,
     description: RwSignal<String>,
     icon: RwSignal<String>,
+    category: RwSignal<String>,
     share_knowledge: RwSignal<bool>,
     icons: Vec<String>,
+    /// The categories in use, offered as the category is typed.
+    categories: Vec<String>,
 ) -> impl IntoView {
     view! {
         <h2>"Details"</h2>
@@ -423,6 +438,21 @@ fn Details(
             maxlength="2000"
             bind:value=description
         ></textarea>
+        <label for="assistant-category">"Category (optional)"</label>
+        <input
+            id="assistant-category"
+            type="text"
+            maxlength="40"
+            list="assistant-categories"
+            aria-describedby="assistant-category-help"
+            bind:value=category
+        />
+        <datalist id="assistant-categories">
+            {categories.into_iter().map(|c| view! { <option value=c></option> }).collect_view()}
+        </datalist>
+        <p id="assistant-category-help" class="hint">
+            "The catalog filters by it: \u{201c}Mathematics\u{201d}, \u{201c}Letters home\u{201d}."
+        </p>
         <IconPicker icons icon />
         <label class="check">
             <input type="checkbox" bind:checked=share_knowledge />

@@ -1,4 +1,5 @@
-//! `/assistants`: the assistants the person may run as tiles (searchable), their own
+//! `/assistants`: the assistants the person may run as tiles (searchable, filtered by
+//! category), their own
 //! assistants when they build them, and their newest runs.
 
 use leptos::prelude::*;
@@ -44,6 +45,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
             icon: entry.icon,
             label: entry.name,
             description: entry.description,
+            category: entry.category,
         })
         .collect();
     view! {

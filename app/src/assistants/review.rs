@@ -1,14 +1,18 @@
 //! `/admin/assistants`: every assistant with a status filter; a chosen one is read whole and
-//! approved for chosen roles, rejected with a note, disabled or enabled. Assistants are
+//! approved for chosen roles (and linked from the navigation), rejected with a note, disabled
+//! or enabled. Assistants are
 //! exported as versioned JSON and imported from such a file. Below, each assistant's use.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
 use super::{
-    api::{approve_assistant, disable_assistant, reject_assistant, review_detail, review_list},
+    api::{
+        approve_assistant, disable_assistant, place_assistant, reject_assistant, review_detail,
+        review_list,
+    },
     graph::PromptGraph,
-    types::{AssistantRow, Review, status_label},
+    types::{AssistantRow, PlaceChoice, Review, status_label},
     usage::AssistantUsage,
 };
 use crate::{
@@ -224,6 +228,7 @@ fn ReviewView(
         models,
         graph,
         roles,
+        places,
     } = review;
     let granted = RwSignal::new(
         roles
@@ -275,6 +280,8 @@ fn ReviewView(
             </button>
         </div>
         <p>{definition.description.clone()}</p>
+        {(!definition.category.is_empty())
+            .then(|| view! { <p>{format!("Category: {}", definition.category)}</p> })}
         <h3>"Input fields"</h3>
         <ul>
             {definition
@@ -330,6 +337,7 @@ fn ReviewView(
                     </div>
                 }
             })}
+        {(!places.is_empty()).then(|| view! { <Placement places id version set_message /> })}
         <div class="form-actions">
             <button type="button" class="button danger" on:click=move |_| disable(true)>
                 "Disable"
@@ -339,6 +347,64 @@ fn ReviewView(
             </button>
             <StatusLine status=message />
         </div>
+    }
+}
+
+/// Where the approved assistant is linked from in the navigation, and a link added in one more
+/// place (the catalog lists it either way).
+#[component]
+fn Placement(
+    places: Vec<PlaceChoice>,
+    id: StoredValue<String>,
+    version: RwSignal<u32>,
+    set_message: WriteSignal<Option<(bool, String)>>,
+) -> impl IntoView {
+    let (linked, open): (Vec<_>, Vec<_>) = places.into_iter().partition(|p| p.holds_it);
+    let linked = if linked.is_empty() {
+        "Only the catalog lists it so far.".to_owned()
+    } else {
+        format!(
+            "Linked from: {}.",
+            linked
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let place = RwSignal::new(open.first().map(|p| p.parent.clone()).unwrap_or_default());
+    let add = move |_| {
+        let parent = place.get_untracked();
+        spawn_local(async move {
+            match place_assistant(id.get_value(), parent).await {
+                Ok(()) => {
+                    set_message.set(Some((true, "Link added.".into())));
+                    version.update(|v| *v += 1);
+                }
+                Err(err) => set_message.set(Some((false, err.for_person()))),
+            }
+        });
+    };
+    view! {
+        <fieldset>
+            <legend>"In the navigation"</legend>
+            <p>{linked}</p>
+            {(!open.is_empty())
+                .then(|| {
+                    view! {
+                        <label for="review-place">"Add a link in"</label>
+                        <select id="review-place" bind:value=place>
+                            {open
+                                .into_iter()
+                                .map(|p| view! { <option value=p.parent>{p.name}</option> })
+                                .collect_view()}
+                        </select>
+                        <button type="button" class="button secondary" on:click=add>
+                            "Add the link"
+                        </button>
+                    }
+                })}
+        </fieldset>
     }
 }
 

@@ -36,6 +36,9 @@ pub struct DefinitionForm {
     pub name: String,
     pub description: String,
     pub icon: String,
+    /// Empty for none (and when a caller leaves it out).
+    #[serde(default)]
+    pub category: String,
     pub share_knowledge: bool,
     pub fields: Vec<FieldForm>,
     pub prompts: Vec<PromptForm>,
@@ -71,6 +74,8 @@ pub struct Builder {
     pub models: Vec<Choice>,
     pub repositories: Vec<Choice>,
     pub icons: Vec<String>,
+    /// The categories approved assistants use, to choose from or add to.
+    pub categories: Vec<String>,
 }
 
 /// What a save answers: the assistant's id and its graph as saved.
@@ -101,6 +106,8 @@ pub struct CatalogEntry {
     pub name: String,
     pub description: String,
     pub icon: String,
+    /// Empty for none.
+    pub category: String,
 }
 
 /// A run in a list.
@@ -258,6 +265,19 @@ pub struct Review {
     pub models: Vec<String>,
     pub graph: Vec<GraphNode>,
     pub roles: Vec<RoleChoice>,
+    /// Where a link to it can go in the navigation (empty until a version is approved).
+    pub places: Vec<PlaceChoice>,
+}
+
+/// A place in the navigation for an assistant's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceChoice {
+    /// The section or page; empty for the top of the sidebar.
+    pub parent: String,
+    /// "The sidebar", "Section Mathematics".
+    pub name: String,
+    /// A link to the assistant is there already.
+    pub holds_it: bool,
 }
 
 /// One assistant's use in a period, for administrators.

@@ -48,6 +48,7 @@ fn Tiles(page: MenuEntry) -> impl IntoView {
             icon: entry.icon,
             label: entry.label,
             description: entry.description,
+            category: String::new(),
         })
         .collect();
     view! {

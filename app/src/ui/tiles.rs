@@ -1,5 +1,6 @@
-//! A grid of tiles (an icon, a name and a line about each) with a search over their words: the
-//! assistant catalog and the navigation's landing pages.
+//! A grid of tiles (an icon, a name and a line about each) with a search over their words and,
+//! when tiles name categories, a category filter: the assistant catalog and the navigation's
+//! landing pages.
 
 use leptos::prelude::*;
 
@@ -12,6 +13,8 @@ pub struct Tile {
     pub icon: String,
     pub label: String,
     pub description: String,
+    /// Its category; empty for none.
+    pub category: String,
 }
 
 /// The tiles and a search box filtering them as it is typed.
@@ -33,15 +36,26 @@ pub fn TileGrid(
     if tiles.is_empty() {
         return view! { <p class="muted">{empty}</p> }.into_any();
     }
+    let mut categories: Vec<String> = tiles
+        .iter()
+        .map(|t| t.category.clone())
+        .filter(|c| !c.is_empty())
+        .collect();
+    categories.sort_by_key(|c| c.to_lowercase());
+    categories.dedup();
     let search = RwSignal::new(String::new());
+    // Empty: every category.
+    let category = RwSignal::new(String::new());
     let tiles = StoredValue::new(tiles);
     let shown = move || {
         let words = search.get().trim().to_lowercase();
+        let category = category.get();
         tiles.with_value(|all| {
             all.iter()
+                .filter(|t| category.is_empty() || t.category == category)
                 .filter(|t| {
                     words.is_empty()
-                        || format!("{} {}", t.label, t.description)
+                        || format!("{} {} {}", t.label, t.description, t.category)
                             .to_lowercase()
                             .contains(&words)
                 })
@@ -49,13 +63,32 @@ pub fn TileGrid(
                 .collect::<Vec<_>>()
         })
     };
+    let filter_id = format!("{search_id}-category");
+    let filter = (!categories.is_empty()).then(|| {
+        view! {
+            <label for=filter_id.clone() class="visually-hidden">
+                "Category"
+            </label>
+            <select id=filter_id bind:value=category>
+                <option value="">"All categories"</option>
+                {categories
+                    .into_iter()
+                    .map(|c| {
+                        let label = c.clone();
+                        view! { <option value=c>{label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        }
+    });
     let none_shown = move || shown().is_empty();
     view! {
-        <div class="search-form" role="search">
+        <div class="search-form tile-filters" role="search">
             <label for=search_id class="visually-hidden">
                 {search_label.clone()}
             </label>
             <input id=search_id type="search" placeholder=search_label bind:value=search />
+            {filter}
         </div>
         <Show when=none_shown>
             <p class="muted">{none_match}</p>
@@ -85,6 +118,8 @@ fn TileView(tile: Tile, nested: bool) -> impl IntoView {
                 </svg>
                 {name}
             </a>
+            {(!tile.category.is_empty())
+                .then(|| view! { <p class="tile-category">{tile.category}</p> })}
             <p>{tile.description}</p>
         </li>
     }

@@ -17,6 +17,8 @@
 //!   the owner shares it.
 //! - `events`: a run as it happens, for the page that follows it: the run now, each step's
 //!   start, text and end, and the run's end, also when another process sends it.
+//! - `placement`: an approved assistant's link in the navigation (the sidebar, a section or
+//!   a landing page), shown to the holders of its tool.
 //! - `transfer`: export as versioned JSON and import (models matched by provider model id).
 //! - `results`: a person's runs in a list, a run as one Markdown document, and a conversation
 //!   that goes on from a run's results.
@@ -26,6 +28,7 @@
 pub mod events;
 pub mod inputs;
 pub mod knowledge;
+pub mod placement;
 pub mod plan;
 pub mod report;
 pub mod results;

@@ -33,6 +33,8 @@ pub const ICONS: &[&str] = &[
 ];
 /// The longest name or label, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+/// The longest category, in characters.
+pub const MAX_CATEGORY_CHARS: usize = 40;
 /// The longest description, help text or review note, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 /// The longest prompt or system context, in characters.
@@ -115,6 +117,9 @@ pub struct Definition {
     pub name: String,
     pub description: String,
     pub icon: String,
+    /// What the catalog groups it under ("Mathematics"); empty for none.
+    #[serde(default)]
+    pub category: String,
     /// Whether people who run it may search the owner's repositories its prompts name.
     pub share_knowledge: bool,
     pub fields: Vec<Field>,
@@ -210,6 +215,11 @@ pub fn problems(definition: &Definition) -> Vec<String> {
     if chars(&definition.description) > MAX_DESCRIPTION_CHARS {
         found.push(format!(
             "The description is longer than {MAX_DESCRIPTION_CHARS} characters."
+        ));
+    }
+    if chars(definition.category.trim()) > MAX_CATEGORY_CHARS {
+        found.push(format!(
+            "The category is longer than {MAX_CATEGORY_CHARS} characters."
         ));
     }
     if !ICONS.contains(&definition.icon.as_str()) {
@@ -423,8 +433,8 @@ pub async fn create(
     let version = sqlx::query_scalar!(
         r#"
         insert into assistant_versions
-            (assistant_id, number, name, description, icon, share_knowledge)
-        values ($1, 1, $2, $3, $4, $5)
+            (assistant_id, number, name, description, icon, share_knowledge, category)
+        values ($1, 1, $2, $3, $4, $5, $6)
         returning id
         "#,
         id,
@@ -432,6 +442,7 @@ pub async fn create(
         definition.description,
         definition.icon,
         definition.share_knowledge,
+        definition.category.trim(),
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -457,7 +468,7 @@ pub async fn save(
         r#"
         update assistant_versions
         set status = 'draft', name = $2, description = $3, icon = $4, share_knowledge = $5,
-            submitted_at = null
+            category = $6, submitted_at = null
         where assistant_id = $1 and status in ('draft', 'pending', 'rejected')
         returning id
         "#,
@@ -466,6 +477,7 @@ pub async fn save(
         definition.description,
         definition.icon,
         definition.share_knowledge,
+        definition.category.trim(),
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -475,8 +487,8 @@ pub async fn save(
             sqlx::query_scalar!(
                 r#"
                 insert into assistant_versions
-                    (assistant_id, number, name, description, icon, share_knowledge)
-                select $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5
+                    (assistant_id, number, name, description, icon, share_knowledge, category)
+                select $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5, $6
                 from assistant_versions where assistant_id = $1
                 returning id
                 "#,
@@ -485,6 +497,7 @@ pub async fn save(
                 definition.description,
                 definition.icon,
                 definition.share_knowledge,
+                definition.category.trim(),
             )
             .fetch_one(&mut *tx)
             .await?
@@ -706,7 +719,8 @@ pub async fn read_version(pool: &PgPool, id: Uuid) -> sqlx::Result<Version> {
         sqlx::query!(
             r#"
             select v.id, v.assistant_id, a.owner_id, v.number, v.status, v.name, v.description,
-                   v.icon, v.share_knowledge, v.review_note, v.submitted_at, v.reviewed_at
+                   v.icon, v.category, v.share_knowledge, v.review_note, v.submitted_at,
+                   v.reviewed_at
             from assistant_versions as v
             join assistants as a on a.id = v.assistant_id
             where v.id = $1
@@ -761,6 +775,7 @@ pub async fn read_version(pool: &PgPool, id: Uuid) -> sqlx::Result<Version> {
             name: head.name,
             description: head.description,
             icon: head.icon,
+            category: head.category,
             share_knowledge: head.share_knowledge,
             fields,
             prompts: prompts
@@ -1005,6 +1020,8 @@ pub struct Runnable {
     pub name: String,
     pub description: String,
     pub icon: String,
+    /// Empty for none.
+    pub category: String,
 }
 
 /// The assistants `user` may run now (approved, not disabled, granted to one of their roles),
@@ -1013,7 +1030,7 @@ pub async fn catalog(pool: &PgPool, user: Uuid) -> sqlx::Result<Vec<Runnable>> {
     sqlx::query_as!(
         Runnable,
         r#"
-        select a.id, v.name, v.description, v.icon
+        select a.id, v.name, v.description, v.icon, v.category
         from assistants as a
         join assistant_versions as v on v.id = a.approved_version_id
         where a.disabled_at is null
@@ -1025,6 +1042,22 @@ pub async fn catalog(pool: &PgPool, user: Uuid) -> sqlx::Result<Vec<Runnable>> {
         order by lower(v.name), a.id
         "#,
         user
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The categories approved assistants use, by name: what the builder suggests, so the catalog
+/// does not grow "Maths" beside "Mathematics".
+pub async fn categories(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"
+        select distinct v.category as "category!"
+        from assistants as a
+        join assistant_versions as v on v.id = a.approved_version_id
+        where v.category <> '' and a.disabled_at is null
+        order by 1
+        "#
     )
     .fetch_all(pool)
     .await

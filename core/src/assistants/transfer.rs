@@ -30,6 +30,9 @@ pub struct Exported {
     pub name: String,
     pub description: String,
     pub icon: String,
+    /// Empty for none (and in files written before categories existed).
+    #[serde(default)]
+    pub category: String,
     pub share_knowledge: bool,
     pub fields: Vec<Field>,
     pub prompts: Vec<ExportedPrompt>,
@@ -97,6 +100,7 @@ pub async fn export(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Export> {
             name: definition.name,
             description: definition.description,
             icon: definition.icon,
+            category: definition.category,
             share_knowledge: definition.share_knowledge,
             fields: definition.fields,
         });
@@ -138,6 +142,7 @@ pub async fn import(
             name: exported.name.clone(),
             description: exported.description.clone(),
             icon: exported.icon.clone(),
+            category: exported.category.clone(),
             share_knowledge: exported.share_knowledge,
             fields: exported.fields.clone(),
             prompts: exported

@@ -28,6 +28,7 @@ async fn assistant(pool: &PgPool) -> (Uuid, Uuid) {
         name: "Weekly digest".into(),
         description: String::new(),
         icon: "letter".into(),
+        category: String::new(),
         share_knowledge: false,
         fields: vec![Field {
             name: "topic".into(),

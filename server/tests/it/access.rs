@@ -254,6 +254,11 @@ const SERVER_FUNCTIONS: &[(&str, Access, &str)] = &[
         r#"{"days":30}"#,
     ),
     (
+        "/api/admin/assistants/place",
+        Access::Tool("admin"),
+        r#"{"id":"00000000-0000-0000-0000-000000000000","parent":""}"#,
+    ),
+    (
         "/api/admin/assistants/disable",
         Access::Tool("admin"),
         r#"{"id":"00000000-0000-0000-0000-000000000000","disabled":true}"#,

@@ -27,6 +27,7 @@ async fn finished_run(pool: &PgPool) -> (Uuid, Uuid) {
         name: "Rubric".into(),
         description: String::new(),
         icon: "letter".into(),
+        category: String::new(),
         share_knowledge: false,
         fields: vec![Field {
             name: "standard".into(),

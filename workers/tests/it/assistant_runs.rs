@@ -48,6 +48,7 @@ fn definition(prompts: Vec<Prompt>) -> Definition {
         name: "Letter".into(),
         description: String::new(),
         icon: "letter".into(),
+        category: String::new(),
         share_knowledge: false,
         fields: vec![Field {
             name: "notes".into(),

@@ -38,6 +38,7 @@ fn letter(model_id: Option<Uuid>) -> Definition {
         name: "Parent letter".into(),
         description: "Writes a letter home from notes.".into(),
         icon: "letter".into(),
+        category: "Letters home".into(),
         share_knowledge: false,
         fields: vec![
             field("notes", FieldKind::LongText, &[]),
@@ -64,6 +65,7 @@ fn a_definition_is_checked_whole_and_each_problem_named() {
     let mut bad = letter(None);
     bad.name = "  ".into();
     bad.icon = "skull".into();
+    bad.category = "c".repeat(41);
     bad.fields[1].options.clear();
     bad.fields[0].options = vec!["x".into()];
     bad.prompts[0].content = "Summarise {{note}}.".into();
@@ -73,6 +75,7 @@ fn a_definition_is_checked_whole_and_each_problem_named() {
         found,
         [
             "The assistant needs a name.",
+            "The category is longer than 40 characters.",
             "\u{201c}skull\u{201d} is not one of the icons.",
             "Field \u{201c}notes\u{201d} is not a select; it takes no choices.",
             "Field \u{201c}tone\u{201d} needs at least one choice.",
@@ -172,15 +175,17 @@ async fn an_approved_assistant_is_a_tool_that_the_chosen_roles_run(pool: PgPool)
     .unwrap();
     assert_eq!(action, "admin.assistant.approved");
 
-    // The catalog lists it for those who run it only.
+    // The catalog lists it, with its category, for those who run it only; the builder
+    // suggests the categories of approved assistants.
     let listed = catalog(&pool, pupil).await.unwrap();
     assert_eq!(
         listed
             .iter()
-            .map(|a| (a.id, a.name.as_str()))
+            .map(|a| (a.id, a.name.as_str(), a.category.as_str()))
             .collect::<Vec<_>>(),
-        [(id, "Parent letter")]
+        [(id, "Parent letter", "Letters home")]
     );
+    assert_eq!(categories(&pool).await.unwrap(), ["Letters home"]);
     assert!(catalog(&pool, teacher).await.unwrap().is_empty());
     // Reviewers read the newest version whoever owns it.
     let newest = newest_version(&pool, id).await.unwrap().unwrap();
@@ -402,6 +407,20 @@ async fn assistants_export_and_import_as_versioned_json(pool: PgPool) {
         read.assistants[0].prompts[0].model.as_deref(),
         Some("writer")
     );
+    // A file written before categories existed reads with none.
+    let mut older: serde_json::Value = serde_json::from_str(&json).unwrap();
+    older["assistants"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("category");
+    let older: Export = serde_json::from_value(older).unwrap();
+    assert_eq!(
+        (
+            read.assistants[0].category.as_str(),
+            older.assistants[0].category.as_str()
+        ),
+        ("Letters home", "")
+    );
     // On the other install, the rubric's second prompt names a model nobody has.
     read.assistants[1].prompts[1].model = Some("gone-model".into());
 
@@ -456,4 +475,100 @@ async fn assistants_export_and_import_as_versioned_json(pool: PgPool) {
         list(&pool, Some(importer), None).await.unwrap().len(),
         before
     );
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn an_approved_assistant_is_linked_in_the_navigation_for_those_who_run_it(pool: PgPool) {
+    use super::super::placement::{place, places};
+    use crate::navigation::{Draft, Kind, store as nav};
+    let admin = person(&pool, "admin@school.org", "administrator").await;
+    let teacher = person(&pool, "teacher@school.org", "staff").await;
+    let pupil = person(&pool, "pupil@school.org", "student").await;
+    let model_id = model(&pool, admin, "writer", &["staff"]).await;
+    let reviewer = Actor {
+        user_id: admin,
+        ip: None,
+    };
+    let id = create(&pool, teacher, &letter(Some(model_id)))
+        .await
+        .unwrap();
+    let maths = nav::create(
+        &pool,
+        reviewer,
+        &Draft {
+            parent_id: None,
+            kind: Kind::Section,
+            label: "Mathematics".into(),
+            icon: "calculator".into(),
+            href: None,
+            description: String::new(),
+            tool: None,
+            roles: Vec::new(),
+            hidden: false,
+        },
+    )
+    .await
+    .unwrap();
+
+    // A draft goes nowhere; an unknown assistant is not found.
+    assert!(places(&pool, id).await.unwrap().is_empty());
+    assert!(matches!(
+        place(&pool, reviewer, id, None).await,
+        Err(AssistantError::State(_))
+    ));
+    assert!(matches!(
+        place(&pool, reviewer, Uuid::new_v4(), None).await,
+        Err(AssistantError::NotFound)
+    ));
+
+    submit(&pool, teacher, id).await.unwrap();
+    approve(&pool, reviewer, id, &[role(&pool, "student").await])
+        .await
+        .unwrap();
+    let before = places(&pool, id).await.unwrap();
+    assert_eq!(
+        before
+            .iter()
+            .map(|p| (p.parent, p.name.as_str(), p.holds_it))
+            .collect::<Vec<_>>(),
+        [
+            (None, "The sidebar", false),
+            (Some(maths), "Section Mathematics", false)
+        ]
+    );
+    place(&pool, reviewer, id, Some(maths)).await.unwrap();
+    // Twice in the same place is refused, naming it.
+    match place(&pool, reviewer, id, Some(maths)).await {
+        Err(AssistantError::State(why)) => {
+            assert_eq!(why, "Section Mathematics already links to it.")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(places(&pool, id).await.unwrap()[1].holds_it);
+
+    // The pupil, granted it, sees the link in the section with its name and icon; the teacher,
+    // not granted it, sees no section at all (it holds nothing for them).
+    let menu = nav::menu_for(&pool, Some(pupil)).await.unwrap();
+    let section = menu.iter().find(|e| e.id == maths).expect("the section");
+    assert_eq!(
+        section
+            .children
+            .iter()
+            .map(|e| (e.label.as_str(), e.icon.as_str(), e.href.as_deref()))
+            .collect::<Vec<_>>(),
+        [(
+            "Parent letter",
+            "letter",
+            Some(format!("/assistants/{id}").as_str())
+        )]
+    );
+    let menu = nav::menu_for(&pool, Some(teacher)).await.unwrap();
+    assert!(menu.iter().all(|e| e.id != maths), "{menu:#?}");
+    let action: String = sqlx::query_scalar(
+        "select action from audit_log where target_type = 'navigation_item' order by created_at desc limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(action, "admin.navigation.created");
 }
