@@ -26,21 +26,8 @@ pub(super) fn upload_files(
 ) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-
         use super::types::Uploaded;
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let files = input.files();
-        let count = files.as_ref().map_or(0, web_sys::FileList::length);
-        for index in 0..count {
-            let Some(file) = files.as_ref().and_then(|f| f.get(index)) else {
-                continue;
-            };
+        for file in crate::ui::upload::take_files(ev) {
             let name = file.name();
             uploading.update(|n| *n += 1);
             let done = move |answer: Result<String, String>| {
@@ -62,8 +49,6 @@ pub(super) fn upload_files(
             let to = crate::ui::upload::Destination::route(endpoint, &file.name());
             uploader.send(to, file, |_| {}, done);
         }
-        // The same file may be chosen again later.
-        input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (ev, endpoint, attached, uploading, chat, uploader);

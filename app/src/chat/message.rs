@@ -320,7 +320,8 @@ pub(super) fn LiveReply(id: String, initial: String) -> impl IntoView {
     let reasoning = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::{JsCast, closure::Closure};
+        use super::types::events;
+        use crate::{ui::events::Handler, wire::parse};
 
         // Follows the reply as it grows, unless the reader scrolled up to read earlier text.
         let last_height = StoredValue::new(0.0_f64);
@@ -333,79 +334,46 @@ pub(super) fn LiveReply(id: String, initial: String) -> impl IntoView {
                 browser::scroll_to_bottom();
             }
         });
-
-        use super::types::events;
-
-        // The open event source and its listeners: both live until the reply leaves the page.
-        type Listening = (
-            web_sys::EventSource,
-            Vec<Closure<dyn FnMut(web_sys::Event)>>,
-        );
-        let source = StoredValue::new_local(None::<Listening>);
-        let close = move || {
-            source.update_value(|s| {
-                if let Some((es, _)) = s.take() {
-                    es.close();
-                }
-            });
-        };
-        let url = format!("/api/chat/replies/{id}/events");
-        let reply = id.clone();
-        Effect::new(move |_| {
-            let Ok(es) = web_sys::EventSource::new(&url) else {
-                return;
-            };
-            let data = |ev: &web_sys::Event| {
-                ev.dyn_ref::<web_sys::MessageEvent>()
-                    .and_then(|m| m.data().as_string())
-                    .unwrap_or_default()
-            };
-            let on_snapshot =
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    if let Ok(s) = crate::wire::parse::<events::Snapshot>(&data(&ev)) {
-                        content.set(s.content);
-                        reasoning.set(s.reasoning);
-                    }
-                });
-            let on_reasoning =
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                    if let Ok(text) = crate::wire::parse::<String>(&data(&ev)) {
-                        reasoning.update(|r| r.push_str(&text));
-                    }
-                });
-            let on_text = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                if let Ok(text) = crate::wire::parse::<String>(&data(&ev)) {
-                    content.update(|c| c.push_str(&text));
-                }
-            });
-            let reply = reply.clone();
-            let on_done = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-                source.with_value(|s| {
-                    if let Some((es, _)) = s {
-                        es.close();
-                    }
-                });
-                let done = crate::wire::parse::<events::Done>(&data(&ev)).ok();
-                match (use_turns, done) {
-                    (Some(turns), Some(done)) => turns.finish(chat, &reply, done),
-                    _ => chat.version.update(|v| *v += 1),
-                }
-            });
-            for (name, handler) in [
-                (events::SNAPSHOT, &on_snapshot),
-                (events::TEXT, &on_text),
-                (events::REASONING, &on_reasoning),
-                (events::DONE, &on_done),
-            ] {
-                let _ = es.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        // The reply's events: what it has so far, then each piece of text as it comes, until
+        // it is done.
+        let on_snapshot: Handler = Box::new(move |data| {
+            if let Ok(s) = parse::<events::Snapshot>(&data) {
+                content.set(s.content);
+                reasoning.set(s.reasoning);
             }
-            source.set_value(Some((
-                es,
-                vec![on_snapshot, on_text, on_reasoning, on_done],
-            )));
+            true
         });
-        on_cleanup(close);
+        let on_text: Handler = Box::new(move |data| {
+            if let Ok(text) = parse::<String>(&data) {
+                content.update(|c| c.push_str(&text));
+            }
+            true
+        });
+        let on_reasoning: Handler = Box::new(move |data| {
+            if let Ok(text) = parse::<String>(&data) {
+                reasoning.update(|r| r.push_str(&text));
+            }
+            true
+        });
+        let reply = id.clone();
+        let on_done: Handler = Box::new(move |data| {
+            match (use_turns, parse::<events::Done>(&data).ok()) {
+                (Some(turns), Some(done)) => turns.finish(chat, &reply, done),
+                _ => chat.version.update(|v| *v += 1),
+            }
+            false
+        });
+        crate::ui::events::follow(
+            format!("/api/chat/replies/{id}/events"),
+            vec![
+                (events::SNAPSHOT, on_snapshot),
+                (events::TEXT, on_text),
+                (events::REASONING, on_reasoning),
+                (events::DONE, on_done),
+            ],
+        );
     }
+    #[cfg(not(feature = "hydrate"))]
     let _ = (&id, chat, use_turns);
     view! {
         <Show when=move || !reasoning.with(String::is_empty)>

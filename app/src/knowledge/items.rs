@@ -14,38 +14,18 @@ use crate::{
 
 /// Keeps `items` current from the repository's event stream (browser only).
 pub(super) fn follow_items(repository: String, items: RwSignal<Vec<ItemView>>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{JsCast, closure::Closure};
-
-        let url = format!("/api/knowledge/repositories/{repository}/events");
-        let Ok(source) = web_sys::EventSource::new(&url) else {
-            return;
-        };
-        let on_items = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-            let data = ev
-                .dyn_ref::<web_sys::MessageEvent>()
-                .and_then(|m| m.data().as_string())
-                .unwrap_or_default();
-            if let Ok(now) = crate::wire::parse::<Vec<ItemView>>(&data) {
-                items.set(now);
-            }
-        });
-        let _ = source.add_event_listener_with_callback(
+    crate::ui::events::follow(
+        format!("/api/knowledge/repositories/{repository}/events"),
+        vec![(
             super::types::ITEMS_EVENT,
-            on_items.as_ref().unchecked_ref(),
-        );
-        let held = StoredValue::new_local(Some((source, on_items)));
-        on_cleanup(move || {
-            held.update_value(|h| {
-                if let Some((source, _listener)) = h.take() {
-                    source.close();
+            Box::new(move |data: String| {
+                if let Ok(now) = crate::wire::parse::<Vec<ItemView>>(&data) {
+                    items.set(now);
                 }
-            });
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (repository, items);
+                true
+            }),
+        )],
+    );
 }
 
 fn status_text(item: &ItemView) -> String {

@@ -182,23 +182,9 @@ fn start_uploads(
 ) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-
         use super::api::{begin_upload, finish_upload};
 
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(files) = input.files() else {
-            return;
-        };
-        for index in 0..files.length() {
-            let Some(file) = files.get(index) else {
-                continue;
-            };
+        for file in crate::ui::upload::take_files(ev) {
             let upload = Upload {
                 name: StoredValue::new(file.name()),
                 sent: RwSignal::new(0.0),
@@ -258,8 +244,6 @@ fn start_uploads(
                 }
             });
         }
-        // The same files may be chosen again.
-        input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (ev, repository, max_upload_bytes, direct, uploads, uploader);

@@ -47,15 +47,31 @@ pub fn refusal_text(file_name: &str, status: u16, body: &str) -> String {
     }
 }
 
-/// The first file chosen in the file input `ev` came from, if any.
+/// The file input `ev` came from.
+#[cfg(feature = "hydrate")]
+fn file_input(ev: &web_sys::Event) -> Option<web_sys::HtmlInputElement> {
+    use wasm_bindgen::JsCast;
+    ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()
+}
+
+/// The first file chosen in the file input `ev` came from, if any (the input keeps showing it).
 #[cfg(feature = "hydrate")]
 pub fn chosen_file(ev: &web_sys::Event) -> Option<web_sys::File> {
-    use wasm_bindgen::JsCast;
-    ev.target()?
-        .dyn_into::<web_sys::HtmlInputElement>()
-        .ok()?
-        .files()?
-        .get(0)
+    file_input(ev)?.files()?.get(0)
+}
+
+/// Every file chosen in the file input `ev` came from, in order; the input is emptied, so the
+/// same files can be chosen again.
+#[cfg(feature = "hydrate")]
+pub fn take_files(ev: &web_sys::Event) -> Vec<web_sys::File> {
+    let Some(input) = file_input(ev) else {
+        return Vec::new();
+    };
+    let files = input.files().map_or_else(Vec::new, |list| {
+        (0..list.length()).filter_map(|at| list.get(at)).collect()
+    });
+    input.set_value("");
+    files
 }
 
 /// A request in flight with the listeners it calls.
