@@ -9,6 +9,9 @@ FROM rust:${RUST_VERSION}-bookworm AS tools
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm mold \
  && rm -rf /var/lib/apt/lists/*
+# Link the server with mold: several times faster than the default linker. Set through the
+# environment, not a config file, so builds from any checkout share one fingerprint.
+ENV CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-fuse-ld=mold"
 RUN rustup target add wasm32-unknown-unknown \
  && cargo install cargo-chef --locked \
  && cargo install cargo-leptos --version 0.3.11 --locked --features no_downloads \

@@ -55,7 +55,9 @@ step "clippy (browser side)" dev_cargo clippy -p frontend -p app --features app/
 step "wasm purity" wasm_is_pure
 step "unit and database tests" dev_cargo nextest run -p server -p workers -p studio-core -p app --features app/ssr --no-fail-fast
 # nextest runs no doc tests: the compile_fail examples (a job payload that is no job kind) run here.
-step "doc tests" dev_cargo test --doc -p studio-core
+# The same packages and features as above, so the dependencies resolve to the same features and
+# their builds are reused (studio-core alone resolves differently and rebuilds hundreds of crates).
+step "doc tests" dev_cargo test --doc -p server -p workers -p studio-core -p app --features app/ssr
 # The browser tests run the release build, as shipped (precompressed).
 # Among them, tests/first-load.spec.ts fails when a page's first load passes its ceiling.
 step "site build (release)" cargo leptos build --release --precompress --split
