@@ -18,6 +18,7 @@ pub(crate) mod support {
             match err {
                 NavigationError::Invalid(problems) => AppError::Invalid(problems.join(" ")),
                 NavigationError::NotFound => AppError::NotFound,
+                err @ NavigationError::AlreadyLinked(_) => AppError::Invalid(err.to_string()),
                 NavigationError::Database(err) => err.into(),
             }
         }

@@ -17,7 +17,8 @@ pub struct Grants {
     pub tools: Vec<String>,
 }
 
-/// A user's roles and tools in one round trip (every signed-in request reads both).
+/// A user's roles and tools in one round trip (every signed-in request reads both). The tool
+/// of a disabled assistant is granted to nobody (what it gates, a link to it among them, goes).
 pub async fn grants(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Grants> {
     let row = sqlx::query!(
         r#"
@@ -35,6 +36,10 @@ pub async fn grants(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Resul
                 join role_tools as rt on rt.role_id = ur.role_id
                 join tools as t on t.id = rt.tool_id
                 where ur.user_id = $1
+                    and not exists (
+                        select 1 from assistants as a
+                        where a.tool_id = t.id and a.disabled_at is not null
+                    )
                 order by t.slug
             ) as "tools!"
         "#,
@@ -53,7 +58,7 @@ pub async fn tool_slugs(executor: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::R
     Ok(grants(executor, user_id).await?.tools)
 }
 
-/// Whether any of `user_id`'s roles grants the tool `slug`.
+/// Whether any of `user_id`'s roles grants the tool `slug` (never a disabled assistant's).
 pub async fn has_tool(
     executor: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -67,6 +72,10 @@ pub async fn has_tool(
             join role_tools as rt on rt.role_id = ur.role_id
             join tools as t on t.id = rt.tool_id
             where ur.user_id = $1 and t.slug = $2
+                and not exists (
+                    select 1 from assistants as a
+                    where a.tool_id = t.id and a.disabled_at is not null
+                )
         ) as "granted!"
         "#,
         user_id,

@@ -61,15 +61,10 @@ pub async fn places(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Place>> {
     }
     let items = nav::all(pool).await?;
     let target = href(id);
-    let holds = |parent: Option<Uuid>| {
-        items.iter().any(|i| {
-            i.parent_id == parent && i.kind == Kind::Link && i.href.as_deref() == Some(&target)
-        })
-    };
     let mut places = vec![Place {
         parent: None,
-        name: "The sidebar".into(),
-        holds_it: holds(None),
+        name: navigation::place_name(None),
+        holds_it: navigation::holds_link(&items, None, &target),
     }];
     places.extend(
         items
@@ -77,24 +72,17 @@ pub async fn places(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Place>> {
             .filter(|i| i.parent_id.is_none() && i.kind.holds_items())
             .map(|i| Place {
                 parent: Some(i.id),
-                name: format!(
-                    "{} {}",
-                    if i.kind == Kind::Page {
-                        "Page"
-                    } else {
-                        "Section"
-                    },
-                    i.label
-                ),
-                holds_it: holds(Some(i.id)),
+                name: navigation::place_name(Some(i)),
+                holds_it: navigation::holds_link(&items, Some(i.id), &target),
             }),
     );
     Ok(places)
 }
 
 /// Adds a link to approved assistant `id` in `parent` (`None`: the top of the sidebar), with
-/// its name, icon and description, shown to the holders of its tool. Audited as any change of
-/// the navigation. Returns the link's id.
+/// its name, icon and description, shown to the holders of its tool, unless `parent` links to
+/// it already (two clicks at once add one link). Audited as any change of the navigation.
+/// Returns the link's id.
 pub async fn place(
     pool: &PgPool,
     actor: Actor<'_>,
@@ -128,16 +116,6 @@ pub async fn place(
             AssistantError::NotFound
         });
     };
-    if let Some(there) = places(pool, id)
-        .await?
-        .into_iter()
-        .find(|p| p.parent == parent && p.holds_it)
-    {
-        return Err(AssistantError::State(format!(
-            "{} already links to it.",
-            there.name
-        )));
-    }
     let icon = if navigation::ICONS.contains(&approved.icon.as_str()) {
         approved.icon
     } else {
@@ -154,11 +132,14 @@ pub async fn place(
         roles: Vec::new(),
         hidden: false,
     };
-    nav::create(pool, actor, &draft)
+    nav::create_once(pool, actor, &draft)
         .await
         .map_err(|err| match err {
             NavigationError::Invalid(problems) => AssistantError::Invalid(problems),
             NavigationError::NotFound => AssistantError::NotFound,
+            NavigationError::AlreadyLinked(place) => {
+                AssistantError::State(format!("{place} already links to it."))
+            }
             NavigationError::Database(err) => AssistantError::Database(err),
         })
 }

@@ -83,6 +83,23 @@ impl Kind {
     }
 }
 
+/// Whether a link to `href` sits directly under `parent` (`None`: the top of the sidebar).
+pub fn holds_link(items: &[Item], parent: Option<Uuid>, href: &str) -> bool {
+    items
+        .iter()
+        .any(|i| i.parent_id == parent && i.kind == Kind::Link && i.href.as_deref() == Some(href))
+}
+
+/// How a place for links is named: "The sidebar" (`None`), "Section Mathematics",
+/// "Page Year 7".
+pub fn place_name(parent: Option<&Item>) -> String {
+    match parent {
+        None => "The sidebar".to_owned(),
+        Some(item) if item.kind == Kind::Page => format!("Page {}", item.label),
+        Some(item) => format!("Section {}", item.label),
+    }
+}
+
 /// One item as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Item {

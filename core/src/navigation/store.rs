@@ -5,7 +5,8 @@ use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{
-    Draft, Entry, ICONS, Item, Kind, MAX_DESCRIPTION_CHARS, MAX_ITEMS, MAX_LABEL_CHARS, menu,
+    Draft, Entry, ICONS, Item, Kind, MAX_DESCRIPTION_CHARS, MAX_ITEMS, MAX_LABEL_CHARS, holds_link,
+    menu, place_name,
 };
 use crate::{
     accounts::{access, admin::Actor},
@@ -21,6 +22,9 @@ pub enum NavigationError {
     /// No such item.
     #[error("not found")]
     NotFound,
+    /// The place (named as [`place_name`] names it) already links to that address.
+    #[error("{0} already links there.")]
+    AlreadyLinked(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -85,8 +89,47 @@ pub async fn create(
     actor: Actor<'_>,
     draft: &Draft,
 ) -> Result<Uuid, NavigationError> {
+    insert(pool, actor, draft, false).await
+}
+
+/// Adds link `draft` like [`create`], unless its place already links to the same address
+/// ([`NavigationError::AlreadyLinked`]). Two of these at once add one link.
+pub async fn create_once(
+    pool: &PgPool,
+    actor: Actor<'_>,
+    draft: &Draft,
+) -> Result<Uuid, NavigationError> {
+    insert(pool, actor, draft, true).await
+}
+
+/// Makes the other changes of the navigation wait until `tx` ends, so that what a change
+/// checks against (the count, what a place holds) is still so when it writes. Reading goes on.
+async fn lock(tx: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('navigation.change'))")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert(
+    pool: &PgPool,
+    actor: Actor<'_>,
+    draft: &Draft,
+    once: bool,
+) -> Result<Uuid, NavigationError> {
     let mut tx = pool.begin().await?;
+    lock(&mut tx).await?;
     let items = all(&mut *tx).await?;
+    if once
+        && draft.kind == Kind::Link
+        && let Some(href) = draft.href.as_deref()
+        && holds_link(&items, draft.parent_id, href.trim())
+    {
+        let parent = draft
+            .parent_id
+            .and_then(|parent| items.iter().find(|i| i.id == parent));
+        return Err(NavigationError::AlreadyLinked(place_name(parent)));
+    }
     if items.len() >= MAX_ITEMS {
         return Err(NavigationError::Invalid(vec![format!(
             "The navigation holds at most {MAX_ITEMS} items; remove one first."
@@ -135,6 +178,7 @@ pub async fn update(
     draft: &Draft,
 ) -> Result<(), NavigationError> {
     let mut tx = pool.begin().await?;
+    lock(&mut tx).await?;
     let items = all(&mut *tx).await?;
     let before = items
         .iter()
@@ -188,6 +232,7 @@ pub async fn reorder(
     order: &[Uuid],
 ) -> Result<(), NavigationError> {
     let mut tx = pool.begin().await?;
+    lock(&mut tx).await?;
     let mut siblings: Vec<Uuid> = sqlx::query_scalar!(
         "select id from navigation_items where parent_id is not distinct from $1 for update",
         parent
@@ -229,6 +274,7 @@ pub async fn reorder(
 /// Removes item `id` and what it holds.
 pub async fn delete(pool: &PgPool, actor: Actor<'_>, id: Uuid) -> Result<(), NavigationError> {
     let mut tx = pool.begin().await?;
+    lock(&mut tx).await?;
     let before = item(&mut *tx, id).await?.ok_or(NavigationError::NotFound)?;
     sqlx::query!("delete from navigation_items where id = $1", id)
         .execute(&mut *tx)

@@ -545,6 +545,24 @@ async fn an_approved_assistant_is_linked_in_the_navigation_for_those_who_run_it(
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(places(&pool, id).await.unwrap()[1].holds_it);
+    // Two clicks at once add one link; the other is refused.
+    let (first, second) = tokio::join!(
+        place(&pool, reviewer, id, None),
+        place(&pool, reviewer, id, None)
+    );
+    assert_eq!(
+        usize::from(first.is_ok()) + usize::from(second.is_ok()),
+        1,
+        "{first:?} {second:?}"
+    );
+    let target = format!("/assistants/{id}");
+    let at_top = nav::all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.parent_id.is_none() && i.href.as_deref() == Some(target.as_str()))
+        .count();
+    assert_eq!(at_top, 1);
 
     // The pupil, granted it, sees the link in the section with its name and icon; the teacher,
     // not granted it, sees no section at all (it holds nothing for them).
@@ -571,4 +589,15 @@ async fn an_approved_assistant_is_linked_in_the_navigation_for_those_who_run_it(
     .await
     .unwrap();
     assert_eq!(action, "admin.navigation.created");
+
+    // Disabled, the assistant leaves the pupil's navigation (its tool grants nothing);
+    // enabled again, it is back.
+    let holds_it = |menu: &[crate::navigation::Entry]| {
+        menu.iter()
+            .any(|e| e.id == maths || e.href.as_deref() == Some(target.as_str()))
+    };
+    set_disabled(&pool, reviewer, id, true).await.unwrap();
+    assert!(!holds_it(&nav::menu_for(&pool, Some(pupil)).await.unwrap()));
+    set_disabled(&pool, reviewer, id, false).await.unwrap();
+    assert!(holds_it(&nav::menu_for(&pool, Some(pupil)).await.unwrap()));
 }
