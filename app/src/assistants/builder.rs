@@ -11,10 +11,7 @@ use super::{
     graph::PromptGraph,
     types::{Builder, Choice, DefinitionForm, FieldForm, PromptForm, status_label},
 };
-use crate::{
-    error::AppError,
-    ui::{ChoiceBox, ErrorView, IconPicker, StatusLine},
-};
+use crate::ui::{ChoiceBox, IconPicker, MoveButtons, StatusLine, WhenLoaded};
 
 /// The kinds of input field, as stored and as read.
 const KINDS: &[(&str, &str)] = &[
@@ -128,16 +125,7 @@ fn BuilderLoader(id: Option<String>) -> impl IntoView {
     view! {
         <Title text="Assistant Architect" />
         <section class="page wide">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let builder = builder.await?;
-                        Ok::<_, AppError>(view! { <BuilderForm builder /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=builder then=move |builder| view! { <BuilderForm builder /> } />
         </section>
     }
 }
@@ -461,59 +449,6 @@ fn Details(
     }
 }
 
-/// The buttons that move an entry and take it away. A moved entry's button keeps the
-/// keyboard focus, so it can be pressed again.
-#[component]
-fn Reorder(
-    /// Makes the buttons' ids unique on the page.
-    id: String,
-    what: String,
-    up: impl Fn() + Send + Sync + 'static,
-    down: impl Fn() + Send + Sync + 'static,
-    remove: impl Fn() + Send + Sync + 'static,
-) -> impl IntoView {
-    let refocus = move |button: String| {
-        request_animation_frame(move || crate::ui::browser::focus_field(&button));
-    };
-    let (up_id, down_id) = (format!("{id}-up"), format!("{id}-down"));
-    view! {
-        <div class="reorder">
-            <button
-                type="button"
-                id=up_id.clone()
-                class="button secondary small"
-                aria-label=format!("Move {what} up")
-                on:click=move |_| {
-                    up();
-                    refocus(up_id.clone());
-                }
-            >
-                "↑"
-            </button>
-            <button
-                type="button"
-                class="button secondary small"
-                id=down_id.clone()
-                aria-label=format!("Move {what} down")
-                on:click=move |_| {
-                    down();
-                    refocus(down_id.clone());
-                }
-            >
-                "↓"
-            </button>
-            <button
-                type="button"
-                class="button danger small"
-                aria-label=format!("Remove {what}")
-                on:click=move |_| remove()
-            >
-                "Remove"
-            </button>
-        </div>
-    }
-}
-
 /// One entry of an ordered list being edited: an entry dropped on it takes its place, and its
 /// buttons move it and take it away.
 #[component]
@@ -549,14 +484,23 @@ where
         >
             {children()}
             {move || {
+                let step = move |by: isize, button: String| {
+                    shift(list, key_of, k, by);
+                    request_animation_frame(move || crate::ui::browser::focus_field(&button));
+                };
+                let what = what.get();
+                let remove_label = format!("Remove {what}");
                 view! {
-                    <Reorder
-                        id=id.clone()
-                        what=what.get()
-                        up=move || shift(list, key_of, k, -1)
-                        down=move || shift(list, key_of, k, 1)
-                        remove=remove
-                    />
+                    <MoveButtons id=id.clone() what step>
+                        <button
+                            type="button"
+                            class="button danger small"
+                            aria-label=remove_label
+                            on:click=move |_| remove()
+                        >
+                            "Remove"
+                        </button>
+                    </MoveButtons>
                 }
             }}
         </li>

@@ -9,10 +9,7 @@ use super::{
     api::assistants_overview,
     types::{AssistantRow, Overview, RunRow, status_label},
 };
-use crate::{
-    error::AppError,
-    ui::{DataTable, ErrorView, Tile, TileGrid},
-};
+use crate::ui::{DataTable, Tile, TileGrid, WhenLoaded};
 
 #[component]
 pub fn AssistantsPage() -> impl IntoView {
@@ -21,16 +18,7 @@ pub fn AssistantsPage() -> impl IntoView {
         <Title text="Assistants" />
         <section class="page wide">
             <h1>"Assistants"</h1>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let overview = overview.await?;
-                        Ok::<_, AppError>(view! { <OverviewView overview /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=overview then=move |overview| view! { <OverviewView overview /> } />
         </section>
     }
 }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ChoiceBox, DataTable, ErrorView, StatusLine, toggle},
+    ui::{ChoiceBox, DataTable, ErrorView, StatusLine, WhenLoaded, toggle},
 };
 
 const FILTERS: &[(&str, &str)] = &[
@@ -75,16 +75,7 @@ pub fn AdminAssistantsPage() -> impl IntoView {
                 </a>
                 <Import version />
             </div>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let rows = rows.await?;
-                        Ok::<_, AppError>(view! { <Rows rows chosen selected /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=rows then=move |rows| view! { <Rows rows chosen selected /> } />
             {move || {
                 chosen
                     .get()

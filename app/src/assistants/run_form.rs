@@ -12,10 +12,7 @@ use super::{
     api::{open_run_form, start_run},
     types::{FieldForm, InputValue, RunForm, icon_path},
 };
-use crate::{
-    error::AppError,
-    ui::{ChoiceBox, ErrorView, StatusLine},
-};
+use crate::ui::{ChoiceBox, StatusLine, WhenLoaded};
 
 #[component]
 pub fn RunFormPage() -> impl IntoView {
@@ -34,16 +31,7 @@ pub fn RunFormPage() -> impl IntoView {
     );
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let form = form.await?;
-                        Ok::<_, AppError>(view! { <FormView form /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=form then=move |form| view! { <FormView form /> } />
         </section>
     }
 }

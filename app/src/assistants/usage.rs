@@ -4,10 +4,7 @@
 use leptos::prelude::*;
 
 use super::{api::assistant_usage, types::UsageRow};
-use crate::{
-    error::AppError,
-    ui::{DataTable, ErrorView},
-};
+use crate::ui::{DataTable, WhenLoaded};
 
 const PERIODS: &[(&str, &str)] = &[("7", "7 days"), ("30", "30 days"), ("90", "90 days")];
 
@@ -42,16 +39,7 @@ pub fn AssistantUsage() -> impl IntoView {
                 </select>
             </div>
         </div>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| {
-                view! { <ErrorView errors /> }
-            }>
-                {move || Suspend::new(async move {
-                    let rows = rows.await?;
-                    Ok::<_, AppError>(view! { <UsageTable rows /> })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <WhenLoaded data=rows then=move |rows| view! { <UsageTable rows /> } />
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{ChoiceBox, ErrorView, IconPicker, StatusLine, confirm, icon_path},
+    ui::{ChoiceBox, IconPicker, MoveButtons, StatusLine, WhenLoaded, confirm, icon_path},
 };
 
 /// What the page shares with its parts: reload after a change, and say what happened.
@@ -64,16 +64,7 @@ pub fn AdminNavigationPage() -> impl IntoView {
                 "The sidebar everyone sees: links, sections (a heading over links) and landing pages (their links as tiles). Drag an item, or use its arrows, to order it among its neighbours. An item for some roles or one tool is shown only to people who hold them."
             </p>
             <StatusLine status />
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let editor = editor.await?;
-                        Ok::<_, AppError>(view! { <Editor editor page /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=editor then=move |editor| view! { <Editor editor page /> } />
         </section>
     }
 }
@@ -249,7 +240,6 @@ fn Row(
     };
     let who = audience(&form);
     let hidden = form.hidden;
-    let (up_id, down_id) = (format!("nav-{id}-up"), format!("nav-{id}-down"));
     let move_by = {
         let (id, parent_id) = (id.clone(), parent_id.clone());
         move |by: isize, focus: String| {
@@ -263,7 +253,6 @@ fn Row(
             );
         }
     };
-    let (up, down) = (move_by.clone(), move_by);
     let on_drop = {
         let (id, parent_id) = (id.clone(), parent_id.clone());
         move |ev: leptos::ev::DragEvent| {
@@ -335,6 +324,11 @@ fn Row(
     };
     let has_children = !inner.is_empty();
     let show_or_hide = if hidden { "Show" } else { "Hide" };
+    let (edit_label, toggle_label, remove_label) = (
+        format!("Edit {label}"),
+        format!("{show_or_hide} {label}"),
+        format!("Remove {label}"),
+    );
     view! {
         <li
             class="edit-entry nav-entry"
@@ -356,29 +350,11 @@ fn Row(
                 <code>{leads_to}</code>
                 <span class="muted">{who}</span>
             </div>
-            <div class="reorder">
-                <button
-                    type="button"
-                    id=up_id.clone()
-                    class="button secondary small"
-                    aria-label=format!("Move {label} up")
-                    on:click=move |_| up(-1, up_id.clone())
-                >
-                    "↑"
-                </button>
-                <button
-                    type="button"
-                    id=down_id.clone()
-                    class="button secondary small"
-                    aria-label=format!("Move {label} down")
-                    on:click=move |_| down(1, down_id.clone())
-                >
-                    "↓"
-                </button>
+            <MoveButtons id=format!("nav-{id}") what=label.clone() step=move_by>
                 <button
                     type="button"
                     class="button secondary small"
-                    aria-label=format!("Edit {label}")
+                    aria-label=edit_label
                     on:click=edit
                 >
                     "Edit"
@@ -386,7 +362,7 @@ fn Row(
                 <button
                     type="button"
                     class="button secondary small"
-                    aria-label=format!("{show_or_hide} {label}")
+                    aria-label=toggle_label
                     on:click=toggle_hidden
                 >
                     {show_or_hide}
@@ -394,12 +370,12 @@ fn Row(
                 <button
                     type="button"
                     class="button danger small"
-                    aria-label=format!("Remove {label}")
+                    aria-label=remove_label
                     on:click=remove
                 >
                     "Remove"
                 </button>
-            </div>
+            </MoveButtons>
             {has_children
                 .then(|| {
                     view! {

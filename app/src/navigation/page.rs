@@ -5,10 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{api::open_landing_page, types::MenuEntry};
-use crate::{
-    error::AppError,
-    ui::{ErrorView, Tile, TileGrid},
-};
+use crate::ui::{Tile, TileGrid, WhenLoaded};
 
 #[component]
 pub fn LandingPage() -> impl IntoView {
@@ -19,16 +16,7 @@ pub fn LandingPage() -> impl IntoView {
     );
     view! {
         <section class="page wide">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let page = page.await?;
-                        Ok::<_, AppError>(view! { <Tiles page /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=page then=move |page| view! { <Tiles page /> } />
         </section>
     }
 }

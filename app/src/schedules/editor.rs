@@ -17,8 +17,7 @@ use crate::{
         run_form::{Entry, FieldInput},
         types::{FieldForm, InputValue},
     },
-    error::AppError,
-    ui::{ChoiceBox, ErrorView, StatusLine},
+    ui::{ChoiceBox, StatusLine, WhenLoaded},
 };
 
 const WEEKDAYS: [(&str, &str); 7] = [
@@ -41,16 +40,7 @@ pub fn ScheduleEditorPage() -> impl IntoView {
     );
     view! {
         <section class="page">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let editor = editor.await?;
-                        Ok::<_, AppError>(view! { <EditorView editor /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded data=editor then=move |editor| view! { <EditorView editor /> } />
         </section>
     }
 }

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    ui::{DataTable, ErrorView, StatusLine, confirm},
+    ui::{DataTable, StatusLine, WhenLoaded, confirm},
 };
 
 #[component]
@@ -32,16 +32,10 @@ pub fn SchedulesPage() -> impl IntoView {
                 "An assistant runs with the inputs you saved at the times you choose; you are told when each run ends, and mailed its results if you ask."
             </p>
             <StatusLine status />
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorView errors /> }
-                }>
-                    {move || Suspend::new(async move {
-                        let rows = schedules.await?;
-                        Ok::<_, AppError>(view! { <Rows rows changed set_status /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <WhenLoaded
+                data=schedules
+                then=move |rows| view! { <Rows rows changed set_status /> }
+            />
         </section>
     }
 }
